@@ -1,0 +1,13 @@
+using System.CommandLine;
+
+namespace Drk.Cli;
+
+/// <summary>The root of the <c>drk</c> command line: builds the verb tree and runs it.</summary>
+internal static class DrkCommand
+{
+    public static int Run(string[] args)
+    {
+        var root = new RootCommand("Drk: dynamic binary instrumentation for an x86-64 guest kernel");
+        return root.Parse(args).Invoke();
+    }
+}

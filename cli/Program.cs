@@ -1,0 +1,3 @@
+using Drk.Cli;
+
+return DrkCommand.Run(args);
