@@ -9,7 +9,7 @@ public enum SystemOutcome : byte
     Jump,
     /// <summary>The instruction faulted; nothing it would have written was written.</summary>
     Fault,
-    /// <summary>HLT: the vCPU waits for an interrupt; RIP is already past the HLT.</summary>
+    /// <summary>HLT: the vCPU waits for an interrupt; the caller advances RIP past the HLT.</summary>
     Halt,
     /// <summary>The machine stops (e.g. the guest wrote to the isa-debug-exit port).</summary>
     Stop,
