@@ -1,0 +1,23 @@
+namespace Drk.Dispatcher.Flags;
+
+/// <summary>Packs and unpacks cc_op values: <c>(FlagsKind &lt;&lt; 2) | log2(size in bytes)</c>.</summary>
+public static class FlagsOps
+{
+    /// <summary>The cc_op value for <paramref name="kind"/> at an operand size of <paramref name="bytes"/> (1, 2, 4, 8).</summary>
+    public static ulong Make(FlagsKind kind, int bytes) => ((ulong)kind << 2) | bytes switch
+    {
+        1 => 0UL,
+        2 => 1UL,
+        4 => 2UL,
+        8 => 3UL,
+        _ => throw new ArgumentOutOfRangeException(nameof(bytes)),
+    };
+
+    public static FlagsKind Kind(ulong ccOp) => (FlagsKind)(ccOp >> 2);
+
+    /// <summary>Operand width in bits (8, 16, 32, 64).</summary>
+    public static int Bits(ulong ccOp) => 8 << (int)(ccOp & 3);
+
+    /// <summary>The value of cc_op that means "dep1 holds the flags" (<see cref="FlagsKind.Copy"/>).</summary>
+    public const ulong Copy = 0;
+}
