@@ -26,6 +26,15 @@ public sealed class LoweringContext
     /// <summary>The instruction being lowered.</summary>
     public Instruction Insn;
 
+    /// <summary>
+    /// The privilege level the block is lowered for (part of the fragment key). Only POPF's
+    /// treatment of IF and IOPL depends on it; 0 unless the caller says otherwise.
+    /// </summary>
+    public int Cpl { get; set; }
+
+    /// <summary>RIP of the next instruction (the return address, the fall-through target).</summary>
+    public ulong NextRip => Insn.NextIP;
+
     // ---- constants ----------------------------------------------------------------------------
 
     public IrValue Const(IrType type, ulong value) => B.Const(type, value);
@@ -106,30 +115,43 @@ public sealed class LoweringContext
     /// 64-bit mode) + base + index * scale + displacement, RIP-relative resolved, truncated to 32
     /// bits under a 32-bit address-size prefix.
     /// </summary>
-    public IrValue EffectiveAddress()
+    public IrValue EffectiveAddress() => AddSegmentBase(Offset(null), Insn.MemorySegment);
+
+    /// <summary>
+    /// The effective address of the memory operand without any segment base (what LEA computes):
+    /// base + index * scale + displacement, RIP-relative resolved, truncated under addr32.
+    /// </summary>
+    public IrValue EffectiveOffset() => Offset(null);
+
+    /// <summary>
+    /// As <see cref="EffectiveAddress"/>, but with <paramref name="rsp"/> standing in for RSP/ESP
+    /// as a base register: POP m computes its address with the already incremented RSP.
+    /// </summary>
+    public IrValue EffectiveAddressWithRsp(IrValue rsp) => AddSegmentBase(Offset(rsp), Insn.MemorySegment);
+
+    private IrValue Offset(IrValue? rsp)
     {
         ref readonly var i = ref Insn;
-        IrValue ea;
         if (i.IsIPRelativeMemoryOperand)
+            return Const64(i.IPRelativeMemoryAddress);
+        var ea = Const64(i.MemoryDisplacement64);
+        if (i.MemoryBase != Register.None)
         {
-            ea = Const64(i.IPRelativeMemoryAddress);
+            var baseValue = rsp is { } r && i.MemoryBase.GetFullRegister() == Register.RSP
+                ? (i.MemoryBase.GetSize() == 4 ? B.ZExt(IrType.I64, B.Trunc(IrType.I32, r)) : r)
+                : BaseOrIndex(i.MemoryBase);
+            ea = B.Add(ea, baseValue);
         }
-        else
+        if (i.MemoryIndex != Register.None)
         {
-            ea = Const64(i.MemoryDisplacement64);
-            if (i.MemoryBase != Register.None)
-                ea = B.Add(ea, BaseOrIndex(i.MemoryBase));
-            if (i.MemoryIndex != Register.None)
-            {
-                var index = BaseOrIndex(i.MemoryIndex);
-                if (i.MemoryIndexScale > 1)
-                    index = B.Shift(IrOpcode.Shl, index, Const8((byte)System.Numerics.BitOperations.Log2((uint)i.MemoryIndexScale)));
-                ea = B.Add(ea, index);
-            }
-            if (i.MemoryBase.GetSize() == 4 || i.MemoryIndex.GetSize() == 4)
-                ea = B.ZExt(IrType.I64, B.Trunc(IrType.I32, ea));
+            var index = BaseOrIndex(i.MemoryIndex);
+            if (i.MemoryIndexScale > 1)
+                index = B.Shift(IrOpcode.Shl, index, Const8((byte)System.Numerics.BitOperations.Log2((uint)i.MemoryIndexScale)));
+            ea = B.Add(ea, index);
         }
-        return AddSegmentBase(ea, i.MemorySegment);
+        if (i.MemoryBase.GetSize() == 4 || i.MemoryIndex.GetSize() == 4)
+            ea = B.ZExt(IrType.I64, B.Trunc(IrType.I32, ea));
+        return ea;
     }
 
     /// <summary>Adds the FS or GS base for an override; other segments have base 0 in 64-bit mode.</summary>
