@@ -1,15 +1,145 @@
+using Drk.Dispatcher.Flags;
+using Drk.Dispatcher.IR;
+using Drk.Hv.Cpu;
+using Iced.Intel;
+
 namespace Drk.Dispatcher.Lowering;
 
-/// <summary>Lowers JMP, Jcc, JRCXZ, LOOP*, CALL, RET, INT n, INT3, UD2.</summary>
+/// <summary>Lowers JMP, Jcc, JRCXZ/JECXZ, LOOP/LOOPE/LOOPNE, CALL, RET, INT n, INT3, UD2 (near forms; far transfers are #UD).</summary>
+/// <remarks>
+/// Every instruction here ends the block. Direct targets become <see cref="IrOpcode.Exit"/> /
+/// <see cref="IrOpcode.ExitIf"/> with the target RIP Iced computed (already truncated for a
+/// 16-bit operand size); register and memory targets become <see cref="IrOpcode.ExitIndirect"/>
+/// tagged Jump, Call or Return for the indirect-branch table and CFI-style tools.
+/// </remarks>
 public sealed class ControlFlowLowering : IInstructionLowering
 {
     /// <inheritdoc />
     public bool TryLower(LoweringContext cx)
     {
-        switch (cx.Insn.Mnemonic)
+        ref readonly var i = ref cx.Insn;
+        switch (i.Mnemonic)
         {
+            case Mnemonic.Jmp:
+                return LowerJmp(cx);
+            case Mnemonic.Ja or Mnemonic.Jae or Mnemonic.Jb or Mnemonic.Jbe or Mnemonic.Je or Mnemonic.Jg
+                or Mnemonic.Jge or Mnemonic.Jl or Mnemonic.Jle or Mnemonic.Jne or Mnemonic.Jno or Mnemonic.Jnp
+                or Mnemonic.Jns or Mnemonic.Jo or Mnemonic.Jp or Mnemonic.Js:
+                cx.B.ExitIf(cx.Condition(ConditionCodes.From(i.ConditionCode)), i.NearBranchTarget);
+                cx.B.Exit(cx.NextRip);
+                return true;
+            case Mnemonic.Jrcxz or Mnemonic.Jecxz:
+                LowerJumpIfCounterZero(cx);
+                return true;
+            case Mnemonic.Loop or Mnemonic.Loope or Mnemonic.Loopne:
+                LowerLoop(cx);
+                return true;
+            case Mnemonic.Call:
+                return LowerCall(cx);
+            case Mnemonic.Ret:
+                LowerRet(cx);
+                return true;
+            case Mnemonic.Int3:
+                cx.B.SoftInt(3, cx.NextRip);
+                return true;
+            case Mnemonic.Int:
+                cx.B.SoftInt(i.Immediate8, cx.NextRip);
+                return true;
+            case Mnemonic.Ud2:
+                cx.B.Raise(ExceptionVector.InvalidOpcode);
+                return true;
             default:
                 return false;
         }
+    }
+
+    private static bool LowerJmp(LoweringContext cx)
+    {
+        ref readonly var i = ref cx.Insn;
+        switch (i.Code)
+        {
+            case Code.Jmp_rel8_64 or Code.Jmp_rel32_64 or Code.Jmp_rel8_16 or Code.Jmp_rel16:
+                cx.B.Exit(i.NearBranchTarget);
+                return true;
+            case Code.Jmp_rm64 or Code.Jmp_rm16:
+                cx.B.ExitIndirect(cx.B.ZExt(IrType.I64, cx.ReadOperand(0)), IndirectKind.Jump);
+                return true;
+            default:
+                return false; // far jumps
+        }
+    }
+
+    /// <summary>True when the counter of JECXZ/LOOPcc is ECX (67h prefix) rather than RCX.</summary>
+    private static bool CountsInEcx(Code code) =>
+        code is Code.Jecxz_rel8_64 or Code.Jecxz_rel8_16
+            or Code.Loop_rel8_64_ECX or Code.Loope_rel8_64_ECX or Code.Loopne_rel8_64_ECX
+            or Code.Loop_rel8_16_ECX or Code.Loope_rel8_16_ECX or Code.Loopne_rel8_16_ECX;
+
+    private static void LowerJumpIfCounterZero(LoweringContext cx)
+    {
+        ref readonly var i = ref cx.Insn;
+        var counter = CountsInEcx(i.Code) ? cx.ReadGpr(Register.ECX) : cx.ReadGpr(Register.RCX);
+        cx.B.ExitIf(cx.B.Compare(IrOpcode.CmpEq, counter, cx.Const(counter.Type, 0)), i.NearBranchTarget);
+        cx.B.Exit(cx.NextRip);
+    }
+
+    /// <summary>LOOPcc: decrement the counter (ECX under 67h, which zero-extends into RCX), no flags change; branch while it is non-zero (and ZF agrees).</summary>
+    private static void LowerLoop(LoweringContext cx)
+    {
+        ref readonly var i = ref cx.Insn;
+        var b = cx.B;
+        var reg = CountsInEcx(i.Code) ? Register.ECX : Register.RCX;
+        var counter = b.Sub(cx.ReadGpr(reg), cx.Const(reg == Register.ECX ? IrType.I32 : IrType.I64, 1));
+        cx.WriteGpr(reg, counter);
+        var nonZero = b.Compare(IrOpcode.CmpNe, counter, cx.Const(counter.Type, 0));
+        if (i.Mnemonic == Mnemonic.Loop)
+        {
+            b.ExitIf(nonZero, i.NearBranchTarget);
+        }
+        else
+        {
+            // Leave through the fall-through when the counter ran out, else branch on ZF.
+            b.ExitIf(b.Compare(IrOpcode.CmpEq, counter, cx.Const(counter.Type, 0)), cx.NextRip);
+            b.ExitIf(cx.Condition(i.Mnemonic == Mnemonic.Loope ? Condition.E : Condition.NE), i.NearBranchTarget);
+        }
+        b.Exit(cx.NextRip);
+    }
+
+    private static bool LowerCall(LoweringContext cx)
+    {
+        ref readonly var i = ref cx.Insn;
+        var b = cx.B;
+        switch (i.Code)
+        {
+            case Code.Call_rel32_64:
+                cx.Push(cx.Const64(cx.NextRip));
+                b.Exit(i.NearBranchTarget);
+                return true;
+            case Code.Call_rel16:
+                cx.Push(cx.Const(IrType.I16, cx.NextRip));
+                b.Exit(i.NearBranchTarget);
+                return true;
+            case Code.Call_rm64 or Code.Call_rm16:
+            {
+                // The target is read (and may fault) before the push; [rsp+x] sees the old RSP.
+                var target = cx.ReadOperand(0);
+                cx.Push(cx.Const(target.Type, cx.NextRip));
+                b.ExitIndirect(b.ZExt(IrType.I64, target), IndirectKind.Call);
+                return true;
+            }
+            default:
+                return false; // far calls
+        }
+    }
+
+    private static void LowerRet(LoweringContext cx)
+    {
+        ref readonly var i = ref cx.Insn;
+        var type = i.Code is Code.Retnw or Code.Retnw_imm16 ? IrType.I16 : IrType.I64;
+        var (target, newRsp) = cx.PeekPop(type);
+        if (i.Code is Code.Retnq_imm16 or Code.Retnw_imm16 && i.Immediate16 != 0)
+            newRsp = cx.B.Add(newRsp, cx.Const64(i.Immediate16));
+        cx.Put(GuestReg.Rsp, newRsp);
+        cx.B.ExitIndirect(cx.B.ZExt(IrType.I64, target), IndirectKind.Return);
     }
 }

@@ -18,19 +18,26 @@ public sealed class Lowerer
     private readonly IInstructionLowering[] _families =
     {
         new DataMovementLowering(),
+        new StackLowering(),
         new ArithmeticLowering(),
         new ControlFlowLowering(),
         new StringLowering(),
         new SystemLowering(),
     };
 
-    /// <summary>Lowers <paramref name="instructions"/> (non-empty, consecutive) into a new block.</summary>
-    public IrBlock Lower(GuestInstruction[] instructions)
+    /// <summary>Lowers <paramref name="instructions"/> (non-empty, consecutive) into a new block, for CPL 0.</summary>
+    public IrBlock Lower(GuestInstruction[] instructions) => Lower(instructions, cpl: 0);
+
+    /// <summary>
+    /// Lowers <paramref name="instructions"/> (non-empty, consecutive) into a new block for code
+    /// running at privilege level <paramref name="cpl"/> (part of the fragment key; POPF depends on it).
+    /// </summary>
+    public IrBlock Lower(GuestInstruction[] instructions, int cpl)
     {
         if (instructions.Length == 0) throw new ArgumentException("a block has at least one instruction");
         var block = new IrBlock(instructions[0].Rip, instructions, instructions.Length * 12);
         var builder = new IrBuilder(block);
-        var cx = new LoweringContext(builder);
+        var cx = new LoweringContext(builder) { Cpl = cpl };
         for (int i = 0; i < instructions.Length; i++)
         {
             builder.Guest = i;
