@@ -1,19 +1,40 @@
+using Drk.Dispatcher.Decoding;
+using Drk.Dispatcher.IR;
+using Drk.Dispatcher.Lowering;
+using Drk.Dispatcher.Optimization;
 using Drk.Hv.Cpu;
 using Drk.Hv.Memory;
 
 namespace Drk.Dispatcher.Execution;
 
 /// <summary>
-/// The simplest way to execute guest code: decode, lower and interpret block after block from
-/// <c>state.Rip</c> until RIP equals a stop address, an exception is raised or a budget runs out.
-/// No code cache, no tools: the reference semantics that faster tiers are tested against.
+/// The simplest way to execute guest code: decode, lower, optimise and interpret block after
+/// block from <c>state.Rip</c> until RIP equals a stop address, an exception is raised or a
+/// budget runs out. No tools: the reference semantics that faster tiers are tested against.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Lowered blocks are kept in a small dictionary keyed by RIP. It assumes guest code does not
+/// change while the runner lives; call <see cref="FlushBlocks"/> after writing code (the real
+/// code cache, with write-watched pages, is a later piece). Blocks never run past the stop
+/// address, and the instruction budget is exact: near its end a shorter block is built.
+/// </para>
+/// <para>Not thread-safe: one runner per vCPU.</para>
+/// </remarks>
 public sealed class GuestRunner
 {
+    private readonly BlockDecoder _decoder;
+    private readonly Lowerer _lowerer = new();
+    private readonly Optimizer _optimizer = new();
+    private readonly IrInterpreter _interpreter;
+    private readonly Dictionary<ulong, IrBlock> _blocks = new();
+
     public GuestRunner(IGuestMemory memory, ISystemInstructions? system = null)
     {
         Memory = memory;
         System = system;
+        _decoder = new BlockDecoder(memory);
+        _interpreter = new IrInterpreter(memory, system);
     }
 
     public IGuestMemory Memory { get; }
@@ -24,6 +45,21 @@ public sealed class GuestRunner
     /// <summary>Guest instructions retired by this runner so far.</summary>
     public long Retired { get; private set; }
 
+    /// <summary>Blocks decoded and lowered so far (cache misses).</summary>
+    public long BlocksBuilt { get; private set; }
+
+    /// <summary>Whether lowered blocks are optimised before they run (on by default; off to test the optimiser against the plain lowering).</summary>
+    public bool Optimize { get; init; } = true;
+
+    /// <summary>Whether every block is checked by <see cref="IrVerifier"/> after lowering and after optimising (on by default: a violation throws).</summary>
+    public bool VerifyIr { get; init; } = true;
+
+    /// <summary>The interpreter, for registering tool callbacks.</summary>
+    public IrInterpreter Interpreter => _interpreter;
+
+    /// <summary>Forgets every lowered block (after guest code was written).</summary>
+    public void FlushBlocks() => _blocks.Clear();
+
     /// <summary>
     /// Runs until <c>state.Rip == stopRip</c> (checked at block boundaries and after every
     /// instruction that exits a block), an exception, HLT, or <paramref name="maxInstructions"/>.
@@ -31,6 +67,73 @@ public sealed class GuestRunner
     /// <param name="fault">Filled when the result is <see cref="RunStatus.Exception"/>; its RIP is the faulting instruction's.</param>
     public RunStatus Run(VcpuState state, ulong stopRip, long maxInstructions, out GuestFault fault)
     {
-        throw new NotImplementedException("GuestRunner.Run: written with the interpreter");
+        fault = default;
+        long remaining = maxInstructions;
+        while (true)
+        {
+            if (state.Rip == stopRip) return RunStatus.Stopped;
+            if (remaining <= 0) return RunStatus.BudgetExhausted;
+            var block = BlockAt(state.Rip, stopRip, remaining, out fault);
+            if (block is null) return RunStatus.Exception;
+            var result = _interpreter.Execute(block, state);
+            Retired += result.Retired;
+            remaining -= result.Retired;
+            switch (result.End)
+            {
+                case BlockEnd.Exit:
+                case BlockEnd.ExitIndirect:
+                case BlockEnd.SystemJump:
+                    continue;
+                case BlockEnd.Fault:
+                case BlockEnd.SoftInt:
+                    fault = result.Fault;
+                    return RunStatus.Exception;
+                case BlockEnd.Halt:
+                    return RunStatus.Halted;
+                case BlockEnd.Stop:
+                    return RunStatus.MachineStop;
+                default:
+                    throw new InvalidOperationException($"unexpected block end {result.End}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The lowered block at <paramref name="rip"/> that ends before <paramref name="stopRip"/>
+    /// and holds at most <paramref name="budget"/> instructions; null with the fetch fault when
+    /// its first instruction cannot be fetched.
+    /// </summary>
+    private IrBlock? BlockAt(ulong rip, ulong stopRip, long budget, out GuestFault fault)
+    {
+        fault = default;
+        if (_blocks.TryGetValue(rip, out var cached) && Fits(cached, stopRip, budget)) return cached;
+        int limit = (int)Math.Min(budget, BlockDecoder.MaxInstructions);
+        if (!_decoder.TryDecode(rip, out var instructions, out fault, limit, stopRip)) return null;
+        var block = Build(instructions);
+        // Only full-length blocks are kept, so a budget-shortened block never shadows the real one.
+        if (limit == BlockDecoder.MaxInstructions || instructions.Length < limit) _blocks[rip] = block;
+        return block;
+    }
+
+    /// <summary>True when a cached block neither runs past the stop address nor exceeds the budget.</summary>
+    private static bool Fits(IrBlock block, ulong stopRip, long budget)
+    {
+        var insns = block.Instructions;
+        if (insns.Length > budget) return false;
+        return stopRip <= insns[0].Rip || stopRip > insns[^1].Rip;
+    }
+
+    /// <summary>Lowers and optimises one decoded block (public so benchmarks and tests can time and inspect the build).</summary>
+    public IrBlock Build(GuestInstruction[] instructions)
+    {
+        BlocksBuilt++;
+        var block = _lowerer.Lower(instructions);
+        if (VerifyIr) IrVerifier.ThrowIfInvalid(block, "lowering");
+        if (Optimize)
+        {
+            _optimizer.Optimize(block);
+            if (VerifyIr) IrVerifier.ThrowIfInvalid(block, "optimisation");
+        }
+        return block;
     }
 }
