@@ -132,6 +132,12 @@ public sealed class DataMovementLowering : IInstructionLowering
         cx.WriteOperand(1, first);
     }
 
+    /// <remarks>
+    /// A memory destination is written in both cases (a failing CMPXCHG writes the old value
+    /// back). Registers are written only where the comparison says so: the accumulator on
+    /// failure, a register destination on success; with a 32-bit operand the register not
+    /// written keeps its upper half (measured on hardware; QEMU had this wrong once).
+    /// </remarks>
     private static void LowerCmpxchg(LoweringContext cx)
     {
         var b = cx.B;
@@ -142,29 +148,30 @@ public sealed class DataMovementLowering : IInstructionLowering
         var accumulator = Accumulator(IrTypes.Bytes(type));
         var expected = cx.ReadGpr(accumulator);
         var equal = b.Compare(IrOpcode.CmpEq, expected, old);
-        var newValue = b.Select(equal, source, old);
-        // The destination is written in both cases (a failing CMPXCHG writes back the old value).
-        if (address is { } a) b.Store(a, newValue);
+        if (address is { } a) b.Store(a, b.Select(equal, source, old));
         cx.SetFlags(FlagsKind.Sub, type, expected, old, cx.Const(type, 0));
-        // The accumulator is written only on failure: with a 32-bit operand a success must not
-        // clear the upper half of RAX, so select on the full register.
         var raxBefore = cx.Get(GuestReg.Rax);
-        var raxOnFailure = WidenAsWritten(cx, accumulator, old, raxBefore);
-        cx.Put(GuestReg.Rax, b.Select(equal, raxBefore, raxOnFailure));
-        if (address is null) cx.WriteGpr(cx.Insn.Op0Register, newValue);
+        cx.Put(GuestReg.Rax, b.Select(equal, raxBefore, Merged(cx, accumulator, old, raxBefore)));
+        if (address is null)
+        {
+            var destination = cx.Insn.Op0Register;
+            int slot = LoweringContext.Slot(destination);
+            var before = cx.Get(slot);
+            cx.Put(slot, b.Select(equal, Merged(cx, destination, source, before), before));
+        }
     }
 
-    /// <summary>The full RAX value after writing <paramref name="value"/> to <paramref name="accumulator"/> with x86 merge rules.</summary>
-    private static IrValue WidenAsWritten(LoweringContext cx, Register accumulator, IrValue value, IrValue raxBefore)
+    /// <summary>The full 64-bit register after writing <paramref name="value"/> to <paramref name="reg"/> (whose full value is <paramref name="full"/>) with x86 merge rules.</summary>
+    private static IrValue Merged(LoweringContext cx, Register reg, IrValue value, IrValue full)
     {
         var b = cx.B;
         var wide = b.ZExt(IrType.I64, value);
-        return accumulator switch
-        {
-            Register.AL => b.Or(b.And(raxBefore, cx.Const64(~0xffUL)), wide),
-            Register.AX => b.Or(b.And(raxBefore, cx.Const64(~0xffffUL)), wide),
-            _ => wide,
-        };
+        int size = reg.GetSize();
+        if (size >= 4) return wide;
+        if (reg is Register.AH or Register.CH or Register.DH or Register.BH)
+            return b.Or(b.And(full, cx.Const64(~0xff00UL)), b.Shift(IrOpcode.Shl, wide, cx.Const8(8)));
+        ulong mask = size == 2 ? 0xffffUL : 0xffUL;
+        return b.Or(b.And(full, cx.Const64(~mask)), wide);
     }
 
     private static Register Accumulator(int bytes) => bytes switch
