@@ -28,6 +28,13 @@ public struct GuestFault
     public static GuestFault GeneralProtection(uint errorCode = 0) =>
         new() { Vector = ExceptionVector.GeneralProtection, HasErrorCode = true, ErrorCode = errorCode };
 
+    /// <summary>An exception that pushes an error code (#DF, #TS, #NP, #SS, #GP, #PF, #AC).</summary>
+    public static GuestFault WithErrorCode(ExceptionVector vector, uint errorCode) =>
+        new() { Vector = vector, HasErrorCode = true, ErrorCode = errorCode };
+
+    /// <summary>An exception without an error code.</summary>
+    public static GuestFault WithoutErrorCode(ExceptionVector vector) => new() { Vector = vector };
+
     /// <summary>#UD.</summary>
     public static GuestFault InvalidOpcode() => new() { Vector = ExceptionVector.InvalidOpcode };
 
