@@ -1,0 +1,89 @@
+namespace Drk.Hv.Memory;
+
+/// <summary>
+/// A vCPU's software TLB: direct-mapped, one array for supervisor accesses and one for user
+/// accesses (so CPL changes need no flush), indexed by linear page number.
+/// </summary>
+/// <remarks>
+/// Entries cache 4 KiB pieces of guest pages. Flushing is explicit: the MMU's owner flushes on
+/// CR3 writes, paging-mode changes (CR0.PG/WP, CR4, EFER.NXE) and INVLPG, exactly where the
+/// architecture lets a real TLB keep stale entries until then.
+/// </remarks>
+public sealed class SoftTlb
+{
+    /// <summary>Entries per privilege class.</summary>
+    public const int EntryCount = 1024;
+    internal const ulong IndexMask = EntryCount - 1;
+
+    internal readonly TlbEntry[] Supervisor = new TlbEntry[EntryCount];
+    internal readonly TlbEntry[] User = new TlbEntry[EntryCount];
+    private bool _holdsLargePages;
+
+    public SoftTlb() => FlushAll();
+
+    /// <summary>Drops every entry.</summary>
+    public void FlushAll()
+    {
+        var empty = new TlbEntry
+        {
+            ReadTag = TlbTag.Invalid, WriteTag = TlbTag.Invalid, FetchTag = TlbTag.Invalid,
+            LinearPage = ulong.MaxValue, GuestPageMask = 0xFFF,
+        };
+        Array.Fill(Supervisor, empty);
+        Array.Fill(User, empty);
+        _holdsLargePages = false;
+    }
+
+    /// <summary>
+    /// Drops the translations of the guest page holding <paramref name="linear"/>; when that page
+    /// is a 2 MiB or 1 GiB page, every 4 KiB piece of it cached anywhere in the TLB.
+    /// </summary>
+    public void FlushPage(ulong linear)
+    {
+        if (!_holdsLargePages)
+        {
+            int index = (int)((linear >> 12) & IndexMask);
+            Invalidate(ref Supervisor[index]);
+            Invalidate(ref User[index]);
+            return;
+        }
+        FlushMatching(Supervisor, linear);
+        FlushMatching(User, linear);
+    }
+
+    private static void FlushMatching(TlbEntry[] entries, ulong linear)
+    {
+        for (int i = 0; i < entries.Length; i++)
+        {
+            ref var e = ref entries[i];
+            if (((e.LinearPage ^ linear) & ~e.GuestPageMask) == 0 || ((e.LinearPage ^ linear) & ~0xFFFUL) == 0)
+                Invalidate(ref e);
+        }
+    }
+
+    private static void Invalidate(ref TlbEntry e)
+    {
+        e.ReadTag = TlbTag.Invalid;
+        e.WriteTag = TlbTag.Invalid;
+        e.FetchTag = TlbTag.Invalid;
+    }
+
+    /// <summary>Marks fast-path writes to <paramref name="physicalPage"/> as needing the slow path (code watch).</summary>
+    internal void RevokeWrites(ulong physicalPage)
+    {
+        RevokeWrites(Supervisor, physicalPage);
+        RevokeWrites(User, physicalPage);
+    }
+
+    private static void RevokeWrites(TlbEntry[] entries, ulong physicalPage)
+    {
+        for (int i = 0; i < entries.Length; i++)
+        {
+            ref var e = ref entries[i];
+            if (e.PhysicalPage == physicalPage && (e.WriteTag & TlbTag.Invalid) == 0)
+                e.WriteTag |= TlbTag.CodeWatched;
+        }
+    }
+
+    internal void NoteLargePage() => _holdsLargePages = true;
+}
