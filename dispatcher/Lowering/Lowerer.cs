@@ -12,6 +12,10 @@ namespace Drk.Dispatcher.Lowering;
 /// When the last guest instruction falls through (the block was cut at a page end or a length
 /// limit), an Exit to the next instruction is appended. Lowering is deterministic: the same
 /// instructions give the same IR, which fault recovery and the tier-equivalence tests rely on.
+/// An instruction that ends the block (branches, REP string instructions, most system
+/// instructions, POPF) emits its own exit; instructions after it are not lowered. A REP string
+/// instruction runs one iteration per execution of its block and exits back to its own RIP
+/// (see <see cref="StringLowering"/>), so each iteration retires one instruction.
 /// </remarks>
 public sealed class Lowerer
 {
