@@ -11,11 +11,16 @@ namespace Drk.Dispatcher.IR;
 /// <remarks>Operands are zero-extended values of their types; results are zero-extended to the op's type.</remarks>
 public static class IrEvaluator
 {
+    // Static arrays rather than span literals: a Debug build allocates span literals of
+    // multi-byte elements on every access, and tests assert the interpreter allocates nothing.
+    private static readonly ulong[] MaskTable = [1UL, 0xffUL, 0xffffUL, 0xffff_ffffUL, ulong.MaxValue];
+    private static readonly byte[] WidthTable = [1, 8, 16, 32, 64];
+
     /// <summary>All-ones mask of each <see cref="IrType"/>, indexed by the type's value (cheaper than a switch on hot paths).</summary>
-    public static ReadOnlySpan<ulong> Masks => [1UL, 0xffUL, 0xffffUL, 0xffff_ffffUL, ulong.MaxValue];
+    public static ReadOnlySpan<ulong> Masks => MaskTable;
 
     /// <summary>Width in bits of each <see cref="IrType"/>, indexed by the type's value.</summary>
-    public static ReadOnlySpan<byte> Widths => [1, 8, 16, 32, 64];
+    public static ReadOnlySpan<byte> Widths => WidthTable;
 
     /// <summary>Sign-extends the low <paramref name="bits"/> bits of <paramref name="value"/> to 64 bits.</summary>
     public static long SignExtend(ulong value, int bits) => (long)(value << (64 - bits)) >> (64 - bits);

@@ -1,0 +1,25 @@
+using Drk.Hv.Cpu;
+using Drk.Hv.Memory;
+
+namespace Drk.Dispatcher.Tests.Execution;
+
+/// <summary>A system-instruction stand-in that answers every call with one scripted outcome and records what it saw.</summary>
+internal sealed class ScriptedSystemInstructions : ISystemInstructions
+{
+    public SystemOutcome Outcome = SystemOutcome.Continue;
+    public ulong Result;
+    public GuestFault FaultToReport;
+    /// <summary>When set, a Jump outcome sets RIP here.</summary>
+    public ulong JumpTarget;
+
+    public readonly List<(SystemOp Op, ulong A, ulong B, ulong Rip)> Calls = new();
+
+    public SystemOutcome Execute(SystemOp op, VcpuState state, IGuestMemory memory, ulong a, ulong b, out ulong result, out GuestFault fault)
+    {
+        Calls.Add((op, a, b, state.Rip));
+        result = Result;
+        fault = FaultToReport;
+        if (Outcome == SystemOutcome.Jump) state.Rip = JumpTarget;
+        return Outcome;
+    }
+}
