@@ -73,7 +73,8 @@ public sealed class BlockDecoder
             _reader.Seek(next);
             _decoder.IP = next;
             _decoder.Decode(out var insn);
-            if (insn.Code == Code.INVALID && _decoder.LastError == DecoderError.NoMoreBytes && _reader.Faulted)
+            if (insn.Code == Code.INVALID && _decoder.LastError == DecoderError.NoMoreBytes && _reader.Faulted
+                && !IsInvalidWhateverFollows(next, _reader.FaultAddress, ref insn))
             {
                 // The instruction needs a byte that cannot be fetched: deliver the fetch fault if it
                 // is the first instruction, otherwise leave it to be the first of the next block.
@@ -89,6 +90,26 @@ public sealed class BlockDecoder
             if (EndsBlock(insn) || count >= maxInstructions || (next & PageMask) != page) break;
         }
         instructions = _scratch.AsSpan(0, count).ToArray();
+        return true;
+    }
+
+    /// <summary>
+    /// Decides whether bytes that end at an unfetchable address are already an invalid
+    /// instruction (then the CPU raises #UD, not a fetch fault). Iced reads a ModRM byte after
+    /// some invalid opcodes, so "ran out of bytes" does not mean the instruction needs them:
+    /// decoding the available bytes padded with zeros tells. On true, <paramref name="insn"/> is
+    /// the invalid instruction.
+    /// </summary>
+    private bool IsInvalidWhateverFollows(ulong rip, ulong faultAddress, ref Instruction insn)
+    {
+        int available = (int)Math.Min(faultAddress - rip, 15);
+        if (available <= 0) return false;
+        var bytes = new byte[15];
+        if (Memory.Fetch(rip, bytes.AsSpan(0, available), out _) != available) return false;
+        var padded = Decoder.Create(64, new ByteArrayCodeReader(bytes), rip, DecoderOptions.None);
+        padded.Decode(out var probe);
+        if (probe.Code != Code.INVALID || padded.LastError == DecoderError.NoMoreBytes) return false;
+        insn = probe;
         return true;
     }
 

@@ -14,7 +14,7 @@ namespace Drk.Dispatcher.Execution;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Lowered blocks are kept in a small dictionary keyed by RIP. It assumes guest code does not
+/// Lowered blocks are kept in a small dictionary keyed by RIP and CPL (the lowering depends on the CPL). It assumes guest code does not
 /// change while the runner lives; call <see cref="FlushBlocks"/> after writing code (the real
 /// code cache, with write-watched pages, is a later piece). Blocks never run past the stop
 /// address, and the instruction budget is exact: near its end a shorter block is built.
@@ -27,7 +27,7 @@ public sealed class GuestRunner
     private readonly Lowerer _lowerer = new();
     private readonly Optimizer _optimizer = new();
     private readonly IrInterpreter _interpreter;
-    private readonly Dictionary<ulong, IrBlock> _blocks = new();
+    private readonly Dictionary<(ulong Rip, int Cpl), IrBlock> _blocks = new();
 
     public GuestRunner(IGuestMemory memory, ISystemInstructions? system = null)
     {
@@ -73,7 +73,7 @@ public sealed class GuestRunner
         {
             if (state.Rip == stopRip) return RunStatus.Stopped;
             if (remaining <= 0) return RunStatus.BudgetExhausted;
-            var block = BlockAt(state.Rip, stopRip, remaining, out fault);
+            var block = BlockAt(state.Rip, state.Cpl, stopRip, remaining, out fault);
             if (block is null) return RunStatus.Exception;
             var result = _interpreter.Execute(block, state);
             Retired += result.Retired;
@@ -103,15 +103,15 @@ public sealed class GuestRunner
     /// and holds at most <paramref name="budget"/> instructions; null with the fetch fault when
     /// its first instruction cannot be fetched.
     /// </summary>
-    private IrBlock? BlockAt(ulong rip, ulong stopRip, long budget, out GuestFault fault)
+    private IrBlock? BlockAt(ulong rip, int cpl, ulong stopRip, long budget, out GuestFault fault)
     {
         fault = default;
-        if (_blocks.TryGetValue(rip, out var cached) && Fits(cached, stopRip, budget)) return cached;
+        if (_blocks.TryGetValue((rip, cpl), out var cached) && Fits(cached, stopRip, budget)) return cached;
         int limit = (int)Math.Min(budget, BlockDecoder.MaxInstructions);
         if (!_decoder.TryDecode(rip, out var instructions, out fault, limit, stopRip)) return null;
-        var block = Build(instructions);
+        var block = Build(instructions, cpl);
         // Only full-length blocks are kept, so a budget-shortened block never shadows the real one.
-        if (limit == BlockDecoder.MaxInstructions || instructions.Length < limit) _blocks[rip] = block;
+        if (limit == BlockDecoder.MaxInstructions || instructions.Length < limit) _blocks[(rip, cpl)] = block;
         return block;
     }
 
@@ -123,11 +123,11 @@ public sealed class GuestRunner
         return stopRip <= insns[0].Rip || stopRip > insns[^1].Rip;
     }
 
-    /// <summary>Lowers and optimises one decoded block (public so benchmarks and tests can time and inspect the build).</summary>
-    public IrBlock Build(GuestInstruction[] instructions)
+    /// <summary>Lowers (for privilege level <paramref name="cpl"/>) and optimises one decoded block; public so benchmarks and tests can time and inspect the build.</summary>
+    public IrBlock Build(GuestInstruction[] instructions, int cpl = 0)
     {
         BlocksBuilt++;
-        var block = _lowerer.Lower(instructions);
+        var block = _lowerer.Lower(instructions, cpl);
         if (VerifyIr) IrVerifier.ThrowIfInvalid(block, "lowering");
         if (Optimize)
         {

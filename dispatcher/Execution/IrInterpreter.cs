@@ -41,8 +41,18 @@ public sealed class IrInterpreter
     /// <summary>Executes Meta ops whose Aux is <paramref name="kind"/> with <paramref name="handler"/>; Meta ops without a handler do nothing and yield 0.</summary>
     public void RegisterMetaHandler(byte kind, IMetaOpHandler handler) => _metaHandlers[kind] = handler;
 
-    /// <summary>Executes <paramref name="block"/> from its first op until it leaves, and says why.</summary>
+    /// <summary>
+    /// Executes <paramref name="block"/> from its first op until it leaves, says why, and adds the
+    /// instructions it retired to <see cref="VcpuState.InstructionsRetired"/> (the virtual clock).
+    /// </summary>
     public BlockResult Execute(IrBlock block, VcpuState state)
+    {
+        var result = Run(block, state);
+        state.InstructionsRetired += (ulong)result.Retired;
+        return result;
+    }
+
+    private BlockResult Run(IrBlock block, VcpuState state)
     {
         if (_temps.Length < block.TempCount) _temps = new ulong[Math.Max(block.TempCount, _temps.Length * 2)];
         ulong[] t = _temps;
@@ -233,9 +243,12 @@ public sealed class IrInterpreter
             return false;
         }
         var insn = block.Instructions[op.Guest];
-        // The hypervisor sees precise state: RIP is the system instruction's own.
+        // The hypervisor sees precise state: RIP is the system instruction's own, and the clock
+        // (RDTSC, the APIC timer) counts the instructions of this block that retired before it.
         state.Rip = insn.Rip;
+        state.InstructionsRetired += op.Guest;
         var outcome = _system.Execute((SystemOp)op.Aux, state, _memory, Arg(t, op.A), Arg(t, op.B), out ulong value, out var fault);
+        state.InstructionsRetired -= op.Guest;
         switch (outcome)
         {
             case SystemOutcome.Continue:

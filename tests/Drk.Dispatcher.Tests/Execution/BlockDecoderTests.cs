@@ -230,4 +230,24 @@ public sealed class BlockDecoderTests
         Assert.Equal(Register.RBX, second[0].Instruction.Op0Register);
         Assert.Equal(second.Select(i => i.Instruction), again.Select(i => i.Instruction));
     }
+
+    [Fact]
+    public void An_invalid_opcode_just_before_unmapped_memory_is_invalid_not_a_fetch_fault()
+    {
+        // Iced reads a byte past 06 (invalid in 64-bit mode); the CPU raises #UD without it.
+        ulong at = Page + 4096 - 1;
+        var (decoder, _) = DecoderOver([0x06], at, pages: 1);
+        Assert.True(decoder.TryDecode(at, out var insns, out _));
+        Assert.Equal(Code.INVALID, Assert.Single(insns).Instruction.Code);
+    }
+
+    [Fact]
+    public void A_valid_prefix_of_an_instruction_before_unmapped_memory_is_a_fetch_fault()
+    {
+        ulong at = Page + 4096 - 1;
+        var (decoder, _) = DecoderOver([0x0f], at, pages: 1);
+        Assert.False(decoder.TryDecode(at, out _, out var fault));
+        Assert.Equal(ExceptionVector.PageFault, fault.Vector);
+        Assert.Equal(Page + 4096, fault.Cr2);
+    }
 }

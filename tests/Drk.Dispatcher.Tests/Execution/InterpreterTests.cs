@@ -101,6 +101,7 @@ public sealed class InterpreterTests
         Assert.Equal(IrTestKit.RipOf(1), result.Fault.Rip);
         Assert.Equal(IrTestKit.RipOf(1), _state.Rip);
         Assert.Equal(1, result.Retired);
+        Assert.Equal(1UL, _state.InstructionsRetired);
         Assert.Equal(1UL, _state[GuestReg.Rax]);
         Assert.Equal(0UL, _state[GuestReg.Rcx]);
         Assert.Equal(0UL, _state[GuestReg.Rbx]);
@@ -209,10 +210,14 @@ public sealed class InterpreterTests
         var r = ir.System(SystemOp.ReadCr, ir.Const64(3), IrValue.None);
         ir.PutReg(GuestReg.Rax, r);
         ir.Exit(IrTestKit.RipOf(2));
+        _state.InstructionsRetired = 100;
         var result = Interpreter(system).Execute(block, _state);
         Assert.Equal(BlockEnd.Exit, result.End);
         Assert.Equal(0xc0deUL, _state[GuestReg.Rax]);
         Assert.Equal((SystemOp.ReadCr, 3UL, 0UL, IrTestKit.RipOf(1)), Assert.Single(system.Calls));
+        // The helper sees the clock with instruction 0 retired; after the block both have.
+        Assert.Equal(101UL, Assert.Single(system.Clocks));
+        Assert.Equal(102UL, _state.InstructionsRetired);
     }
 
     [Theory]

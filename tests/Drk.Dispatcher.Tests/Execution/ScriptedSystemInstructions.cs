@@ -14,9 +14,13 @@ internal sealed class ScriptedSystemInstructions : ISystemInstructions
 
     public readonly List<(SystemOp Op, ulong A, ulong B, ulong Rip)> Calls = new();
 
+    /// <summary>The vCPU's retired-instruction clock at each call.</summary>
+    public readonly List<ulong> Clocks = new();
+
     public SystemOutcome Execute(SystemOp op, VcpuState state, IGuestMemory memory, ulong a, ulong b, out ulong result, out GuestFault fault)
     {
         Calls.Add((op, a, b, state.Rip));
+        Clocks.Add(state.InstructionsRetired);
         result = Result;
         fault = FaultToReport;
         if (Outcome == SystemOutcome.Jump) state.Rip = JumpTarget;
