@@ -8,6 +8,7 @@ internal static class DrkCommand
     public static int Run(string[] args)
     {
         var root = new RootCommand("Drk: dynamic binary instrumentation for an x86-64 guest kernel");
+        root.Subcommands.Add(Commands.ExperimentCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

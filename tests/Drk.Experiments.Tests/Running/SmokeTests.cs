@@ -1,0 +1,71 @@
+using Drk.Experiments.Figures;
+using Drk.Experiments.Recording;
+using Drk.Experiments.Running;
+using Drk.Experiments.Specs;
+using Drk.Experiments.Tests.Fakes;
+
+namespace Drk.Experiments.Tests.Running;
+
+public sealed class SmokeTests : IDisposable
+{
+    private readonly TempExperiment _repo = new();
+
+    public void Dispose() => _repo.Dispose();
+
+    [Fact]
+    public async Task Smoke_spec_runs_end_to_end_and_writes_results_figures_and_report()
+    {
+        var spec = SpecLoader.Load(_repo.CopyShippedSpec("smoke"));
+        var harness = new RunnerHarness();
+        var outDir = _repo.Results("smoke");
+
+        var outcome = await harness.RunAsync(spec, outDir);
+
+        Assert.Equal(ExitStatus.Success, outcome.ExitStatus);
+        Assert.Equal(3, outcome.Ok);
+        Assert.Equal(3, harness.Drk.Calls);
+        var request = harness.Drk.Requests.First();
+        Assert.Equal("run=null-syscall iterations=1000", request.CommandLine);
+        Assert.Equal("null", request.Variant.Tool);
+
+        Assert.Equal(3, RunnerHarness.Lines(Path.Combine(outDir, "runs.jsonl")));
+        Assert.Equal(4, RunnerHarness.Lines(Path.Combine(outDir, "runs.csv")));
+        Assert.StartsWith("key,experiment,invocation,workload,engine,tier,tool,scope,vcpus", File.ReadLines(Path.Combine(outDir, "runs.csv")).First());
+        var invocation = Assert.Single(ResultStore.ReadInvocations(outDir));
+        Assert.Equal(System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription, invocation.Dotnet);
+        Assert.True(File.Exists(Path.Combine(outDir, "summary.csv")));
+
+        Assert.True(File.Exists(Path.Combine(outDir, "mips.gp")));
+        Assert.True(File.Exists(Path.Combine(outDir, "mips.dat")));
+        if (new GnuplotRenderer().Available)
+        {
+            Assert.True(new FileInfo(Path.Combine(outDir, "mips.svg")).Length > 0);
+            Assert.True(new FileInfo(Path.Combine(outDir, "mips.png")).Length > 0);
+        }
+
+        var report = File.ReadAllText(Path.Combine(outDir, "README.md"));
+        Assert.StartsWith("# smoke", report, StringComparison.Ordinal);
+        Assert.Contains("./drk experiment test.yaml", report, StringComparison.Ordinal);
+        Assert.Contains("## Guest MIPS", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Overhead_spec_runs_end_to_end_with_a_figure_per_tier()
+    {
+        var spec = SpecLoader.Load(_repo.CopyShippedSpec("overhead"));
+        var harness = new RunnerHarness();
+        var outDir = _repo.Results("overhead");
+
+        var outcome = await harness.RunAsync(spec, outDir);
+
+        Assert.Equal(ExitStatus.Success, outcome.ExitStatus);
+        Assert.True(File.Exists(Path.Combine(outDir, "slowdown-interp.gp")));
+        Assert.True(File.Exists(Path.Combine(outDir, "slowdown-jit.gp")));
+        var data = File.ReadAllLines(Path.Combine(outDir, "slowdown-jit.dat"));
+        Assert.Contains("inscount [kernel+modules]", data[1], StringComparison.Ordinal);
+        Assert.StartsWith(FigureBuilder.GeomeanGroup, data[^1], StringComparison.Ordinal);
+        // The fake engine's model: inscount costs 2.5x no tool, null 1.2x, within the 2% noise.
+        var report = File.ReadAllText(Path.Combine(outDir, "README.md"));
+        Assert.Contains("## Slowdown vs. no tool (wall time)", report, StringComparison.Ordinal);
+    }
+}

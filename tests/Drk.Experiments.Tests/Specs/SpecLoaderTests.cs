@@ -1,0 +1,202 @@
+using Drk.Experiments.Specs;
+using Drk.Experiments.Tests.Fakes;
+
+namespace Drk.Experiments.Tests.Specs;
+
+public sealed class SpecLoaderTests : IDisposable
+{
+    private readonly TempExperiment _repo = new();
+
+    public void Dispose() => _repo.Dispose();
+
+    private const string Guest = """
+        guest:
+          kernel: ../guest/build/kernel.elf
+          initrd: ../guest/build/initrd
+        """;
+
+    [Fact]
+    public void A_valid_spec_expands_tiers_tools_and_scopes_only_for_drk()
+    {
+        var path = _repo.WriteSpec("ok", Guest + """
+
+            workloads: [a, {name: b, args: iterations=10}]
+            engines: [drk, qemu-tcg]
+            tiers: [interp, jit]
+            tools: [none, null, inscount]
+            scopes: [kernel, modules]
+            baseline: {engine: qemu-tcg}
+            """);
+
+        var spec = SpecLoader.Load(path);
+
+        // drk: 2 tiers x (none + 2 tools x 2 scopes) = 10; qemu-tcg: 1.
+        Assert.Equal(11, spec.Variants.Count);
+        Assert.Equal(1, spec.Variants.Count(v => v.Engine == "qemu-tcg" && v.Tier == "" && v.Tool == ""));
+        Assert.Equal(2, spec.Variants.Count(v => v.Tool == KnownNames.NoTool && v.Scope == ""));
+        Assert.Equal("run=b iterations=10", spec.Workloads[1].CommandLine(""));
+        Assert.Equal(Path.Combine(_repo.Root, "guest", "build", "kernel.elf"), spec.Guest.Kernel);
+        Assert.Equal(5, spec.Repetitions);
+    }
+
+    [Fact]
+    public void Defaults_are_one_vcpu_auto_tier_no_tool_and_the_first_variant_as_baseline()
+    {
+        var spec = SpecLoader.Load(_repo.WriteSpec("defaults", Guest + "\nworkloads: [a]\n"));
+
+        var only = Assert.Single(spec.Variants);
+        Assert.Equal(("drk", "auto", "none", "", 1), (only.Engine, only.Tier, only.Tool, only.Scope, only.Vcpus));
+        Assert.True(spec.Baseline.Selects(only));
+        Assert.Equal("defaults", spec.Name);
+    }
+
+    /// <summary>Each broken spec, the line the error must point at, and words the message must contain.</summary>
+    public static TheoryData<string, string, int, string> BrokenSpecs => new()
+    {
+        {
+            "unknown tool",
+            Guest + "\nworkloads: [a]\ntools:\n  - null\n  - memchek\n",
+            7, "unknown tool 'memchek' (known: none, null, inscount"
+        },
+        {
+            "missing image",
+            "guest:\n  kernel: ../guest/build/vmlinux\nworkloads: [a]\n",
+            2, "kernel image '../guest/build/vmlinux' not found"
+        },
+        {
+            "unknown key",
+            Guest + "\nworkloads: [a]\nrepetition: 3\n",
+            5, "unknown key 'repetition' in the spec"
+        },
+        {
+            "wrong type",
+            Guest + "\nworkloads: [a]\nrepetitions: five\n",
+            5, "'repetitions' must be a whole number, got 'five'"
+        },
+        {
+            "number out of range",
+            Guest + "\nworkloads: [a]\nrepetitions: 0\n",
+            5, "'repetitions' must be between 1 and 10000, got 0"
+        },
+        {
+            "list where a value belongs",
+            Guest + "\nworkloads: [a]\nseed: [1, 2]\n",
+            5, "'seed' must be a single value, got a list"
+        },
+        {
+            "not YAML",
+            Guest + "\nworkloads: [a\nrepetitions: 3\n",
+            5, "not valid YAML"
+        },
+        {
+            "no workloads",
+            Guest + "\nrepetitions: 3\n",
+            1, "missing required key 'workloads'"
+        },
+        {
+            "duplicate workload",
+            Guest + "\nworkloads:\n  - a\n  - a\n",
+            6, "workload 'a' is listed twice"
+        },
+        {
+            "bad duration",
+            Guest + "\nworkloads: [a]\ntimeout: soon\n",
+            5, "'timeout' must be a positive duration like 90s, 5m or 1h, got 'soon'"
+        },
+        {
+            "unknown engine",
+            Guest + "\nworkloads: [a]\nengines: [drk, bochs]\n",
+            5, "unknown engine 'bochs'"
+        },
+        {
+            "tiers without drk",
+            Guest + "\nworkloads: [a]\nengines: [qemu-tcg]\ntiers: [jit]\n",
+            6, "'tiers' applies only to the drk engine"
+        },
+        {
+            "baseline matching nothing",
+            Guest + "\nworkloads: [a]\ntools: [null, inscount]\nbaseline: {tool: none}\n",
+            6, "matches none of the variants"
+        },
+        {
+            "unknown key in a baseline",
+            Guest + "\nworkloads: [a]\ntools: [none, null]\nbaseline: {tol: none}\n",
+            6, "unknown key 'tol' in baseline (allowed: engine, tier, tool, scope)"
+        },
+        {
+            "figure that hides a varying dimension",
+            Guest + "\nworkloads: [a]\ntools: [none, null, inscount]\nscopes: [kernel, modules]\nbaseline: {tool: none}\nfigures:\n  - {kind: slowdown, series: [tool]}\n",
+            9, "'scope' varies across its variants but is neither a series nor a panel"
+        },
+        {
+            "unknown figure kind",
+            Guest + "\nworkloads: [a]\nfigures:\n  - kind: pie\n",
+            6, "unknown figure kind 'pie'"
+        },
+        {
+            "native without a program",
+            Guest + "\nworkloads: [a]\nengines: [qemu-tcg, native]\n",
+            1, "missing required key 'native-program'"
+        },
+        {
+            "bad memory size",
+            "guest:\n  kernel: ../guest/build/kernel.elf\n  memory: lots\nworkloads: [a]\n",
+            3, "'memory' must be a size like 256M or 1G, got 'lots'"
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(BrokenSpecs))]
+    public void Broken_specs_are_rejected_with_file_line_and_reason(string name, string yaml, int line, string message)
+    {
+        var path = _repo.WriteSpec(name.Replace(' ', '-'), yaml);
+
+        var e = Assert.Throws<InvalidSpecException>(() => SpecLoader.Load(path));
+
+        var error = Assert.Single(e.Errors, x => x.Message.Contains(message, StringComparison.Ordinal));
+        Assert.Equal(line, error.Line);
+        Assert.StartsWith($"{path}:{line}:", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_problem_of_a_file_is_reported_at_once()
+    {
+        var path = _repo.WriteSpec("many", Guest + "\nworkloads: [a]\ntools: [nul]\nrepetitions: -1\nwarmups: 2\n");
+
+        var e = Assert.Throws<InvalidSpecException>(() => SpecLoader.Load(path));
+
+        Assert.Equal([5, 6, 7], e.Errors.Select(x => (int)x.Line).Order());
+    }
+
+    [Fact]
+    public void A_missing_spec_file_is_one_clear_error()
+    {
+        var e = Assert.Throws<InvalidSpecException>(() => SpecLoader.Load(Path.Combine(_repo.Root, "nope.yaml")));
+
+        Assert.Contains("cannot read the spec: no such file", Assert.Single(e.Errors).ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("smoke")]
+    [InlineData("overhead")]
+    [InlineData("vs-qemu")]
+    public void The_shipped_specs_are_valid(string name)
+    {
+        var spec = SpecLoader.Load(_repo.CopyShippedSpec(name));
+
+        Assert.Equal(name, spec.Name);
+        Assert.NotEmpty(spec.Figures);
+    }
+
+    [Fact]
+    public void Overhead_spec_covers_every_scope_and_tier_with_null_and_inscount()
+    {
+        var spec = SpecLoader.Load(_repo.CopyShippedSpec("overhead"));
+
+        foreach (var tier in new[] { "interp", "jit" })
+            foreach (var tool in new[] { "null", "inscount" })
+                foreach (var scope in KnownNames.Scopes)
+                    Assert.Contains(spec.Variants, v => v.Tier == tier && v.Tool == tool && v.Scope == scope);
+        Assert.Equal(5, spec.Repetitions);
+    }
+}
