@@ -1,0 +1,141 @@
+using System.Text;
+using Drk.Dispatcher.IR;
+using Drk.Dispatcher.Lowering;
+using Drk.Dispatcher.Tests.Native;
+using Iced.Intel;
+
+namespace Drk.Dispatcher.Tests.Differential;
+
+/// <summary>Decodes a case's code for the comparison (which flags are defined) and for failure reports (listing, IR).</summary>
+public static class CodeListing
+{
+    /// <summary>The instructions of <paramref name="code"/> decoded linearly from <paramref name="rip"/>.</summary>
+    public static List<Instruction> Decode(byte[] code, ulong rip)
+    {
+        var list = new List<Instruction>();
+        var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(code), rip);
+        ulong end = rip + (ulong)code.Length;
+        while (decoder.IP < end) list.Add(decoder.Decode());
+        return list;
+    }
+
+    /// <summary>
+    /// RFLAGS bits that may be undefined after running <paramref name="code"/> straight through:
+    /// a flag is undefined once an instruction leaves it so (Iced's RflagsUndefined) and defined
+    /// again once a later instruction writes, sets or clears it.
+    /// </summary>
+    public static ulong UndefinedFlags(List<Instruction> code)
+    {
+        RflagsBits undefined = RflagsBits.None;
+        foreach (var i in code)
+            undefined = (undefined & ~(i.RflagsWritten | i.RflagsCleared | i.RflagsSet)) | i.RflagsUndefined;
+        return ToRflags(undefined);
+    }
+
+    /// <summary>Iced's flag bits as RFLAGS bits (the comparable ones).</summary>
+    public static ulong ToRflags(RflagsBits bits)
+    {
+        ulong r = 0;
+        if ((bits & RflagsBits.CF) != 0) r |= Flags.RflagsMask.CF;
+        if ((bits & RflagsBits.PF) != 0) r |= Flags.RflagsMask.PF;
+        if ((bits & RflagsBits.AF) != 0) r |= Flags.RflagsMask.AF;
+        if ((bits & RflagsBits.ZF) != 0) r |= Flags.RflagsMask.ZF;
+        if ((bits & RflagsBits.SF) != 0) r |= Flags.RflagsMask.SF;
+        if ((bits & RflagsBits.OF) != 0) r |= Flags.RflagsMask.OF;
+        if ((bits & RflagsBits.DF) != 0) r |= Flags.RflagsMask.DF;
+        return r;
+    }
+
+    /// <summary>One line per instruction: address, bytes, Intel syntax.</summary>
+    public static string Format(List<Instruction> code, byte[] bytes, ulong rip)
+    {
+        var sb = new StringBuilder();
+        var formatter = new IntelFormatter();
+        var output = new StringOutput();
+        foreach (var i in code)
+        {
+            formatter.Format(i, output);
+            int at = (int)(i.IP - rip);
+            string hex = Convert.ToHexString(bytes, at, Math.Min(i.Length, bytes.Length - at)).ToLowerInvariant();
+            sb.Append($"  {i.IP:x}  {hex,-30} {output.ToStringAndReset()}\n");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Intel syntax of one instruction.</summary>
+    public static string Text(in Instruction insn)
+    {
+        var output = new StringOutput();
+        new IntelFormatter().Format(insn, output);
+        return output.ToStringAndReset();
+    }
+
+    /// <summary>
+    /// The IR of the code's blocks (split after every instruction that is not straight-line, as a
+    /// block decoder would), lowered afresh, or what went wrong lowering them.
+    /// </summary>
+    public static string LowerForReport(List<Instruction> code)
+    {
+        var sb = new StringBuilder();
+        var lowerer = new Lowerer();
+        var block = new List<GuestInstruction>();
+        void Flush()
+        {
+            if (block.Count == 0) return;
+            try
+            {
+                sb.Append(IrPrinter.Format(lowerer.Lower(block.ToArray())));
+            }
+            catch (Exception ex)
+            {
+                sb.Append($"block {block[0].Rip:x}: lowering threw {ex.GetType().Name}: {ex.Message}\n");
+            }
+            block.Clear();
+        }
+        foreach (var i in code)
+        {
+            block.Add(new GuestInstruction(i));
+            if (i.FlowControl != FlowControl.Next || i.HasRepPrefix || i.HasRepePrefix || i.HasRepnePrefix) Flush();
+        }
+        Flush();
+        return sb.ToString();
+    }
+
+    /// <summary>The addresses and initial bytes of the first instruction's memory operands.</summary>
+    public static string MemoryOperands(in Instruction first, CpuRegisters initial, CaseBuilder builder)
+    {
+        var sb = new StringBuilder();
+        var info = new InstructionInfoFactory().GetInfo(first);
+        var regs = initial.Gpr;
+        int n = 0;
+        foreach (var m in info.GetUsedMemory())
+        {
+            bool ok = m.TryGetVirtualAddress(0, out ulong address, (Register reg, int _, int _, out ulong value) =>
+            {
+                value = 0;
+                if (reg == Register.None) return true;
+                // Segment bases: 0 in 64-bit mode except FS and GS.
+                if (reg == Register.FS) { value = builder.FsBase; return true; }
+                if (reg == Register.GS) { value = builder.GsBase; return true; }
+                if (reg.IsSegmentRegister()) return true;
+                if (reg.IsGPR())
+                {
+                    value = regs[reg.GetFullRegister() - Register.RAX];
+                    if (reg.GetSize() == 4) value &= 0xFFFF_FFFF;
+                    return true;
+                }
+                return false;
+            });
+            if (!ok) continue;
+            if (m.MemorySize == MemorySize.Unknown) continue;
+            int size = Math.Max(1, m.MemorySize.GetSize());
+            sb.Append($"  [{address:x}] {m.Access} {size} bytes");
+            if (builder.Layout.InScratch(address, size))
+                sb.Append(" = ").Append(Convert.ToHexString(builder.Scratch, builder.Offset(address), Math.Min(size, 32)).ToLowerInvariant())
+                  .Append($" (scratch+0x{builder.Offset(address):x})");
+            sb.Append('\n');
+            if (++n == 4) break;
+        }
+        return sb.ToString();
+    }
+}
