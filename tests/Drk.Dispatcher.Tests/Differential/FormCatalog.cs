@@ -8,6 +8,7 @@ public static class FormCatalog
     private static readonly (string Group, Func<IEnumerable<InstructionForm>> Forms)[] Groups =
     {
         ("Arithmetic", ArithmeticForms.All),
+        ("MulDiv", MulDivForms.All),
     };
 
     private static Dictionary<string, (string, InstructionForm)> Build()
