@@ -9,6 +9,7 @@ public static class FormCatalog
     {
         ("Arithmetic", ArithmeticForms.All),
         ("MulDiv", MulDivForms.All),
+        ("Shift", ShiftForms.All),
     };
 
     private static Dictionary<string, (string, InstructionForm)> Build()
