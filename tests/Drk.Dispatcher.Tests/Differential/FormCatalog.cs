@@ -10,6 +10,7 @@ public static class FormCatalog
         ("Arithmetic", ArithmeticForms.All),
         ("MulDiv", MulDivForms.All),
         ("Shift", ShiftForms.All),
+        ("Bit", BitForms.All),
     };
 
     private static Dictionary<string, (string, InstructionForm)> Build()
