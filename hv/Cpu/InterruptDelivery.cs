@@ -70,6 +70,8 @@ public sealed class InterruptDelivery
                 return DeliveryOutcome.Delivered;
             }
             var second = InterruptEvent.FromFault(nested);
+            // CR2 is loaded when the page fault is detected, even if it then becomes #DF.
+            if (second.IsPageFault) state.Sys.Cr2 = second.Cr2;
             if (current.Kind == InterruptKind.Exception && current.Vector == (byte)ExceptionVector.DoubleFault)
                 break;
             var first = Classify(current);
@@ -166,7 +168,9 @@ public sealed class InterruptDelivery
         frame[count++] = state.Slots[GuestReg.Rsp];
         frame[count++] = sys.Ss;
         ulong newRsp = rsp - (ulong)(8 * count);
-        for (int i = 0; i < count; i++)
+        // Push order as the processor does it (SS first, at the highest address), so a fault on
+        // the way reports the same CR2.
+        for (int i = count - 1; i >= 0; i--)
         {
             ulong at = newRsp + (ulong)(8 * i);
             bool ok = newCpl < 3
