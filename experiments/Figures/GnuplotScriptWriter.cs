@@ -57,7 +57,7 @@ public static class GnuplotScriptWriter
             ["DATA"] = chart.Name + ".dat",
             ["TITLE"] = Escape(chart.Title),
             ["YLABEL"] = Escape(chart.YLabel),
-            ["XTICS"] = rotate ? "rotate by -30 left" : "",
+            ["XTICS"] = rotate ? "rotate by 30 right" : "",
             ["KEYROWS"] = (bars > 4 ? 2 : 1).ToString(CultureInfo.InvariantCulture),
             ["XMAX"] = Number(groups - 0.4),
             ["WIDTH_PX"] = widthPx.ToString(CultureInfo.InvariantCulture),

@@ -20,9 +20,11 @@ public sealed record Variant(string Engine, string Tier, string Tool, string Sco
         _ => throw new ArgumentOutOfRangeException(nameof(dimension)),
     };
 
-    /// <summary>A label made of the given dimensions' values, skipping those that do not apply.</summary>
-    public string Label(IEnumerable<Dimension> dimensions)
+    /// <summary>A label made of the given dimensions' values, skipping those that do not apply; the engine's name
+    /// when none applies (QEMU has no tier), and empty for no dimensions.</summary>
+    public string Label(IReadOnlyCollection<Dimension> dimensions)
     {
+        if (dimensions.Count == 0) return "";
         var parts = new List<string>();
         foreach (var d in dimensions)
         {

@@ -47,7 +47,7 @@ public static class MarkdownReport
         WriteFigures(md, figures, directory);
 
         var labelDims = VariantDimensions.Varying(spec.Variants);
-        string Label(Variant v) => v.Label(labelDims);
+        string Label(Variant v) => labelDims.Count > 0 ? v.Label(labelDims) : v.ToString();
         var workloads = spec.Workloads.Select(w => w.Name).Where(w => analysis.Cells.Any(c => c.Workload == w)).ToList();
 
         var compared = spec.Variants.Where(v => !analysis.IsBaseline(v) && analysis.Cells.Any(c => c.Variant == v)).ToList();
@@ -87,7 +87,7 @@ public static class MarkdownReport
 
         md.Append("## Transparency checks\n\n");
         if (analysis.ConsistencyProblems.Count == 0)
-            md.Append("Every engine, tier and tool reported the same checksum for each workload, and (on 1 vCPU, where counted) the same number of retired instructions.\n\n");
+            md.Append("Every engine, tier and tool reported the same checksum for each workload, and (on 1 vCPU, where counted) the same number of retired instructions.\n");
         else
             foreach (var p in analysis.ConsistencyProblems) md.Append("- ").Append(p).Append('\n');
         md.Append('\n');

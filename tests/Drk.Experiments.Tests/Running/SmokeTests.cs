@@ -1,3 +1,4 @@
+using Drk.Experiments.Engines;
 using Drk.Experiments.Figures;
 using Drk.Experiments.Recording;
 using Drk.Experiments.Running;
@@ -47,6 +48,25 @@ public sealed class SmokeTests : IDisposable
         Assert.StartsWith("# smoke", report, StringComparison.Ordinal);
         Assert.Contains("./drk experiment test.yaml", report, StringComparison.Ordinal);
         Assert.Contains("## Guest MIPS", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Vs_qemu_spec_draws_every_engine_and_tier_in_one_figure()
+    {
+        var spec = SpecLoader.Load(_repo.CopyShippedSpec("vs-qemu"));
+        var engines = new EngineCatalog([new FakeEngine("drk"), new FakeEngine("qemu-tcg"), new FakeEngine("native")]);
+        var nativeBuilt = (string path) => path.EndsWith("/compute-user", StringComparison.Ordinal);
+        var runner = new ExperimentRunner(engines, new PlainProgress(TextWriter.Null)) { FileExists = nativeBuilt };
+        var outDir = _repo.Results("vs-qemu");
+
+        var outcome = await runner.RunAsync(spec, new RunOptions { OutputDirectory = outDir }, CancellationToken.None);
+
+        Assert.Equal(ExitStatus.Success, outcome.ExitStatus);
+        var header = File.ReadAllLines(Path.Combine(outDir, "engines.dat"))[1].Split('\t');
+        Assert.Equal(["group", "drk interp", "low", "high", "drk jit", "low", "high", "native", "low", "high"], header);
+        var report = File.ReadAllText(Path.Combine(outDir, "README.md"));
+        Assert.Contains("## Not run", report, StringComparison.Ordinal);
+        Assert.Contains("pipe on native 1 vCPU: no native build", report, StringComparison.Ordinal);
     }
 
     [Fact]
