@@ -11,6 +11,7 @@ public static class FormCatalog
         ("MulDiv", MulDivForms.All),
         ("Shift", ShiftForms.All),
         ("Bit", BitForms.All),
+        ("DataMovement", DataMovementForms.All),
     };
 
     private static Dictionary<string, (string, InstructionForm)> Build()
