@@ -12,6 +12,7 @@ public static class FormCatalog
         ("Shift", ShiftForms.All),
         ("Bit", BitForms.All),
         ("DataMovement", DataMovementForms.All),
+        ("Stack", StackForms.All),
     };
 
     private static Dictionary<string, (string, InstructionForm)> Build()
