@@ -13,6 +13,7 @@ public static class FormCatalog
         ("Bit", BitForms.All),
         ("DataMovement", DataMovementForms.All),
         ("Stack", StackForms.All),
+        ("ControlFlow", ControlFlowForms.All),
     };
 
     private static Dictionary<string, (string, InstructionForm)> Build()
