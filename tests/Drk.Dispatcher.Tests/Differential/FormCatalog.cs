@@ -14,6 +14,7 @@ public static class FormCatalog
         ("DataMovement", DataMovementForms.All),
         ("Stack", StackForms.All),
         ("ControlFlow", ControlFlowForms.All),
+        ("String", StringForms.All),
     };
 
     private static Dictionary<string, (string, InstructionForm)> Build()
