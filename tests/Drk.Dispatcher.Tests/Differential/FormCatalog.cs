@@ -15,6 +15,7 @@ public static class FormCatalog
         ("Stack", StackForms.All),
         ("ControlFlow", ControlFlowForms.All),
         ("String", StringForms.All),
+        ("Misc", MiscForms.All),
     };
 
     private static Dictionary<string, (string, InstructionForm)> Build()
