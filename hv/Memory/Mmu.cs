@@ -37,6 +37,9 @@ public sealed unsafe class Mmu : ISupervisorMemory
     private readonly PhysicalMemory _physical;
     private readonly VcpuState _state;
     private readonly SoftTlb _tlb = new();
+    // The TLB's arrays, held here so the fast path loads one field to find its entry.
+    private readonly TlbEntry[] _supervisor;
+    private readonly TlbEntry[] _user;
     private readonly byte* _ram;
     private ulong _localBase = ulong.MaxValue;
     private ulong _localLength;
@@ -47,6 +50,8 @@ public sealed unsafe class Mmu : ISupervisorMemory
         _physical = physical;
         _state = state;
         _ram = physical.RamBase;
+        _supervisor = _tlb.Supervisor;
+        _user = _tlb.User;
         physical.Register(this);
     }
 
@@ -89,7 +94,7 @@ public sealed unsafe class Mmu : ISupervisorMemory
     public bool Read(ulong address, int size, out ulong value, out GuestFault fault)
     {
         bool user = _state.Cpl == 3;
-        ref TlbEntry e = ref Entry(user ? _tlb.User : _tlb.Supervisor, address);
+        ref TlbEntry e = ref Entry(user ? _user : _supervisor, address);
         if (e.ReadTag == ((address + (ulong)(size - 1)) & PageMask))
         {
             value = Load((byte*)(e.HostAddend + (nint)address), size);
@@ -103,7 +108,7 @@ public sealed unsafe class Mmu : ISupervisorMemory
     public bool Write(ulong address, int size, ulong value, out GuestFault fault)
     {
         bool user = _state.Cpl == 3;
-        ref TlbEntry e = ref Entry(user ? _tlb.User : _tlb.Supervisor, address);
+        ref TlbEntry e = ref Entry(user ? _user : _supervisor, address);
         if (e.WriteTag == ((address + (ulong)(size - 1)) & PageMask))
         {
             Store((byte*)(e.HostAddend + (nint)address), size, value);
@@ -123,7 +128,7 @@ public sealed unsafe class Mmu : ISupervisorMemory
         {
             ulong at = address + (ulong)done;
             int chunk = (int)Math.Min((ulong)(buffer.Length - done), 0x1000 - (at & 0xFFF));
-            ref TlbEntry e = ref Entry(user ? _tlb.User : _tlb.Supervisor, at);
+            ref TlbEntry e = ref Entry(user ? _user : _supervisor, at);
             if (e.FetchTag == (at & PageMask))
             {
                 new ReadOnlySpan<byte>((byte*)(e.HostAddend + (nint)at), chunk).CopyTo(buffer.Slice(done, chunk));
@@ -143,7 +148,7 @@ public sealed unsafe class Mmu : ISupervisorMemory
     /// <inheritdoc />
     public bool ReadSupervisor(ulong address, int size, out ulong value, out GuestFault fault)
     {
-        ref TlbEntry e = ref Entry(_tlb.Supervisor, address);
+        ref TlbEntry e = ref Entry(_supervisor, address);
         if (e.ReadTag == ((address + (ulong)(size - 1)) & PageMask))
         {
             value = Load((byte*)(e.HostAddend + (nint)address), size);
@@ -156,7 +161,7 @@ public sealed unsafe class Mmu : ISupervisorMemory
     /// <inheritdoc />
     public bool WriteSupervisor(ulong address, int size, ulong value, out GuestFault fault)
     {
-        ref TlbEntry e = ref Entry(_tlb.Supervisor, address);
+        ref TlbEntry e = ref Entry(_supervisor, address);
         if (e.WriteTag == ((address + (ulong)(size - 1)) & PageMask))
         {
             Store((byte*)(e.HostAddend + (nint)address), size, value);
@@ -194,7 +199,7 @@ public sealed unsafe class Mmu : ISupervisorMemory
             return false;
         }
         ulong page = linear & PageMask;
-        ref TlbEntry e = ref Entry(user ? _tlb.User : _tlb.Supervisor, linear);
+        ref TlbEntry e = ref Entry(user ? _user : _supervisor, linear);
         ulong tag = kind switch { AccessKind.Write => e.WriteTag, AccessKind.Execute => e.FetchTag, _ => e.ReadTag };
         if ((tag & TlbTag.Invalid) == 0 && (tag & PageMask) == page)
         {
@@ -238,7 +243,7 @@ public sealed unsafe class Mmu : ISupervisorMemory
     private void FillIdentity(ulong linear, bool user)
     {
         var t = new PageTranslation { PhysicalAddress = linear, PageMask = 0xFFF, Writable = true, User = true, Dirty = true };
-        Fill(ref Entry(user ? _tlb.User : _tlb.Supervisor, linear), linear & PageMask, t, user, false);
+        Fill(ref Entry(user ? _user : _supervisor, linear), linear & PageMask, t, user, false);
     }
 
     private bool IsPlainRam(ulong physicalPage) =>
