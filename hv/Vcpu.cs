@@ -100,9 +100,11 @@ public sealed class Vcpu
 
     /// <summary>
     /// The virtual tick at which this halted vCPU will have something to do without outside help
-    /// (its APIC timer's next interrupt), or <see cref="ulong.MaxValue"/> for never.
+    /// (its APIC timer's next interrupt), or <see cref="ulong.MaxValue"/> for never. With IF clear
+    /// a timer interrupt cannot wake it, so there is no deadline.
     /// </summary>
-    public ulong NextDeadline => Apic.NextTimerDeadline;
+    public ulong NextDeadline =>
+        (State.Slots[GuestReg.FlagsOther] & Rflags.IF) != 0 ? Apic.NextTimerDeadline : ulong.MaxValue;
 
     /// <summary>
     /// HLT fast-forward: advances the clock (<see cref="VcpuState.IdleTicks"/>) of a halted vCPU to

@@ -205,6 +205,7 @@ public sealed class SystemInstructions : ISystemInstructions
                 r[a == 0 ? GuestReg.FsBase : GuestReg.GsBase] = b;
                 return SystemOutcome.Continue;
             case SystemOp.WriteSegment:
+                if (a > 5) return Ud(ref fault);
                 return LoadSegment(state, memory, (SegmentRegister)a, (ushort)b, ref fault);
             case SystemOp.ReadSegment:
                 if (a > 5) return Ud(ref fault);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Drk.Hv.Cpu;
@@ -253,6 +254,7 @@ public sealed unsafe class Mmu : ISupervisorMemory
 
     private bool ReadSlow(ulong address, int size, bool user, out ulong value, out GuestFault fault)
     {
+        Debug.Assert(size is 1 or 2 or 4 or 8, "access sizes are 1, 2, 4 or 8 bytes");
         value = 0;
         ulong last = address + (ulong)(size - 1);
         if (((address ^ last) & PageMask) == 0)
@@ -272,6 +274,7 @@ public sealed unsafe class Mmu : ISupervisorMemory
 
     private bool WriteSlow(ulong address, int size, ulong value, bool user, out GuestFault fault)
     {
+        Debug.Assert(size is 1 or 2 or 4 or 8, "access sizes are 1, 2, 4 or 8 bytes");
         ulong last = address + (ulong)(size - 1);
         if (((address ^ last) & PageMask) == 0)
         {

@@ -272,6 +272,7 @@ public sealed class SystemInstructionsTests : IDisposable
         AssertFault(ExceptionVector.GeneralProtection, 0, SystemOp.WriteSegment, (ulong)SegmentRegister.Ss, 3);
         AssertFault(ExceptionVector.GeneralProtection, 0x38, SystemOp.WriteSegment, (ulong)SegmentRegister.Ds, 0x3B); // past the GDT
         AssertFault(ExceptionVector.InvalidOpcode, 0, SystemOp.WriteSegment, (ulong)SegmentRegister.Cs, UserCs);
+        AssertFault(ExceptionVector.InvalidOpcode, 0, SystemOp.WriteSegment, 0x100, UserSs);
         Assert.Equal(SystemOutcome.Continue, _m.Exec(SystemOp.WriteSegment, (ulong)SegmentRegister.Ds, UserSs));
         Assert.Equal(SystemOutcome.Continue, _m.Exec(SystemOp.WriteSegment, (ulong)SegmentRegister.Ss, UserSs));
         Assert.True(_m.State.Sys.InterruptShadow);

@@ -114,6 +114,19 @@ public sealed class MachineTests : IDisposable
     }
 
     [Fact]
+    public void ATimerCannotWakeAVcpuHaltedWithInterruptsOff()
+    {
+        var cpu = Cpu(0);
+        ApicWrite(0, LocalApic.RegSvr, 0x1FF);
+        ApicWrite(0, LocalApic.RegLvtTimer, 0x30 | LocalApic.LvtTimerPeriodic);
+        ApicWrite(0, LocalApic.RegTimerInitial, 100);
+        cpu.State.Sys.Halted = true;
+        Assert.NotEqual(ulong.MaxValue, cpu.Apic.NextTimerDeadline);
+        Assert.Equal(ulong.MaxValue, cpu.NextDeadline);
+        Assert.True(_machine.IsDeadlocked);
+    }
+
+    [Fact]
     public void ATripleFaultStopsTheMachineWithADump()
     {
         var cpu = Cpu(0);
