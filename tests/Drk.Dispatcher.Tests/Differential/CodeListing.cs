@@ -27,9 +27,31 @@ public static class CodeListing
     public static ulong UndefinedFlags(List<Instruction> code)
     {
         RflagsBits undefined = RflagsBits.None;
-        foreach (var i in code)
-            undefined = (undefined & ~(i.RflagsWritten | i.RflagsCleared | i.RflagsSet)) | i.RflagsUndefined;
+        foreach (var i in code) undefined = UndefinedAfter(undefined, i);
         return ToRflags(undefined);
+    }
+
+    /// <summary>
+    /// The flags possibly undefined after <paramref name="insn"/> when <paramref name="undefined"/>
+    /// were before it. A shift or rotate whose masked count may be 0 (by CL, or by an immediate
+    /// that masks to 0) leaves the flags as they were, so it cannot make an undefined flag defined.
+    /// </summary>
+    public static RflagsBits UndefinedAfter(RflagsBits undefined, in Instruction insn)
+    {
+        var defines = insn.RflagsWritten | insn.RflagsCleared | insn.RflagsSet;
+        if (MayKeepFlags(insn)) defines = RflagsBits.None;
+        return (undefined & ~defines) | insn.RflagsUndefined;
+    }
+
+    private static bool MayKeepFlags(in Instruction insn)
+    {
+        if (insn.Mnemonic is not (Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Rol
+            or Mnemonic.Ror or Mnemonic.Rcl or Mnemonic.Rcr or Mnemonic.Shld or Mnemonic.Shrd))
+            return false;
+        int countOperand = insn.OpCount - 1;
+        if (insn.GetOpKind(countOperand) == OpKind.Register) return true;
+        int mask = insn.MemorySize.GetSize() == 8 || (insn.Op0Kind == OpKind.Register && insn.Op0Register.GetSize() == 8) ? 0x3F : 0x1F;
+        return (insn.GetImmediate(countOperand) & (ulong)mask) == 0;
     }
 
     /// <summary>Iced's flag bits as RFLAGS bits (the comparable ones).</summary>

@@ -72,7 +72,7 @@ public sealed class DifferentialHarness
     public static void Check(InstructionForm form, int cases = -1)
     {
         SkipUnlessRunnable(form);
-        var result = Shared.Run(form, cases < 0 ? Cases : cases, Seed);
+        var result = Shared.Run(form, cases < 0 ? Cases * form.CaseMultiplier : cases, Seed);
         if (result.Failures > 0) Assert.Fail(result.Message);
     }
 

@@ -16,6 +16,7 @@ public static class FormCatalog
         ("ControlFlow", ControlFlowForms.All),
         ("String", StringForms.All),
         ("Misc", MiscForms.All),
+        ("Sequence", SequenceForms.All),
     };
 
     private static Dictionary<string, (string, InstructionForm)> Build()

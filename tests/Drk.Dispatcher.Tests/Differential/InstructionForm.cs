@@ -8,11 +8,12 @@ namespace Drk.Dispatcher.Tests.Differential;
 /// </summary>
 public sealed class InstructionForm
 {
-    public InstructionForm(string name, Action<CaseBuilder> build, HostFeature requires = HostFeature.None)
+    public InstructionForm(string name, Action<CaseBuilder> build, HostFeature requires = HostFeature.None, int caseMultiplier = 1)
     {
         Name = name;
         Build = build;
         Requires = requires;
+        CaseMultiplier = caseMultiplier;
     }
 
     /// <summary>The row name shown by the test runner, e.g. "Add_rm32_imm8 mem" (Iced's Code name plus variant).</summary>
@@ -23,6 +24,9 @@ public sealed class InstructionForm
 
     /// <summary>Host ISA extensions the form needs natively.</summary>
     public HostFeature Requires { get; }
+
+    /// <summary>Runs this many times the per-form case count (random sequences explore a larger space than one encoding).</summary>
+    public int CaseMultiplier { get; }
 
     /// <inheritdoc />
     public override string ToString() => Name;
