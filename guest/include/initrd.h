@@ -1,0 +1,11 @@
+/* The initrd: a cpio "newc" archive of module objects (docs/guest-abi.md). */
+#ifndef DRK_INITRD_H
+#define DRK_INITRD_H
+
+#include "types.h"
+
+void initrd_init(void);
+bool initrd_find(const char *path, const void **data, size_t *size);
+u32 initrd_file_count(void);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * Interrupt and exception entry, the context switch and the first
+ * instructions of new threads and of application processors.
+ */
+#include "layout.h"
+#include "cpu.h"
+
+/*
+ * One 16-byte stub per vector: push a zero where the CPU pushes no error code
+ * (so every frame has the same shape), push the vector, go to the common path.
+ * idt_init() finds stub N at interrupt_stubs + 16 * N.
+ */
+    .text
+    .balign 16
+    .globl interrupt_stubs
+interrupt_stubs:
+    .set vector, 0
+    .rept 256
+    .balign 16
+    .if (vector == 8) || ((vector >= 10) && (vector <= 14)) || (vector == 17) || (vector == 21) || (vector == 29) || (vector == 30)
+    .else
+    pushq $0
+    .endif
+    pushq $vector
+    jmp interrupt_common
+    .set vector, vector + 1
+    .endr
+
+/* Frame on entry: vector, error code, RIP, CS, RFLAGS, RSP, SS (struct trap_frame). */
+interrupt_common:
+    testb $3, 24(%rsp)          /* from user mode: switch to the kernel GS base */
+    jz 1f
+    swapgs
+1:  pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    cld
+    movq %rsp, %rdi
+    call interrupt_dispatch
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    testb $3, 24(%rsp)
+    jz 2f
+    swapgs
+2:  addq $16, %rsp              /* vector and error code */
+    iretq
+
+/*
+ * void switch_stacks(u64 *save_rsp, u64 new_rsp)
+ * Saves the callee-saved registers on the current stack, stores RSP, and
+ * resumes whatever was saved on the other stack the same way.
+ */
+    .globl switch_stacks
+switch_stacks:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+
+/*
+ * A new thread's first switch "returns" here with the function in R12 and its
+ * argument in R13 (see thread_create). RBP is 0, which ends backtraces.
+ */
+    .globl thread_start
+thread_start:
+    call sched_finish_switch
+    sti
+    movq %r13, %rdi
+    call *%r12
+    movl %eax, %edi
+    call thread_exit
+    ud2
+
+/*
+ * The 64-bit entry named in the trampoline header. RSP is the AP's stack,
+ * CR3 the AP boot tables; nothing else may be assumed (a hypervisor can start
+ * the AP here directly), so smp_ap_main loads GDT, IDT and page tables first.
+ */
+    .globl ap_entry64
+ap_entry64:
+    cli
+    cld
+    xorl %ebp, %ebp
+    call smp_ap_main
+1:  cli
+    hlt
+    jmp 1b

@@ -1,0 +1,275 @@
+/*
+ * The physical page allocator: a buddy allocator over the PVH memory map.
+ * Blocks are 2^order pages, naturally aligned, handed out as direct-map
+ * addresses. One page_info per frame records what each block is used for,
+ * which is also how kfree and ksize find out what they were given.
+ */
+#include "kernel.h"
+#include "bootinfo.h"
+
+struct page_info {
+    u8 kind;                    /* enum page_kind, set on the head page of a block */
+    u8 order;
+    u8 is_head;
+    u8 reserved;
+    u32 pad;
+    struct kmem_cache *cache;   /* slab pages: the owning cache (on every page of the slab) */
+    struct page_info *next;     /* free list links */
+    struct page_info *prev;
+};
+
+static struct page_info *page_infos;
+static u64 page_frames;                         /* frames covered by page_infos */
+static struct page_info *free_lists[MAX_PAGE_ORDER + 1];
+static struct spinlock pmm_lock = SPINLOCK_INIT("pmm");
+static u64 pages_total;
+static u64 pages_by_kind[PAGE_KIND_COUNT];
+static u64 alloc_pages_blocks;
+
+extern char __kernel_start[], _end[];
+
+static inline u64 pfn_of(const struct page_info *p) { return (u64)(p - page_infos); }
+
+static void free_list_push(unsigned order, struct page_info *p)
+{
+    p->prev = NULL;
+    p->next = free_lists[order];
+    if (p->next)
+        p->next->prev = p;
+    free_lists[order] = p;
+}
+
+static void free_list_remove(unsigned order, struct page_info *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        free_lists[order] = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->next = p->prev = NULL;
+}
+
+/* Frees a block, merging with its buddy as long as the buddy is free and whole. */
+static void buddy_free(u64 pfn, unsigned order)
+{
+    while (order < MAX_PAGE_ORDER) {
+        u64 buddy = pfn ^ (1ul << order);
+        if (buddy + (1ul << order) > page_frames)
+            break;
+        struct page_info *b = &page_infos[buddy];
+        if (!b->is_head || b->kind != PAGE_KIND_FREE || b->order != order)
+            break;
+        free_list_remove(order, b);
+        b->is_head = 0;
+        pfn = MIN(pfn, buddy);
+        order++;
+    }
+    struct page_info *p = &page_infos[pfn];
+    p->is_head = 1;
+    p->kind = PAGE_KIND_FREE;
+    p->order = (u8)order;
+    free_list_push(order, p);
+}
+
+static struct page_info *buddy_alloc(unsigned order)
+{
+    unsigned o = order;
+    while (o <= MAX_PAGE_ORDER && !free_lists[o])
+        o++;
+    if (o > MAX_PAGE_ORDER)
+        return NULL;
+    struct page_info *p = free_lists[o];
+    free_list_remove(o, p);
+    u64 pfn = pfn_of(p);
+    /* Split, giving back the upper halves. */
+    while (o > order) {
+        o--;
+        struct page_info *upper = &page_infos[pfn + (1ul << o)];
+        upper->is_head = 1;
+        upper->kind = PAGE_KIND_FREE;
+        upper->order = (u8)o;
+        free_list_push(o, upper);
+    }
+    p->is_head = 1;
+    p->order = (u8)order;
+    return p;
+}
+
+void *page_alloc(unsigned int order, enum page_kind kind, bool zero)
+{
+    if (order > MAX_PAGE_ORDER)
+        return NULL;
+    u64 flags = spin_lock_irqsave(&pmm_lock);
+    struct page_info *p = buddy_alloc(order);
+    if (p) {
+        p->kind = (u8)kind;
+        pages_by_kind[PAGE_KIND_FREE] -= 1ul << order;
+        pages_by_kind[kind] += 1ul << order;
+        if (kind == PAGE_KIND_API)
+            alloc_pages_blocks++;
+    }
+    spin_unlock_irqrestore(&pmm_lock, flags);
+    if (!p)
+        return NULL;
+    void *va = phys_to_virt(pfn_of(p) << PAGE_SHIFT);
+    if (zero)
+        memset(va, 0, PAGE_SIZE << order);
+    return va;
+}
+
+void page_free(void *addr, unsigned int order)
+{
+    u64 pa = virt_to_phys(addr);
+    u64 pfn = pa >> PAGE_SHIFT;
+    if ((pa & ((PAGE_SIZE << order) - 1)) || pfn >= page_frames)
+        panic("page_free: bad address %p (order %u)", addr, order);
+    u64 flags = spin_lock_irqsave(&pmm_lock);
+    struct page_info *p = &page_infos[pfn];
+    if (!p->is_head || p->kind == PAGE_KIND_FREE || p->kind == PAGE_KIND_RESERVED || p->order != order)
+        panic("page_free: %p is not an allocated block of order %u", addr, order);
+    if (p->kind == PAGE_KIND_API)
+        alloc_pages_blocks--;
+    pages_by_kind[p->kind] -= 1ul << order;
+    pages_by_kind[PAGE_KIND_FREE] += 1ul << order;
+    for (u64 i = 0; i < (1ul << order); i++)
+        p[i].cache = NULL;
+    buddy_free(pfn, order);
+    spin_unlock_irqrestore(&pmm_lock, flags);
+}
+
+__hookable void *alloc_pages(gfp_t flags, unsigned int order)
+{
+    return page_alloc(order, PAGE_KIND_API, (flags & GFP_ZERO) != 0);
+}
+EXPORT_SYMBOL(alloc_pages);
+
+__hookable void free_pages(void *addr, unsigned int order)
+{
+    if (!addr)
+        return;
+    unsigned int actual;
+    if (page_kind_of(addr, &actual) != PAGE_KIND_API)
+        panic("free_pages: %p was not allocated by alloc_pages", addr);
+    page_free(addr, order);
+}
+EXPORT_SYMBOL(free_pages);
+
+struct page_info *page_info_of(const void *addr)
+{
+    u64 v = (u64)addr;
+    if (v < DIRECT_MAP_BASE)
+        return NULL;
+    u64 pfn = (v - DIRECT_MAP_BASE) >> PAGE_SHIFT;
+    return pfn < page_frames ? &page_infos[pfn] : NULL;
+}
+
+/* Kind and order of the block starting at addr, or PAGE_KIND_RESERVED if none does. */
+enum page_kind page_kind_of(const void *addr, unsigned int *order)
+{
+    struct page_info *p = page_info_of(addr);
+    if (!p || !p->is_head || ((u64)addr & (PAGE_SIZE - 1)))
+        return PAGE_KIND_RESERVED;
+    *order = p->order;
+    return (enum page_kind)p->kind;
+}
+
+void page_set_cache(void *addr, unsigned int order, struct kmem_cache *cache)
+{
+    struct page_info *p = page_info_of(addr);
+    for (u64 i = 0; i < (1ul << order); i++)
+        p[i].cache = cache;
+}
+
+struct kmem_cache *page_cache(const void *addr)
+{
+    struct page_info *p = page_info_of(addr);
+    return p ? p->cache : NULL;
+}
+
+void mem_stats_get(struct mem_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    u64 flags = spin_lock_irqsave(&pmm_lock);
+    out->pages_total = pages_total;
+    out->pages_free = pages_by_kind[PAGE_KIND_FREE];
+    for (int i = 0; i < PAGE_KIND_COUNT; i++)
+        out->pages_by_kind[i] = pages_by_kind[i];
+    out->alloc_pages_blocks = alloc_pages_blocks;
+    spin_unlock_irqrestore(&pmm_lock, flags);
+    slab_stats_fill(out);
+}
+EXPORT_SYMBOL(mem_stats_get);
+
+static bool overlaps(u64 a_start, u64 a_end, u64 b_start, u64 b_end)
+{
+    return a_start < b_end && b_start < a_end;
+}
+
+/* Frames the allocator must never hand out besides non-RAM. */
+static bool frame_is_reserved(u64 pa, u64 infos_start, u64 infos_end)
+{
+    u64 kernel_start = virt_to_phys(__kernel_start) & PAGE_MASK;
+    u64 kernel_end = ALIGN_UP(virt_to_phys(_end), PAGE_SIZE);
+    u64 initrd_start = boot_info.initrd_phys & PAGE_MASK;
+    u64 initrd_end = ALIGN_UP(boot_info.initrd_phys + boot_info.initrd_size, PAGE_SIZE);
+    if (pa < 0x100000)          /* BIOS data, ACPI, the AP trampoline */
+        return true;
+    if (overlaps(pa, pa + PAGE_SIZE, KERNEL_PHYS_BASE, kernel_end) ||
+        overlaps(pa, pa + PAGE_SIZE, kernel_start, kernel_end))
+        return true;
+    if (boot_info.initrd_size && overlaps(pa, pa + PAGE_SIZE, initrd_start, initrd_end))
+        return true;
+    return overlaps(pa, pa + PAGE_SIZE, infos_start, infos_end);
+}
+
+void pmm_init(void)
+{
+    u64 top = 0;
+    for (u32 i = 0; i < boot_info.memmap_count; i++) {
+        const struct hvm_memmap_table_entry *e = &boot_info.memmap[i];
+        if (e->type == MEMMAP_RAM)
+            top = MAX(top, e->addr + e->size);
+    }
+    page_frames = top >> PAGE_SHIFT;
+    u64 infos_size = ALIGN_UP(page_frames * sizeof(struct page_info), PAGE_SIZE);
+
+    /* Place the page_info array in the first RAM range above the kernel and initrd that fits. */
+    u64 kernel_end = ALIGN_UP(virt_to_phys(_end), PAGE_SIZE);
+    u64 initrd_end = ALIGN_UP(boot_info.initrd_phys + boot_info.initrd_size, PAGE_SIZE);
+    u64 infos_start = 0;
+    for (u32 i = 0; i < boot_info.memmap_count && !infos_start; i++) {
+        const struct hvm_memmap_table_entry *e = &boot_info.memmap[i];
+        if (e->type != MEMMAP_RAM)
+            continue;
+        u64 start = ALIGN_UP(MAX(e->addr, kernel_end), PAGE_SIZE);
+        u64 end = ALIGN_DOWN(e->addr + e->size, PAGE_SIZE);
+        if (boot_info.initrd_size && overlaps(start, start + infos_size, boot_info.initrd_phys, initrd_end))
+            start = initrd_end;
+        if (start + infos_size <= end)
+            infos_start = start;
+    }
+    if (!infos_start)
+        panic("pmm: no room for %lu page descriptors", page_frames);
+    page_infos = phys_to_virt(infos_start);
+    memset(page_infos, 0, infos_size);
+    for (u64 pfn = 0; pfn < page_frames; pfn++)
+        page_infos[pfn].kind = PAGE_KIND_RESERVED;
+
+    for (u32 i = 0; i < boot_info.memmap_count; i++) {
+        const struct hvm_memmap_table_entry *e = &boot_info.memmap[i];
+        if (e->type != MEMMAP_RAM)
+            continue;
+        u64 start = ALIGN_UP(e->addr, PAGE_SIZE);
+        u64 end = ALIGN_DOWN(e->addr + e->size, PAGE_SIZE);
+        for (u64 pa = start; pa < end; pa += PAGE_SIZE) {
+            if (frame_is_reserved(pa, infos_start, infos_start + infos_size))
+                continue;
+            pages_total++;
+            pages_by_kind[PAGE_KIND_FREE]++;
+            buddy_free(pa >> PAGE_SHIFT, 0);
+        }
+    }
+    printk("mem: %lu KiB managed, %lu KiB of page descriptors\n",
+           pages_total * (PAGE_SIZE / 1024), infos_size / 1024);
+}
