@@ -10,6 +10,9 @@ namespace Drk.Experiments.Engines;
 /// </summary>
 public sealed class DrkEngine(DrkLauncher launcher) : IRunEngine
 {
+    /// <summary>What System.CommandLine prints when it rejects a command line.</summary>
+    private static readonly string[] UsageErrors = ["Unrecognized command or argument", "Required argument missing", "Cannot parse argument"];
+
     public string Name => KnownNames.NameOf(EngineKind.Drk);
 
     public async Task<string?> CheckAvailabilityAsync(CancellationToken cancellation)
@@ -19,7 +22,10 @@ public sealed class DrkEngine(DrkLauncher launcher) : IRunEngine
         var probe = await ChildProcess.RunAsync(
             launcher.FileName, [.. launcher.PrefixArguments, "run", "--help"], TimeSpan.FromMinutes(1), cancellation).ConfigureAwait(false);
         if (probe.StartError is not null) return probe.StartError;
-        return probe.ExitCode == 0 ? null : $"this build of drk has no working `run` command yet ({launcher} run --help exited {probe.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "on time-out"})";
+        // Without the verb, System.CommandLine answers `run --help` with the root's help and exit 0, so the
+        // usage line is what tells.
+        var hasVerb = probe.ExitCode == 0 && probe.Stdout.Any(l => l.Trim().StartsWith("drk run", StringComparison.Ordinal));
+        return hasVerb ? null : $"this build of drk has no `run` command yet ({launcher} run --help does not show its usage)";
     }
 
     public async Task<EngineOutcome> RunAsync(RunRequest request, CancellationToken cancellation)
@@ -29,12 +35,17 @@ public sealed class DrkEngine(DrkLauncher launcher) : IRunEngine
         if (result.StartError is not null)
             return new EngineOutcome { WallSeconds = 0, EngineFailure = result.StartError };
         var (instructions, stats) = DrkStatsParser.Parse(result.Stderr);
+        // A command-line error of drk itself also exits non-zero; it must not read as the guest's status.
+        var usageError = result.ExitCode is not (null or 0)
+            ? result.Stderr.FirstOrDefault(l => UsageErrors.Any(u => l.Contains(u, StringComparison.Ordinal)))
+            : null;
         return new EngineOutcome
         {
             WallSeconds = result.WallSeconds,
             ExitCode = result.ExitCode,
             TimedOut = result.TimedOut,
-            GuestStatus = result.ExitCode,
+            GuestStatus = usageError is null ? result.ExitCode : null,
+            EngineFailure = usageError is null ? null : $"drk run rejected its arguments: {usageError.Trim()}",
             Output = result.Stdout,
             Diagnostics = result.Stderr,
             Instructions = instructions,

@@ -67,7 +67,9 @@ public sealed partial class ExperimentRunner(EngineCatalog engines, IProgressDis
         var interrupted = false;
         try
         {
-            await progress.ShowAsync(spec.Name, planned.Count, planned.Count - todo.Count, async reporter =>
+            // Runs of unavailable engines will not happen in this invocation, so they are not part of its progress.
+            var skipped = todo.Count - runnable.Count;
+            await progress.ShowAsync(spec.Name, planned.Count - skipped, planned.Count - todo.Count, async reporter =>
             {
                 var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Jobs), CancellationToken = cancellation };
                 await Parallel.ForEachAsync(runnable, parallel, async (run, token) =>

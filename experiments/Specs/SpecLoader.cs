@@ -316,9 +316,9 @@ public static partial class SpecLoader
             {
                 var defaults = new List<FigureSpec>();
                 if (compared.Count > 0)
-                    defaults.Add(new FigureSpec("slowdown", FigureKind.Slowdown, VariantDimensions.Varying(compared), [], false, null));
+                    defaults.Add(new FigureSpec("slowdown", FigureKind.Slowdown, OrDefault(VariantDimensions.Varying(compared), [Dimension.Engine, Dimension.Tier]), [], false, null));
                 if (drk.Count > 0)
-                    defaults.Add(new FigureSpec("mips", FigureKind.Mips, VariantDimensions.Varying(drk), [], false, null));
+                    defaults.Add(new FigureSpec("mips", FigureKind.Mips, OrDefault(VariantDimensions.Varying(drk), [Dimension.Tier]), [], false, null));
                 return defaults;
             }
             var figures = new List<FigureSpec>();
@@ -364,6 +364,8 @@ public static partial class SpecLoader
                 var panels = Dimensions(f, "panels") ?? [];
                 var varying = VariantDimensions.Varying(shown);
                 var series = Dimensions(f, "series") ?? varying.Except(panels).ToList();
+                // A lone variant still needs a legend entry: name it by its engine (and tier, for Drk).
+                if (series.Count == 0) series = (kind == FigureKind.Mips ? [Dimension.Tier] : new[] { Dimension.Engine, Dimension.Tier }).Except(panels).ToList();
                 foreach (var d in series.Intersect(panels))
                     errors.Add(f.Get("panels")!, $"dimension '{KnownNames.NameOf(d)}' is both a series and a panel");
                 foreach (var d in varying.Except(series).Except(panels))
@@ -381,5 +383,8 @@ public static partial class SpecLoader
         }
 
         private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
+
+        private static IReadOnlyList<Dimension> OrDefault(IReadOnlyList<Dimension> varying, IReadOnlyList<Dimension> fallback) =>
+            varying.Count > 0 ? varying : fallback;
     }
 }

@@ -31,7 +31,8 @@ public sealed class QemuBootTests
 
         Assert.False(outcome.TimedOut, "the guest did not power off within 2 minutes");
         Assert.Null(outcome.EngineFailure);
-        Assert.Equal(0, outcome.GuestStatus);
+        Assert.True(outcome.GuestStatus == 0,
+            $"guest status {outcome.GuestStatus?.ToString() ?? "none"} (exit code {outcome.ExitCode}); last output: {string.Join(" | ", outcome.Output.TakeLast(5))}");
         Assert.NotEmpty(outcome.Output);
         Assert.InRange(outcome.WallSeconds, 0.01, 120);
     }
