@@ -49,7 +49,9 @@ public static class GnuplotScriptWriter
         var longest = chart.Groups.Max(g => g.Length);
         var rotate = groups * Math.Max(longest, 4) > 90;
         // Room per group grows with its bars; a lone series still gets a readable bar.
-        var widthPx = Math.Clamp(110 + groups * (bars * 16 + 26), 520, 1400);
+        var widthPx = Math.Clamp(110 + groups * (bars * 16 + 26), 420, 1400);
+        // With only a few bars, widen the x range so that a lone bar does not fill the plot.
+        var pad = groups * bars < 4 ? 0.8 : 0.0;
         var heightPx = rotate ? 380 : 330;
         var values = new Dictionary<string, string>
         {
@@ -59,7 +61,8 @@ public static class GnuplotScriptWriter
             ["YLABEL"] = Escape(chart.YLabel),
             ["XTICS"] = rotate ? "rotate by 30 right" : "",
             ["KEYROWS"] = (bars > 4 ? 2 : 1).ToString(CultureInfo.InvariantCulture),
-            ["XMAX"] = Number(groups - 0.4),
+            ["XMIN"] = Number(-0.6 - pad),
+            ["XMAX"] = Number(groups - 0.4 + pad),
             ["WIDTH_PX"] = widthPx.ToString(CultureInfo.InvariantCulture),
             ["HEIGHT_PX"] = heightPx.ToString(CultureInfo.InvariantCulture),
             ["WIDTH_IN"] = Number(Math.Round(widthPx / 100.0, 2)),

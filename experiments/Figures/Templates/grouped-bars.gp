@@ -26,7 +26,7 @@ set style fill solid 1.0 border rgb "#333333"
 set boxwidth 0.9 relative
 set bars 0.35
 set offsets 0, 0, graph 0.06, 0
-set xrange [-0.6:@XMAX@]
+set xrange [@XMIN@:@XMAX@]
 @YAXIS@
 @REFERENCE@
 @SEPARATOR@
