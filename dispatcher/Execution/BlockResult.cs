@@ -5,7 +5,13 @@ namespace Drk.Dispatcher.Execution;
 /// <summary>What executing one block did: why it ended, how many guest instructions retired, and the exception if any.</summary>
 public readonly struct BlockResult
 {
-    public BlockResult(BlockEnd end, int retired, in GuestFault fault = default)
+    public BlockResult(BlockEnd end, int retired)
+    {
+        End = end;
+        Retired = retired;
+    }
+
+    public BlockResult(BlockEnd end, int retired, in GuestFault fault)
     {
         End = end;
         Retired = retired;

@@ -29,6 +29,11 @@ public sealed class GuestRunner
     private readonly IrInterpreter _interpreter;
     private readonly Dictionary<(ulong Rip, int Cpl), IrBlock> _blocks = new();
 
+    // A direct-mapped front for the dictionary: a loop's blocks hit here with one compare.
+    private const int RecentSize = 256;
+    private readonly IrBlock?[] _recent = new IrBlock?[RecentSize];
+    private readonly int[] _recentCpl = new int[RecentSize];
+
     public GuestRunner(IGuestMemory memory, ISystemInstructions? system = null)
     {
         Memory = memory;
@@ -58,7 +63,11 @@ public sealed class GuestRunner
     public IrInterpreter Interpreter => _interpreter;
 
     /// <summary>Forgets every lowered block (after guest code was written).</summary>
-    public void FlushBlocks() => _blocks.Clear();
+    public void FlushBlocks()
+    {
+        _blocks.Clear();
+        Array.Clear(_recent);
+    }
 
     /// <summary>
     /// Runs until <c>state.Rip == stopRip</c> (checked at block boundaries and after every
@@ -106,7 +115,15 @@ public sealed class GuestRunner
     private IrBlock? BlockAt(ulong rip, int cpl, ulong stopRip, long budget, out GuestFault fault)
     {
         fault = default;
-        if (_blocks.TryGetValue((rip, cpl), out var cached) && Fits(cached, stopRip, budget)) return cached;
+        int slot = (int)(rip ^ (rip >> 8)) & (RecentSize - 1);
+        var recent = _recent[slot];
+        if (recent is not null && recent.StartRip == rip && _recentCpl[slot] == cpl && Fits(recent, stopRip, budget)) return recent;
+        if (_blocks.TryGetValue((rip, cpl), out var cached) && Fits(cached, stopRip, budget))
+        {
+            _recent[slot] = cached;
+            _recentCpl[slot] = cpl;
+            return cached;
+        }
         int limit = (int)Math.Min(budget, BlockDecoder.MaxInstructions);
         if (!_decoder.TryDecode(rip, out var instructions, out fault, limit, stopRip)) return null;
         var block = Build(instructions, cpl);

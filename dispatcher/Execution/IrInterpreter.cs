@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Drk.Dispatcher.Flags;
 using Drk.Dispatcher.IR;
 using Drk.Hv.Cpu;
@@ -26,7 +27,10 @@ public sealed class IrInterpreter
     private readonly IGuestMemory _memory;
     private readonly ISystemInstructions? _system;
     private readonly IMetaOpHandler?[] _metaHandlers = new IMetaOpHandler?[256];
-    private ulong[] _temps = new ulong[256];
+    // One slot for every possible temp number (temps are ushorts), so an op's operand can index
+    // it without a bounds check and still never leave the array, whatever block it is given.
+    private readonly ulong[] _temps = new ulong[ushort.MaxValue + 1];
+    private BlockResult _systemResult;
 
     public IrInterpreter(IGuestMemory memory, ISystemInstructions? system = null, CleanCallTable? cleanCalls = null)
     {
@@ -54,76 +58,72 @@ public sealed class IrInterpreter
 
     private BlockResult Run(IrBlock block, VcpuState state)
     {
-        if (_temps.Length < block.TempCount) _temps = new ulong[Math.Max(block.TempCount, _temps.Length * 2)];
-        ulong[] t = _temps;
-        ulong[] slots = state.Slots;
-        ReadOnlySpan<IrOp> ops = block.Ops;
-        ReadOnlySpan<ulong> masks = IrEvaluator.Masks;
-        ReadOnlySpan<byte> widths = IrEvaluator.Widths;
-        for (int i = 0; i < ops.Length; i++)
+        // Few live values across the loop, so the JIT keeps them in registers: the temps, the
+        // current op and the end. Rare paths live in their own methods, and the only struct local
+        // holding a reference is the fault below (the JIT zeroes such locals on every entry).
+        ref ulong t = ref MemoryMarshal.GetArrayDataReference(_temps);
+        var ops = block.Ops;
+        ref IrOp op = ref MemoryMarshal.GetReference(ops);
+        ref IrOp end = ref Unsafe.Add(ref op, ops.Length);
+        GuestFault fault;
+        for (; Unsafe.IsAddressLessThan(ref op, ref end); op = ref Unsafe.Add(ref op, 1))
         {
-            ref readonly IrOp op = ref ops[i];
             switch (op.Code)
             {
                 case IrOpcode.Nop:
                     break;
                 case IrOpcode.Const:
-                    t[op.Dst] = op.Imm;
+                    Unsafe.Add(ref t, op.Dst) = op.Imm;
                     break;
                 case IrOpcode.GetReg:
-                    t[op.Dst] = slots[op.Aux];
+                    Unsafe.Add(ref t, op.Dst) = state.Slots[op.Aux];
                     break;
                 case IrOpcode.PutReg:
-                    slots[op.Aux] = t[op.A];
+                    state.Slots[op.Aux] = Unsafe.Add(ref t, op.A);
                     break;
                 case IrOpcode.Load:
-                {
-                    if (!_memory.Read(t[op.A], AccessBytes(op.Type), out ulong value, out var fault))
-                        return Fault(block, state, op.Guest, fault);
-                    t[op.Dst] = value;
+                    if (!_memory.Read(Unsafe.Add(ref t, op.A), AccessBytes(op.Type), out Unsafe.Add(ref t, op.Dst), out fault))
+                        return Fault(block, state, op.Guest, in fault);
                     break;
-                }
                 case IrOpcode.Store:
-                {
-                    if (!_memory.Write(t[op.A], AccessBytes(op.Type), t[op.B], out var fault))
-                        return Fault(block, state, op.Guest, fault);
+                    if (!_memory.Write(Unsafe.Add(ref t, op.A), AccessBytes(op.Type), Unsafe.Add(ref t, op.B), out fault))
+                        return Fault(block, state, op.Guest, in fault);
                     break;
-                }
                 case IrOpcode.Add:
-                    t[op.Dst] = (t[op.A] + t[op.B]) & masks[(int)op.Type];
+                    Unsafe.Add(ref t, op.Dst) = (Unsafe.Add(ref t, op.A) + Unsafe.Add(ref t, op.B)) & Mask(op.Type);
                     break;
                 case IrOpcode.Sub:
-                    t[op.Dst] = (t[op.A] - t[op.B]) & masks[(int)op.Type];
+                    Unsafe.Add(ref t, op.Dst) = (Unsafe.Add(ref t, op.A) - Unsafe.Add(ref t, op.B)) & Mask(op.Type);
                     break;
                 case IrOpcode.Mul:
-                    t[op.Dst] = (t[op.A] * t[op.B]) & masks[(int)op.Type];
+                    Unsafe.Add(ref t, op.Dst) = (Unsafe.Add(ref t, op.A) * Unsafe.Add(ref t, op.B)) & Mask(op.Type);
                     break;
                 case IrOpcode.MulHiU:
-                    t[op.Dst] = IrEvaluator.MulHighUnsigned(op.Type, t[op.A], t[op.B]);
+                    Unsafe.Add(ref t, op.Dst) = IrEvaluator.MulHighUnsigned(op.Type, Unsafe.Add(ref t, op.A), Unsafe.Add(ref t, op.B));
                     break;
                 case IrOpcode.MulHiS:
-                    t[op.Dst] = IrEvaluator.MulHighSigned(op.Type, t[op.A], t[op.B]);
+                    Unsafe.Add(ref t, op.Dst) = IrEvaluator.MulHighSigned(op.Type, Unsafe.Add(ref t, op.A), Unsafe.Add(ref t, op.B));
                     break;
                 case IrOpcode.And:
-                    t[op.Dst] = t[op.A] & t[op.B];
+                    Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A) & Unsafe.Add(ref t, op.B);
                     break;
                 case IrOpcode.Or:
-                    t[op.Dst] = t[op.A] | t[op.B];
+                    Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A) | Unsafe.Add(ref t, op.B);
                     break;
                 case IrOpcode.Xor:
-                    t[op.Dst] = t[op.A] ^ t[op.B];
+                    Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A) ^ Unsafe.Add(ref t, op.B);
                     break;
                 case IrOpcode.Shl:
                     // Widths are powers of two (or 1), so "modulo the width" is a mask.
-                    t[op.Dst] = (t[op.A] << (int)(t[op.B] & (uint)(widths[(int)op.Type] - 1))) & masks[(int)op.Type];
+                    Unsafe.Add(ref t, op.Dst) = (Unsafe.Add(ref t, op.A) << (int)(Unsafe.Add(ref t, op.B) & (uint)(Width(op.Type) - 1))) & Mask(op.Type);
                     break;
                 case IrOpcode.Shr:
-                    t[op.Dst] = t[op.A] >> (int)(t[op.B] & (uint)(widths[(int)op.Type] - 1));
+                    Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A) >> (int)(Unsafe.Add(ref t, op.B) & (uint)(Width(op.Type) - 1));
                     break;
                 case IrOpcode.Sar:
                 {
-                    int bits = widths[(int)op.Type];
-                    t[op.Dst] = (ulong)(IrEvaluator.SignExtend(t[op.A], bits) >> (int)(t[op.B] & (uint)(bits - 1))) & masks[(int)op.Type];
+                    int bits = Width(op.Type);
+                    Unsafe.Add(ref t, op.Dst) = (ulong)(IrEvaluator.SignExtend(Unsafe.Add(ref t, op.A), bits) >> (int)(Unsafe.Add(ref t, op.B) & (uint)(bits - 1))) & Mask(op.Type);
                     break;
                 }
                 case IrOpcode.Rol:
@@ -133,110 +133,153 @@ public sealed class IrInterpreter
                 case IrOpcode.Clz:
                 case IrOpcode.Bswap:
                 case IrOpcode.SExt:
-                    IrEvaluator.TryEvaluate(op.Code, op.Type, block.TypeOf(op.A), t[op.A], op.B == IrOp.None ? 0 : t[op.B], 0, out t[op.Dst]);
+                    IrEvaluator.TryEvaluate(op.Code, op.Type, block.TypeOf(op.A), Unsafe.Add(ref t, op.A), Unsafe.Add(ref t, op.B), 0, out Unsafe.Add(ref t, op.Dst));
                     break;
                 case IrOpcode.DivU:
                 case IrOpcode.RemU:
                 case IrOpcode.DivS:
                 case IrOpcode.RemS:
-                    if (!IrEvaluator.TryDivide(op.Code, op.Type, t[op.A], t[op.B], t[op.C], out t[op.Dst]))
-                        return Fault(block, state, op.Guest, GuestFault.DivideError());
+                    if (!IrEvaluator.TryDivide(op.Code, op.Type, Unsafe.Add(ref t, op.A), Unsafe.Add(ref t, op.B), Unsafe.Add(ref t, op.C), out Unsafe.Add(ref t, op.Dst)))
+                        return DivideError(block, state, op.Guest);
                     break;
                 case IrOpcode.Not:
-                    t[op.Dst] = ~t[op.A] & masks[(int)op.Type];
+                    Unsafe.Add(ref t, op.Dst) = ~Unsafe.Add(ref t, op.A) & Mask(op.Type);
                     break;
                 case IrOpcode.Neg:
-                    t[op.Dst] = (0 - t[op.A]) & masks[(int)op.Type];
+                    Unsafe.Add(ref t, op.Dst) = (0 - Unsafe.Add(ref t, op.A)) & Mask(op.Type);
                     break;
                 case IrOpcode.CmpEq:
-                    t[op.Dst] = t[op.A] == t[op.B] ? 1UL : 0UL;
+                    Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A) == Unsafe.Add(ref t, op.B) ? 1UL : 0UL;
                     break;
                 case IrOpcode.CmpNe:
-                    t[op.Dst] = t[op.A] != t[op.B] ? 1UL : 0UL;
+                    Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A) != Unsafe.Add(ref t, op.B) ? 1UL : 0UL;
                     break;
                 case IrOpcode.CmpLtU:
-                    t[op.Dst] = t[op.A] < t[op.B] ? 1UL : 0UL;
+                    Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A) < Unsafe.Add(ref t, op.B) ? 1UL : 0UL;
                     break;
                 case IrOpcode.CmpLeU:
-                    t[op.Dst] = t[op.A] <= t[op.B] ? 1UL : 0UL;
+                    Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A) <= Unsafe.Add(ref t, op.B) ? 1UL : 0UL;
                     break;
                 case IrOpcode.CmpLtS:
                 {
-                    int bits = widths[(int)block.TypeOf(op.A)];
-                    t[op.Dst] = IrEvaluator.SignExtend(t[op.A], bits) < IrEvaluator.SignExtend(t[op.B], bits) ? 1UL : 0UL;
+                    int bits = Width(block.TypeOf(op.A));
+                    Unsafe.Add(ref t, op.Dst) = IrEvaluator.SignExtend(Unsafe.Add(ref t, op.A), bits) < IrEvaluator.SignExtend(Unsafe.Add(ref t, op.B), bits) ? 1UL : 0UL;
                     break;
                 }
                 case IrOpcode.CmpLeS:
                 {
-                    int bits = widths[(int)block.TypeOf(op.A)];
-                    t[op.Dst] = IrEvaluator.SignExtend(t[op.A], bits) <= IrEvaluator.SignExtend(t[op.B], bits) ? 1UL : 0UL;
+                    int bits = Width(block.TypeOf(op.A));
+                    Unsafe.Add(ref t, op.Dst) = IrEvaluator.SignExtend(Unsafe.Add(ref t, op.A), bits) <= IrEvaluator.SignExtend(Unsafe.Add(ref t, op.B), bits) ? 1UL : 0UL;
                     break;
                 }
                 case IrOpcode.ZExt:
-                    t[op.Dst] = t[op.A];
+                    Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A);
                     break;
                 case IrOpcode.Trunc:
-                    t[op.Dst] = t[op.A] & masks[(int)op.Type];
+                    Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A) & Mask(op.Type);
                     break;
                 case IrOpcode.Select:
-                    t[op.Dst] = t[op.A] != 0 ? t[op.B] : t[op.C];
+                    Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A) != 0 ? Unsafe.Add(ref t, op.B) : Unsafe.Add(ref t, op.C);
                     break;
                 case IrOpcode.CondFromFlags:
-                    t[op.Dst] = FlagsCalculator.Evaluate((Condition)op.Aux, t[op.A], t[op.B], t[op.C], t[op.D]) ? 1UL : 0UL;
+                    Unsafe.Add(ref t, op.Dst) = FlagsCalculator.Evaluate((Condition)op.Aux, Unsafe.Add(ref t, op.A), Unsafe.Add(ref t, op.B), Unsafe.Add(ref t, op.C), Unsafe.Add(ref t, op.D)) ? 1UL : 0UL;
                     break;
                 case IrOpcode.FlagsFromThunk:
-                    t[op.Dst] = FlagsCalculator.Compute(t[op.A], t[op.B], t[op.C], t[op.D]);
+                    Unsafe.Add(ref t, op.Dst) = FlagsCalculator.Compute(Unsafe.Add(ref t, op.A), Unsafe.Add(ref t, op.B), Unsafe.Add(ref t, op.C), Unsafe.Add(ref t, op.D));
                     break;
                 case IrOpcode.ExitIf:
-                    if (t[op.A] != 0)
+                    if (Unsafe.Add(ref t, op.A) != 0)
                     {
-                        slots[GuestReg.Rip] = op.Imm;
+                        state.Slots[GuestReg.Rip] = op.Imm;
                         return new BlockResult(BlockEnd.Exit, op.Guest + 1);
                     }
                     break;
                 case IrOpcode.Exit:
-                    slots[GuestReg.Rip] = op.Imm;
+                    state.Slots[GuestReg.Rip] = op.Imm;
                     return new BlockResult(BlockEnd.Exit, op.Guest + 1);
                 case IrOpcode.ExitIndirect:
-                    slots[GuestReg.Rip] = t[op.A];
+                    state.Slots[GuestReg.Rip] = Unsafe.Add(ref t, op.A);
                     return new BlockResult(BlockEnd.ExitIndirect, op.Guest + 1);
                 case IrOpcode.Raise:
-                    return Fault(block, state, op.Guest, new GuestFault
-                    {
-                        Vector = (ExceptionVector)op.Aux,
-                        HasErrorCode = (op.Imm >> 32) != 0,
-                        ErrorCode = (uint)op.Imm,
-                    });
+                    return Raise(block, state, in op);
                 case IrOpcode.SoftInt:
-                    slots[GuestReg.Rip] = op.Imm;
-                    return new BlockResult(BlockEnd.SoftInt, op.Guest + 1,
-                        new GuestFault { Vector = (ExceptionVector)op.Aux, Rip = op.Imm });
+                    return SoftInt(state, in op);
                 case IrOpcode.System:
-                {
-                    if (ExecuteSystem(block, state, in op, t, out var result)) break;
-                    return result;
-                }
+                    if (ExecuteSystem(block, state, in op, ref t)) break;
+                    return _systemResult;
                 case IrOpcode.CleanCall:
-                    CleanCalls.Invoke(op.Imm, Arg(t, op.A), Arg(t, op.B), Arg(t, op.C), Arg(t, op.D));
+                    CallTool(in op, ref t);
                     break;
                 case IrOpcode.Meta:
-                {
-                    var handler = _metaHandlers[op.Aux];
-                    ulong value = handler?.Execute(in op, Arg(t, op.A), Arg(t, op.B), Arg(t, op.C), Arg(t, op.D), state) ?? 0;
-                    if (op.Dst != IrOp.None) t[op.Dst] = value;
+                    RunMeta(state, in op, ref t);
                     break;
-                }
                 default:
-                    throw new InvalidOperationException($"IR op {op.Code} cannot be interpreted (op {i} of block {block.StartRip:x})");
+                    return Invalid(block, op.Code);
             }
         }
-        throw new InvalidOperationException($"block {block.StartRip:x} ran off its end: it has no terminator");
+        return Invalid(block, IrOpcode.Nop);
     }
 
-    /// <summary>Runs a System op; true when the block goes on, false with the block's result when it ends here.</summary>
-    private bool ExecuteSystem(IrBlock block, VcpuState state, in IrOp op, ulong[] t, out BlockResult result)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private BlockResult Raise(IrBlock block, VcpuState state, in IrOp op)
     {
-        result = default;
+        var fault = new GuestFault
+        {
+            Vector = (ExceptionVector)op.Aux,
+            HasErrorCode = (op.Imm >> 32) != 0,
+            ErrorCode = (uint)op.Imm,
+        };
+        return Fault(block, state, op.Guest, in fault);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static BlockResult SoftInt(VcpuState state, in IrOp op)
+    {
+        state.Rip = op.Imm;
+        return new BlockResult(BlockEnd.SoftInt, op.Guest + 1, new GuestFault { Vector = (ExceptionVector)op.Aux, Rip = op.Imm });
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private BlockResult DivideError(IrBlock block, VcpuState state, int guest) =>
+        Fault(block, state, guest, GuestFault.DivideError());
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void CallTool(in IrOp op, ref ulong t) =>
+        CleanCalls.Invoke(op.Imm, Arg(ref t, op.A), Arg(ref t, op.B), Arg(ref t, op.C), Arg(ref t, op.D));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RunMeta(VcpuState state, in IrOp op, ref ulong t)
+    {
+        var handler = _metaHandlers[op.Aux];
+        ulong value = handler?.Execute(in op, Arg(ref t, op.A), Arg(ref t, op.B), Arg(ref t, op.C), Arg(ref t, op.D), state) ?? 0;
+        if (op.Dst != IrOp.None) Unsafe.Add(ref t, op.Dst) = value;
+    }
+
+    /// <summary>An op this tier does not know (<paramref name="code"/>), or a block without a terminator (Nop): a bug in whoever built the block.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static BlockResult Invalid(IrBlock block, IrOpcode code) => throw new InvalidOperationException(
+        code != IrOpcode.Nop
+            ? $"IR op {code} cannot be interpreted (block {block.StartRip:x})"
+            : $"block {block.StartRip:x} ran off its end: it has no terminator");
+
+    // Eight entries so that any IrType byte indexes them without a bounds check (5..7 are not types).
+    private static readonly ulong[] MaskTable = [1, 0xff, 0xffff, 0xffff_ffff, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue];
+    private static readonly int[] WidthTable = [1, 8, 16, 32, 64, 64, 64, 64];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Mask(IrType type) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(MaskTable), (int)type & 7);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Width(IrType type) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(WidthTable), (int)type & 7);
+
+    /// <summary>
+    /// Runs a System op; true when the block goes on, false when it ends here with
+    /// <see cref="_systemResult"/> (a field, so the caller's frame holds no such struct).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool ExecuteSystem(IrBlock block, VcpuState state, in IrOp op, ref ulong t)
+    {
+        ref BlockResult result = ref _systemResult;
         if (_system is null)
         {
             result = Fault(block, state, op.Guest, GuestFault.InvalidOpcode());
@@ -247,18 +290,18 @@ public sealed class IrInterpreter
         // (RDTSC, the APIC timer) counts the instructions of this block that retired before it.
         state.Rip = insn.Rip;
         state.InstructionsRetired += op.Guest;
-        var outcome = _system.Execute((SystemOp)op.Aux, state, _memory, Arg(t, op.A), Arg(t, op.B), out ulong value, out var fault);
+        var outcome = _system.Execute((SystemOp)op.Aux, state, _memory, Arg(ref t, op.A), Arg(ref t, op.B), out ulong value, out var fault);
         state.InstructionsRetired -= op.Guest;
         switch (outcome)
         {
             case SystemOutcome.Continue:
-                if (op.Dst != IrOp.None) t[op.Dst] = value;
+                if (op.Dst != IrOp.None) Unsafe.Add(ref t, op.Dst) = value;
                 return true;
             case SystemOutcome.Jump:
                 result = new BlockResult(BlockEnd.SystemJump, op.Guest + 1);
                 return false;
             case SystemOutcome.Fault:
-                result = Fault(block, state, op.Guest, fault);
+                result = Fault(block, state, op.Guest, in fault);
                 return false;
             case SystemOutcome.Halt:
                 state.Rip = insn.NextRip;
@@ -274,8 +317,10 @@ public sealed class IrInterpreter
     }
 
     /// <summary>Ends the block with a fault in guest instruction <paramref name="guest"/>: RIP = its RIP, #UD with its bytes.</summary>
-    private BlockResult Fault(IrBlock block, VcpuState state, int guest, GuestFault fault)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private BlockResult Fault(IrBlock block, VcpuState state, int guest, in GuestFault reported)
     {
+        var fault = reported;
         var insn = block.Instructions[guest];
         fault.Rip = insn.Rip;
         state.Rip = insn.Rip;
@@ -297,5 +342,5 @@ public sealed class IrInterpreter
     private static int AccessBytes(IrType type) => 1 << ((int)type - 1);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Arg(ulong[] t, ushort id) => id == IrOp.None ? 0 : t[id];
+    private static ulong Arg(ref ulong t, ushort id) => id == IrOp.None ? 0 : Unsafe.Add(ref t, id);
 }

@@ -5,8 +5,9 @@ namespace Drk.Dispatcher.Optimization;
 
 /// <summary>
 /// Folds ops whose operands are constants into Const ops, applies algebraic identities
-/// (x + 0, x &amp; 0, x ^ x, shift by 0, Select on a constant, ...), and resolves ExitIf on a
-/// constant condition (never taken: deleted; always taken: becomes the block's Exit).
+/// (x + 0, x &amp; 0, x ^ x, shift by 0, Select on a constant, truncating an extension back to
+/// its source, ...), and resolves ExitIf on a constant condition (never taken: deleted; always
+/// taken: becomes the block's Exit).
 /// </summary>
 /// <remarks>
 /// A division is folded only when it cannot raise #DE; otherwise it stays, to fault at run time.
@@ -24,6 +25,8 @@ public sealed class ConstantFolding : IIrPass
         var remap = new TempRemap(block.TempCount);
         var isConst = new bool[block.TempCount];
         var value = new ulong[block.TempCount];
+        var def = new int[block.TempCount];
+        Array.Fill(def, -1);
         var ops = block.Ops;
         for (int i = 0; i < ops.Length; i++)
         {
@@ -65,16 +68,39 @@ public sealed class ConstantFolding : IIrPass
                     bool allConst = a && (operands < 2 || b) && (operands < 3 || c);
                     if (allConst && IrEvaluator.TryEvaluate(op.Code, op.Type, block.TypeOf(op.A), va, vb, vc, out ulong result))
                         TempRemap.MakeConst(ref op, result);
-                    else
+                    else if (!SimplifyConversion(ref op, remap, block, ops, def))
                         Simplify(ref op, remap, a, va, b, vb);
                     break;
             }
+            if (op.Dst != IrOp.None && op.Code != IrOpcode.Nop) def[op.Dst] = i;
             if (op.Code == IrOpcode.Const && op.Dst != IrOp.None)
             {
                 isConst[op.Dst] = true;
                 value[op.Dst] = op.Imm;
             }
         }
+    }
+
+    /// <summary>
+    /// Conversions of conversions: Trunc of an extension back to the source type is the source;
+    /// Trunc of Trunc and ZExt of ZExt skip the middle step. True when it rewrote the op.
+    /// </summary>
+    private static bool SimplifyConversion(ref IrOp op, TempRemap remap, IrBlock block, Span<IrOp> ops, int[] def)
+    {
+        if (op.Code is not (IrOpcode.Trunc or IrOpcode.ZExt) || def[op.A] < 0) return false;
+        ref readonly var inner = ref ops[def[op.A]];
+        if (op.Code == IrOpcode.Trunc && inner.Code is IrOpcode.ZExt or IrOpcode.SExt && block.TypeOf(inner.A) == op.Type)
+        {
+            Forward(ref op, remap, inner.A);
+            return true;
+        }
+        if ((op.Code == IrOpcode.Trunc && inner.Code == IrOpcode.Trunc) || (op.Code == IrOpcode.ZExt && inner.Code == IrOpcode.ZExt))
+        {
+            op.A = inner.A;
+            if (block.TypeOf(op.A) == op.Type) Forward(ref op, remap, op.A);
+            return true;
+        }
+        return false;
     }
 
     /// <summary>Identities with one constant operand, or the same operand twice.</summary>

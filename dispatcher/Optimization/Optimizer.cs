@@ -7,9 +7,10 @@ namespace Drk.Dispatcher.Optimization;
 /// output (fault recovery re-lowers and re-optimises a block and relies on that).
 /// </summary>
 /// <remarks>
-/// Order: forward registers (so thunk inputs and cc_op become visible constants), fold
-/// constants, specialise flag conditions, fold again (the specialised compares may fold),
-/// delete dead puts, delete dead temps, compact. Each pass keeps the block verifiable.
+/// Order: forward registers (so thunk inputs and cc_op become visible constants), merge common
+/// subexpressions, fold constants, specialise flag conditions, merge and fold again (the
+/// specialised compares reuse truncations and may fold), delete dead puts, delete dead temps,
+/// compact. Each pass keeps the block verifiable.
 /// </remarks>
 public sealed class Optimizer
 {
@@ -20,8 +21,10 @@ public sealed class Optimizer
         _passes =
         [
             new RegisterForwarding(),
+            new CommonSubexpressionElimination(),
             new ConstantFolding(),
             new FlagsSpecialisation(),
+            new CommonSubexpressionElimination(),
             new ConstantFolding(),
             new DeadPutElimination(),
             new DeadTempElimination(),

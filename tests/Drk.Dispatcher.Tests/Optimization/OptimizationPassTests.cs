@@ -145,6 +145,40 @@ public sealed class OptimizationPassTests
     }
 
     [Fact]
+    public void Folding_removes_conversions_that_undo_each_other()
+    {
+        var (block, ir) = IrTestKit.NewBlock();
+        var x = ir.Trunc(IrType.I32, ir.GetReg(GuestReg.Rbx));
+        var back = ir.Trunc(IrType.I32, ir.ZExt(IrType.I64, x));       // = x
+        var low = ir.Trunc(IrType.I8, ir.Trunc(IrType.I16, ir.GetReg(GuestReg.Rcx)));  // one Trunc
+        ir.PutReg(GuestReg.Rax, ir.ZExt(IrType.I64, ir.Add(back, x)));
+        ir.PutReg(GuestReg.Rdx, ir.ZExt(IrType.I64, low));
+        ir.Exit(0);
+        Run(new ConstantFolding(), block);
+        Run(new DeadTempElimination(), block);
+        var add = block.Ops.ToArray().Single(o => o.Code == IrOpcode.Add);
+        Assert.Equal(x.Id, add.A);
+        Assert.Equal(x.Id, add.B);
+        Assert.Equal(2, CountOf(block, IrOpcode.Trunc));
+    }
+
+    [Fact]
+    public void Common_subexpressions_are_computed_once()
+    {
+        var (block, ir) = IrTestKit.NewBlock();
+        var r = ir.GetReg(GuestReg.Rdi);
+        var a1 = ir.Add(r, ir.Const64(8));
+        var a2 = ir.Add(ir.Const64(8), r);                               // commuted
+        ir.PutReg(GuestReg.Rax, ir.Xor(a1, a2));
+        ir.Exit(0);
+        Run(new CommonSubexpressionElimination(), block);
+        Assert.Equal(1, CountOf(block, IrOpcode.Const));
+        Assert.Equal(1, CountOf(block, IrOpcode.Add));
+        var xor = block.Ops.ToArray().Single(o => o.Code == IrOpcode.Xor);
+        Assert.Equal(xor.A, xor.B);
+    }
+
+    [Fact]
     public void Folding_keeps_a_division_that_raises()
     {
         var (block, ir) = IrTestKit.NewBlock();
