@@ -5,7 +5,7 @@ namespace Drk.Dispatcher.Tests.Differential;
 /// <summary>
 /// MUL, IMUL (one, two and three operands) and DIV/IDIV. Division cases choose the dividend from
 /// a random quotient and remainder so that they never fault natively (#DE is tested through the
-/// interpreter only, in InterpreterFaultTests).
+/// interpreter only, in <see cref="InterpreterFaultTests"/>).
 /// </summary>
 public static class MulDivForms
 {
