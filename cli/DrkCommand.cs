@@ -10,6 +10,7 @@ internal static class DrkCommand
         var root = new RootCommand("Drk: dynamic binary instrumentation for an x86-64 guest kernel");
         root.Subcommands.Add(Commands.ExperimentCommand.Create());
         root.Subcommands.Add(Commands.BenchCommand.Create());
+        root.Subcommands.Add(Commands.IrCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
