@@ -13,7 +13,12 @@
 #define PTE_P_W     0x003
 #define PDE_2M      0x083       /* present, writable, 2 MiB page */
 
-/* The PVH note: QEMU reads the 32-bit entry from it (an 8-byte value). */
+/*
+ * The PVH note: QEMU reads the 32-bit entry from it (an 8-byte value). The
+ * Makefile defines pvh_note_entry: pvh_entry32 in kernel.elf, and
+ * loader64_shim in kernel-entry64.elf, a test image that enters through
+ * entry64 the way Drk's loader will.
+ */
     .section .note.pvh, "a", @note
     .balign 4
     .long 4                     /* name size */
@@ -21,7 +26,7 @@
     .long 18                    /* XEN_ELFNOTE_PHYS32_ENTRY */
     .asciz "Xen"
     .balign 4
-    .quad pvh_entry32
+    .quad pvh_note_entry
     .balign 4
 
     .section .boot.text, "ax"
@@ -77,6 +82,35 @@ boot64:
 1:  cli
     hlt
     jmp 1b
+
+/*
+ * Test only (kernel-entry64.elf): plays the part of a 64-bit loader. It
+ * enters long mode with page tables that identity-map 4 GiB, leaves RSP
+ * unusable (non-canonical) and jumps to entry64 with RBX = hvm_start_info,
+ * which is exactly what docs/guest-abi.md promises and nothing more.
+ */
+    .code32
+    .globl loader64_shim
+loader64_shim:
+    cli
+    lgdt boot_gdt_ptr
+    movl %cr4, %eax
+    orl $0x20, %eax
+    movl %eax, %cr4
+    movl $boot_pml4, %eax
+    movl %eax, %cr3
+    movl $0xc0000080, %ecx
+    rdmsr
+    orl $0x900, %eax
+    wrmsr
+    movl %cr0, %eax
+    orl $0x80010001, %eax
+    movl %eax, %cr0
+    ljmp $0x08, $1f
+    .code64
+1:  movl %ebx, %ebx
+    movabsq $0xdead00000000dead, %rsp
+    jmp entry64
 
     .section .boot.data, "aw"
     .balign 16

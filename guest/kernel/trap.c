@@ -92,12 +92,30 @@ static void print_frame(u64 address)
     printk("  [<%016lx>] %s\n", address, sym);
 }
 
-void backtrace_print(u64 rip, u64 rbp)
+static bool in_text(u64 address)
 {
-    print_frame(rip);
-    for (int depth = 0; depth < 32; depth++) {
+    u64 start;
+    char sym[8];
+    return ksyms_lookup(address, &start) || module_symbolize(address, sym, sizeof(sym));
+}
+
+/* An address in text right after a CALL rel32 (opcode 0xe8) is probably a return address. */
+static bool looks_like_return_address(u64 address)
+{
+    return in_text(address) && in_text(address - 5) && *(const u8 *)(address - 5) == 0xe8;
+}
+
+#define BACKTRACE_MAX_FRAMES 32
+
+static void backtrace_print_callers(u64 rbp)
+{
+    for (int depth = 0;; depth++) {
         if ((rbp & 7) || !on_known_stack(rbp, 16))
             break;
+        if (depth == BACKTRACE_MAX_FRAMES) {
+            printk("  ... (more frames)\n");
+            break;
+        }
         u64 next = ((u64 *)rbp)[0];
         u64 ret = ((u64 *)rbp)[1];
         if (ret == 0)
@@ -107,6 +125,12 @@ void backtrace_print(u64 rip, u64 rbp)
             break;
         rbp = next;
     }
+}
+
+void backtrace_print(u64 rip, u64 rbp)
+{
+    print_frame(rip);
+    backtrace_print_callers(rbp);
 }
 
 /* ---- oops ---- */
@@ -159,7 +183,24 @@ static __noreturn void oops(struct trap_frame *f)
     if (c->current)
         printk("thread: %s (id %u)\n", c->current->name, c->current->id);
     printk("Call trace:\n");
+    /*
+     * gcc sets up no frame in leaf functions, so a fault in one would hide its
+     * caller: the return address is then still on top of the stack. Printed
+     * with "?" because it is a guess, as Linux does.
+     */
+    if (on_known_stack(f->rsp, 8)) {
+        u64 top = *(u64 *)f->rsp;
+        u64 chained = on_known_stack(f->rbp, 16) ? ((u64 *)f->rbp)[1] : 0;
+        if (top != chained && looks_like_return_address(top)) {
+            print_frame(f->rip);
+            symbolize(top, sym, sizeof(sym));
+            printk("  [<%016lx>] ? %s\n", top, sym);
+            backtrace_print_callers(f->rbp);
+            goto done;
+        }
+    }
     backtrace_print(f->rip, f->rbp);
+done:
     printk("oops: kernel halted\n");
     poweroff(EXIT_OOPS);
 }

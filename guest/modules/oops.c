@@ -3,12 +3,13 @@
 
 int *volatile oops_pointer;     /* NULL, and gcc cannot prove it */
 
-static __noinline int oops_read(int *p)
+/* noipa: gcc would otherwise move the load into the caller (.isra). */
+static __attribute__((noipa)) int oops_read(int *p)
 {
     return *p + 1;
 }
 
-static __noinline int oops_trigger(void)
+static __attribute__((noipa)) int oops_trigger(void)
 {
     int v = oops_read(oops_pointer);
     __asm__ __volatile__("" ::: "memory");  /* not a tail call: keep this frame */
