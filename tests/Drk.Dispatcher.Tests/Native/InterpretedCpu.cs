@@ -17,12 +17,20 @@ public sealed class InterpretedCpu
     private readonly byte[] _scratch = new byte[TestMachineLayout.ScratchSize];
     private readonly FlatMemory _memory = new();
 
-    public InterpretedCpu(TestMachineLayout layout)
+    private readonly GuestRunner _runner;
+
+    /// <param name="optimize">Whether blocks are optimised before they run (default: <c>DRK_DIFF_OPTIMIZE</c>, on unless "0").</param>
+    public InterpretedCpu(TestMachineLayout layout, bool? optimize = null)
     {
         Layout = layout;
         _memory.Map(layout.CodeAddress, _code, writable: false, executable: true);
         _memory.Map(layout.ScratchAddress, _scratch, writable: true, executable: false);
+        Optimize = optimize ?? Environment.GetEnvironmentVariable("DRK_DIFF_OPTIMIZE") != "0";
+        _runner = new GuestRunner(_memory) { Optimize = Optimize };
     }
+
+    /// <summary>Whether the runner optimises blocks (the default pipeline) or runs the plain lowering.</summary>
+    public bool Optimize { get; }
 
     public TestMachineLayout Layout { get; }
 
@@ -63,9 +71,11 @@ public sealed class InterpretedCpu
         var outcome = new InterpretedOutcome();
         try
         {
-            var runner = new GuestRunner(_memory);
-            outcome.Status = runner.Run(State, Layout.EpilogueAddress, InstructionBudget, out outcome.Fault);
-            outcome.Retired = runner.Retired;
+            // One runner for all cases (it owns large buffers); its blocks are of the previous case's code.
+            _runner.FlushBlocks();
+            long retiredBefore = _runner.Retired;
+            outcome.Status = _runner.Run(State, Layout.EpilogueAddress, InstructionBudget, out outcome.Fault);
+            outcome.Retired = _runner.Retired - retiredBefore;
         }
         catch (Exception ex)
         {
