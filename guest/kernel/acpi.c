@@ -49,6 +49,7 @@ struct __packed acpi_madt {
 #define MADT_LAPIC_ONLINE_CAPABLE   2
 
 static u64 lapic_phys = 0xfee00000;
+static const char *rsdp_source = "none";
 static enum cpu_source cpu_source = CPU_SOURCE_DEFAULT;
 
 static bool checksum_ok(const void *p, u64 len)
@@ -71,13 +72,17 @@ static const struct acpi_rsdp *find_rsdp(void)
 {
     if (boot_info.rsdp_phys) {
         const struct acpi_rsdp *r = rsdp_at(boot_info.rsdp_phys);
-        if (r)
+        if (r) {
+            rsdp_source = "hvm_start_info";
             return r;
+        }
     }
     for (u64 pa = 0xe0000; pa < 0x100000; pa += 16) {
         const struct acpi_rsdp *r = rsdp_at(pa);
-        if (r)
+        if (r) {
+            rsdp_source = "BIOS area scan";
             return r;
+        }
     }
     return NULL;
 }
@@ -157,4 +162,5 @@ void acpi_find_cpus(void)
 }
 
 u64 acpi_lapic_phys(void) { return lapic_phys; }
+const char *acpi_rsdp_source(void) { return rsdp_source; }
 enum cpu_source acpi_cpu_source(void) { return cpu_source; }

@@ -52,11 +52,11 @@ void bootinfo_parse(u64 start_info_phys)
 
 void bootinfo_print(void)
 {
-    printk("boot: hvm_start_info version %u, %u memory map entries\n",
+    printk("[m] boot: hvm_start_info version %u, %u memory map entries\n",
            boot_info.start_info_version, boot_info.memmap_count);
     for (u32 i = 0; i < boot_info.memmap_count; i++) {
         const struct hvm_memmap_table_entry *e = &boot_info.memmap[i];
-        printk("boot: mem [%016lx-%016lx] %s\n", e->addr, e->addr + e->size - 1,
+        printk("[m] boot: mem [%016lx-%016lx] %s\n", e->addr, e->addr + e->size - 1,
                memmap_type_name(e->type));
     }
 }

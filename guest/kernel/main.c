@@ -63,7 +63,11 @@ static void number_cpus(void)
         cpus[i].id = i;
         cpus[i].apic_id = ids[i];
     }
-    printk("cpu: %u cpu%s (%s), boot cpu apic id %u\n", cpu_count, cpu_count == 1 ? "" : "s",
+    if (strcmp(acpi_rsdp_source(), "none") == 0)
+        printk("[m] acpi: no RSDP\n");
+    else
+        printk("[m] acpi: RSDP from %s\n", acpi_rsdp_source());
+    printk("[m] cpu: %u cpu%s (%s), boot cpu apic id %u\n", cpu_count, cpu_count == 1 ? "" : "s",
            cpu_source_name(acpi_cpu_source()), bsp);
 }
 

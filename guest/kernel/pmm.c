@@ -270,6 +270,6 @@ void pmm_init(void)
             buddy_free(pa >> PAGE_SHIFT, 0);
         }
     }
-    printk("mem: %lu KiB managed, %lu KiB of page descriptors\n",
+    printk("[m] mem: %lu KiB managed, %lu KiB of page descriptors\n",
            pages_total * (PAGE_SIZE / 1024), infos_size / 1024);
 }

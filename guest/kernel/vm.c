@@ -180,7 +180,7 @@ void vm_init(void)
     next_table(&kernel_pml4[PML4_INDEX(KSTACK_AREA_BASE)], true, false);
     next_table(&kernel_pml4[PML4_INDEX(MODULE_AREA_BASE)], true, false);
     write_cr3(kernel_root);
-    printk("vm: direct map of %lu MiB, kernel image %lu KiB\n", top >> 20,
+    printk("[m] vm: direct map of %lu MiB, kernel image %lu KiB\n", top >> 20,
            ((u64)_end - (u64)__kernel_start) / 1024);
 }
 

@@ -1,0 +1,24 @@
+namespace Drk.Guest.Tests;
+
+/// <summary>The guest's output conventions (docs/guest-abi.md): line endings and the marked line kinds.</summary>
+public static class SerialOutput
+{
+    /// <summary>Lines starting with this vary from run to run (times, tick counts).</summary>
+    public const string TimingPrefix = "[t] ";
+
+    /// <summary>Lines starting with this describe the machine (memory map, CPU source) and differ between machines.</summary>
+    public const string MachinePrefix = "[m] ";
+
+    /// <summary>Turns the console's "\r\n" line ends into "\n".</summary>
+    public static string Normalize(string raw) => raw.Replace("\r\n", "\n", StringComparison.Ordinal);
+
+    /// <summary>The output with timing lines removed: equal for two runs of the same machine and kernel.</summary>
+    public static string WithoutTimingLines(string serial) => WithoutLines(serial, TimingPrefix);
+
+    /// <summary>The output without timing and machine lines: what QEMU and Drk must agree on.</summary>
+    public static string WithoutTimingAndMachineLines(string serial) =>
+        WithoutLines(WithoutLines(serial, TimingPrefix), MachinePrefix);
+
+    private static string WithoutLines(string serial, string prefix) =>
+        string.Join('\n', serial.Split('\n').Where(line => !line.StartsWith(prefix, StringComparison.Ordinal)));
+}
