@@ -202,6 +202,9 @@ public sealed class IrInterpreter
                     return new BlockResult(BlockEnd.ExitIndirect, op.Guest + 1);
                 case IrOpcode.Raise:
                     return Raise(block, state, in op);
+                case IrOpcode.RaiseIf:
+                    if (Unsafe.Add(ref t, op.A) != 0) return Raise(block, state, in op);
+                    break;
                 case IrOpcode.SoftInt:
                     return SoftInt(state, in op);
                 case IrOpcode.System:

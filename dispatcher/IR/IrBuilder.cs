@@ -194,6 +194,14 @@ public sealed class IrBuilder
         Emit(IrOpcode.Raise, IrType.I64, aux: (byte)vector,
             imm: errorCode is { } e ? (1UL << 32) | e : 0, hasResult: false);
 
+    /// <summary>Raises <paramref name="vector"/> at the current guest instruction when <paramref name="cond"/> holds; a no-op otherwise.</summary>
+    public void RaiseIf(IrValue cond, ExceptionVector vector, uint? errorCode = null)
+    {
+        Require(cond, IrType.I1, "RaiseIf condition");
+        Emit(IrOpcode.RaiseIf, IrType.I64, cond, aux: (byte)vector,
+            imm: errorCode is { } e ? (1UL << 32) | e : 0, hasResult: false);
+    }
+
     /// <summary>INT n: a software interrupt delivered with return address <paramref name="nextRip"/>.</summary>
     public void SoftInt(byte vector, ulong nextRip) =>
         Emit(IrOpcode.SoftInt, IrType.I64, aux: vector, imm: nextRip, hasResult: false);

@@ -128,4 +128,14 @@ public enum IrOpcode : byte
     CleanCall,
     /// <summary>An inline tool operation; Aux selects which. Reserved for tools (shadow checks).</summary>
     Meta,
+
+    // ---- conditional fault (added after the first ops: numbering of the others unchanged) ----
+    /// <summary>
+    /// If A:I1, raise exception vector Aux at this op's guest instruction exactly as
+    /// <see cref="Raise"/> does (Imm holds the error code when bit 32 of Imm is set); otherwise
+    /// nothing. Not a terminator. Like every op that may fault, it comes before the guest-state
+    /// changes of its instruction (e.g. #GP(0) for a non-canonical branch target, checked before
+    /// CALL pushes or RET pops).
+    /// </summary>
+    RaiseIf,
 }

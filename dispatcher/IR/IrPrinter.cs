@@ -50,6 +50,7 @@ public static class IrPrinter
             IrOpcode.Exit => $"0x{op.Imm:x}",
             IrOpcode.ExitIndirect => $"{(IndirectKind)op.Aux} {args}",
             IrOpcode.Raise => $"{(ExceptionVector)op.Aux}" + ((op.Imm >> 32) != 0 ? $" err=0x{(uint)op.Imm:x}" : ""),
+            IrOpcode.RaiseIf => $"{args} -> {(ExceptionVector)op.Aux}" + ((op.Imm >> 32) != 0 ? $" err=0x{(uint)op.Imm:x}" : ""),
             IrOpcode.SoftInt => $"0x{op.Aux:x} next=0x{op.Imm:x}",
             IrOpcode.System => $"{(SystemOp)op.Aux}" + (args.Length > 0 ? ", " + args : ""),
             IrOpcode.CleanCall => $"#{op.Imm}" + (args.Length > 0 ? ", " + args : ""),

@@ -174,6 +174,12 @@ public static class IrVerifier
                     NoOperands();
                     if (!Enum.IsDefined((ExceptionVector)_op.Aux)) Error($"vector {_op.Aux} is not an exception the core raises");
                     break;
+                case IrOpcode.RaiseIf:
+                    NoResult();
+                    Operand(_op.A, IrType.I1, "condition");
+                    Absent(_op.B, "B"); Absent(_op.C, "C"); Absent(_op.D, "D");
+                    if (!Enum.IsDefined((ExceptionVector)_op.Aux)) Error($"vector {_op.Aux} is not an exception the core raises");
+                    break;
                 case IrOpcode.System:
                     Result(IrType.I64);
                     if (!Enum.IsDefined((SystemOp)_op.Aux)) Error($"system op {_op.Aux} is not defined");

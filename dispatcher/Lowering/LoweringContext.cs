@@ -227,6 +227,18 @@ public sealed class LoweringContext
     /// <summary>True when operand <paramref name="n"/> is the memory operand.</summary>
     public bool IsMemory(int n) => Insn.GetOpKind(n) == OpKind.Memory;
 
+    /// <summary>
+    /// Raises #GP(0) at this instruction when <paramref name="address"/> (I64) is not canonical
+    /// (bits 63..47 not all equal), e.g. a branch target: emit it before the instruction's state
+    /// changes, as for any op that may fault.
+    /// </summary>
+    public void RaiseIfNonCanonical(IrValue address)
+    {
+        var sixteen = Const8(16);
+        var canonical = B.Shift(IrOpcode.Sar, B.Shift(IrOpcode.Shl, address, sixteen), sixteen);
+        B.RaiseIf(B.Compare(IrOpcode.CmpNe, canonical, address), ExceptionVector.GeneralProtection, 0);
+    }
+
     // ---- flags -------------------------------------------------------------------------------------
 
     /// <summary>Records the flag thunk of an operation (lazy flags: nothing is computed here).</summary>

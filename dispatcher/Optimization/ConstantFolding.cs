@@ -7,7 +7,7 @@ namespace Drk.Dispatcher.Optimization;
 /// Folds ops whose operands are constants into Const ops, applies algebraic identities
 /// (x + 0, x &amp; 0, x ^ x, shift by 0, Select on a constant, truncating an extension back to
 /// its source, ...), and resolves ExitIf on a constant condition (never taken: deleted; always
-/// taken: becomes the block's Exit).
+/// taken: becomes the block's Exit), and RaiseIf likewise (never: deleted; always: Raise).
 /// </summary>
 /// <remarks>
 /// A division is folded only when it cannot raise #DE; otherwise it stays, to fault at run time.
@@ -49,6 +49,17 @@ public sealed class ConstantFolding : IIrPass
                     }
                     // Always taken: it is the block's exit, and nothing after it runs.
                     op.Code = IrOpcode.Exit;
+                    op.A = IrOp.None;
+                    for (int j = i + 1; j < ops.Length; j++) TempRemap.Delete(ref ops[j]);
+                    return;
+                case IrOpcode.RaiseIf when a:
+                    if (va == 0)
+                    {
+                        TempRemap.Delete(ref op);
+                        break;
+                    }
+                    // Always raised: the block ends here.
+                    op.Code = IrOpcode.Raise;
                     op.A = IrOp.None;
                     for (int j = i + 1; j < ops.Length; j++) TempRemap.Delete(ref ops[j]);
                     return;

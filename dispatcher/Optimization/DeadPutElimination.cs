@@ -8,7 +8,7 @@ namespace Drk.Dispatcher.Optimization;
 /// could observe it: no GetReg of the slot and no op that may fault or leave the block.
 /// </summary>
 /// <remarks>
-/// Loads, stores, divisions, exits, Raise, SoftInt, System ops and tool calls read all guest
+/// Loads, stores, divisions, exits, Raise, RaiseIf, SoftInt, System ops and tool calls read all guest
 /// state: a fault must see the state as it was before the faulting instruction, and a side exit
 /// the state at its point. So a put survives whenever such an op separates it from the next put.
 /// </remarks>
@@ -46,6 +46,6 @@ public sealed class DeadPutElimination : IIrPass
     public static bool ReadsAllState(IrOpcode code) => code is
         IrOpcode.Load or IrOpcode.Store or
         IrOpcode.DivU or IrOpcode.RemU or IrOpcode.DivS or IrOpcode.RemS or
-        IrOpcode.ExitIf or IrOpcode.Exit or IrOpcode.ExitIndirect or IrOpcode.Raise or IrOpcode.SoftInt or
+        IrOpcode.ExitIf or IrOpcode.Exit or IrOpcode.ExitIndirect or IrOpcode.Raise or IrOpcode.RaiseIf or IrOpcode.SoftInt or
         IrOpcode.System or IrOpcode.CleanCall or IrOpcode.Meta;
 }

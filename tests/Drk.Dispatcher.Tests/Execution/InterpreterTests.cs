@@ -144,6 +144,43 @@ public sealed class InterpreterTests
         Assert.Equal(1, result.Retired);
     }
 
+    [Theory]
+    [InlineData(0x0000_7fff_ffff_f000UL, false)]
+    [InlineData(0xffff_8000_0000_0000UL, false)]
+    [InlineData(0x0000_8000_0000_0000UL, true)]
+    [InlineData(0x8000_0000_0000_1000UL, true)]
+    public void RaiseIf_faults_only_when_its_condition_holds(ulong target, bool faults)
+    {
+        // A branch at instruction 1: #GP(0) for a non-canonical target, checked before RSP changes.
+        var (block, ir) = IrTestKit.NewBlock(2);
+        var cx = new Drk.Dispatcher.Lowering.LoweringContext(ir);
+        ir.PutReg(GuestReg.Rax, ir.Const64(1));
+        ir.Guest = 1;
+        var to = ir.Const64(target);
+        cx.RaiseIfNonCanonical(to);
+        ir.PutReg(GuestReg.Rsp, ir.Const64(0x1234));
+        ir.ExitIndirect(to, IndirectKind.Jump);
+        Assert.Empty(IrVerifier.Verify(block));
+        var result = Interpreter().Execute(block, _state);
+        Assert.Equal(1UL, _state[GuestReg.Rax]);
+        if (faults)
+        {
+            Assert.Equal(BlockEnd.Fault, result.End);
+            Assert.Equal(ExceptionVector.GeneralProtection, result.Fault.Vector);
+            Assert.True(result.Fault.HasErrorCode);
+            Assert.Equal(0u, result.Fault.ErrorCode);
+            Assert.Equal(IrTestKit.RipOf(1), result.Fault.Rip);
+            Assert.Equal(1, result.Retired);
+            Assert.Equal(0UL, _state[GuestReg.Rsp]);
+        }
+        else
+        {
+            Assert.Equal(BlockEnd.ExitIndirect, result.End);
+            Assert.Equal(target, _state.Rip);
+            Assert.Equal(0x1234UL, _state[GuestReg.Rsp]);
+        }
+    }
+
     [Fact]
     public void Invalid_opcode_carries_the_instruction_bytes()
     {
@@ -321,9 +358,15 @@ public sealed class InterpreterTests
         ir.Exit(0x5000);
         var interpreter = Interpreter();
         for (int i = 0; i < 100; i++) interpreter.Execute(block, _state);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10_000; i++) interpreter.Execute(block, _state);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        // The runtime may allocate a little on this thread while it re-JITs the interpreter at a
+        // higher tier; an allocation per execution would show in every round (10,000 x its size).
+        long fewest = long.MaxValue;
+        for (int round = 0; round < 5 && fewest != 0; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10_000; i++) interpreter.Execute(block, _state);
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.Equal(0, fewest);
     }
 }

@@ -209,6 +209,39 @@ public sealed class OptimizationPassTests
     }
 
     [Fact]
+    public void Folding_resolves_constant_conditional_raises()
+    {
+        var (never, ir) = IrTestKit.NewBlock();
+        ir.RaiseIf(ir.Const(IrType.I1, 0), ExceptionVector.GeneralProtection, 0);
+        ir.Exit(0x2222);
+        Run(new ConstantFolding(), never);
+        Assert.Equal(0, CountOf(never, IrOpcode.RaiseIf));
+        Assert.Equal(IrOpcode.Exit, never.Ops[^1].Code);
+
+        var (always, ir2) = IrTestKit.NewBlock();
+        ir2.RaiseIf(ir2.Const(IrType.I1, 1), ExceptionVector.GeneralProtection, 0);
+        ir2.PutReg(GuestReg.Rax, ir2.Const64(3));
+        ir2.Exit(0x2222);
+        Run(new ConstantFolding(), always);
+        Assert.Equal(IrOpcode.Raise, always.Ops[^1].Code);
+        Assert.Equal((byte)ExceptionVector.GeneralProtection, always.Ops[^1].Aux);
+        Assert.Equal((1UL << 32) | 0, always.Ops[^1].Imm);
+        Assert.Equal(0, CountOf(always, IrOpcode.PutReg));
+    }
+
+    [Fact]
+    public void A_put_before_a_conditional_raise_stays()
+    {
+        var (block, ir) = IrTestKit.NewBlock();
+        ir.PutReg(GuestReg.Rax, ir.Const64(1));
+        ir.RaiseIf(ir.Compare(IrOpcode.CmpEq, ir.GetReg(GuestReg.Rbx), ir.Const64(0)), ExceptionVector.GeneralProtection, 0);
+        ir.PutReg(GuestReg.Rax, ir.Const64(2));
+        ir.Exit(0);
+        Run(new DeadPutElimination(), block);
+        Assert.Equal(2, CountOf(block, IrOpcode.PutReg));
+    }
+
+    [Fact]
     public void A_compare_and_branch_on_a_known_thunk_becomes_a_plain_compare()
     {
         // cmp eax, ebx ; jl: the thunk is Sub/32, the condition L.
