@@ -138,8 +138,9 @@ public sealed class StackLowering : IInstructionLowering
     /// new frame pointer (level &gt; 0), set RBP to the frame, reserve <c>size</c> bytes.
     /// </summary>
     /// <remarks>
-    /// All loads from the old frame come first, then the stores, then the register writes, so
-    /// a fault leaves the registers unchanged (bytes already stored lie below RSP).
+    /// Loads and pushes interleave as in the SDM's pseudo-code, because the old frame may overlap
+    /// the bytes just pushed. Registers are written last, so a fault leaves them unchanged (bytes
+    /// already stored lie below RSP).
     /// </remarks>
     private static void LowerEnter(LoweringContext cx, IrType type)
     {
@@ -150,15 +151,12 @@ public sealed class StackLowering : IInstructionLowering
         var rsp = cx.Get(GuestReg.Rsp);
         var rbp = cx.Get(GuestReg.Rbp);
 
-        var copied = new IrValue[Math.Max(level - 1, 0)];
-        for (int n = 1; n < level; n++)
-            copied[n - 1] = b.Load(type, b.Sub(rbp, cx.Const64(width * (ulong)n)));
-
         var frame = b.Sub(rsp, cx.Const64(width));
         b.Store(frame, b.Trunc(type, rbp));
         var top = frame;
-        foreach (var value in copied)
+        for (int n = 1; n < level; n++)
         {
+            var value = b.Load(type, b.Sub(rbp, cx.Const64(width * (ulong)n)));
             top = b.Sub(top, cx.Const64(width));
             b.Store(top, value);
         }
