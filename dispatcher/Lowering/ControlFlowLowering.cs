@@ -7,7 +7,8 @@ namespace Drk.Dispatcher.Lowering;
 
 /// <summary>Lowers JMP, Jcc, JRCXZ/JECXZ, LOOP/LOOPE/LOOPNE, CALL, RET, INT n, INT3, UD2 (near forms; far transfers are #UD).</summary>
 /// <remarks>
-/// Every instruction here ends the block. Direct targets become <see cref="IrOpcode.Exit"/> /
+/// Every instruction here ends the block. A non-canonical target raises #GP(0) at the branch
+/// itself, before CALL pushes or RET pops, as the SDM specifies for 64-bit mode. Direct targets become <see cref="IrOpcode.Exit"/> /
 /// <see cref="IrOpcode.ExitIf"/> with the target RIP Iced computed (already truncated for a
 /// 16-bit operand size); register and memory targets become <see cref="IrOpcode.ExitIndirect"/>
 /// tagged Jump, Call or Return for the indirect-branch table and CFI-style tools.
@@ -25,7 +26,7 @@ public sealed class ControlFlowLowering : IInstructionLowering
             case Mnemonic.Ja or Mnemonic.Jae or Mnemonic.Jb or Mnemonic.Jbe or Mnemonic.Je or Mnemonic.Jg
                 or Mnemonic.Jge or Mnemonic.Jl or Mnemonic.Jle or Mnemonic.Jne or Mnemonic.Jno or Mnemonic.Jnp
                 or Mnemonic.Jns or Mnemonic.Jo or Mnemonic.Jp or Mnemonic.Js:
-                cx.B.ExitIf(cx.Condition(ConditionCodes.From(i.ConditionCode)), i.NearBranchTarget);
+                BranchIf(cx, cx.Condition(ConditionCodes.From(i.ConditionCode)), i.NearBranchTarget);
                 cx.B.Exit(cx.NextRip);
                 return true;
             case Mnemonic.Jrcxz or Mnemonic.Jecxz:
@@ -59,11 +60,15 @@ public sealed class ControlFlowLowering : IInstructionLowering
         switch (i.Code)
         {
             case Code.Jmp_rel8_64 or Code.Jmp_rel32_64 or Code.Jmp_rel8_16 or Code.Jmp_rel16:
-                cx.B.Exit(i.NearBranchTarget);
+                Branch(cx, i.NearBranchTarget);
                 return true;
             case Code.Jmp_rm64 or Code.Jmp_rm16:
-                cx.B.ExitIndirect(cx.B.ZExt(IrType.I64, cx.ReadOperand(0)), IndirectKind.Jump);
+            {
+                var target = cx.B.ZExt(IrType.I64, cx.ReadOperand(0));
+                cx.RaiseIfNonCanonical(target);
+                cx.B.ExitIndirect(target, IndirectKind.Jump);
                 return true;
+            }
             default:
                 return false; // far jumps
         }
@@ -79,7 +84,7 @@ public sealed class ControlFlowLowering : IInstructionLowering
     {
         ref readonly var i = ref cx.Insn;
         var counter = CountsInEcx(i.Code) ? cx.ReadGpr(Register.ECX) : cx.ReadGpr(Register.RCX);
-        cx.B.ExitIf(cx.B.Compare(IrOpcode.CmpEq, counter, cx.Const(counter.Type, 0)), i.NearBranchTarget);
+        BranchIf(cx, cx.B.Compare(IrOpcode.CmpEq, counter, cx.Const(counter.Type, 0)), i.NearBranchTarget);
         cx.B.Exit(cx.NextRip);
     }
 
@@ -90,18 +95,13 @@ public sealed class ControlFlowLowering : IInstructionLowering
         var b = cx.B;
         var reg = CountsInEcx(i.Code) ? Register.ECX : Register.RCX;
         var counter = b.Sub(cx.ReadGpr(reg), cx.Const(reg == Register.ECX ? IrType.I32 : IrType.I64, 1));
+        var taken = b.Compare(IrOpcode.CmpNe, counter, cx.Const(counter.Type, 0));
+        if (i.Mnemonic != Mnemonic.Loop)
+            taken = b.Select(taken, cx.Condition(i.Mnemonic == Mnemonic.Loope ? Condition.E : Condition.NE), taken);
+        if (!IsCanonical(i.NearBranchTarget))
+            b.RaiseIf(taken, ExceptionVector.GeneralProtection, 0);
         cx.WriteGpr(reg, counter);
-        var nonZero = b.Compare(IrOpcode.CmpNe, counter, cx.Const(counter.Type, 0));
-        if (i.Mnemonic == Mnemonic.Loop)
-        {
-            b.ExitIf(nonZero, i.NearBranchTarget);
-        }
-        else
-        {
-            // Leave through the fall-through when the counter ran out, else branch on ZF.
-            b.ExitIf(b.Compare(IrOpcode.CmpEq, counter, cx.Const(counter.Type, 0)), cx.NextRip);
-            b.ExitIf(cx.Condition(i.Mnemonic == Mnemonic.Loope ? Condition.E : Condition.NE), i.NearBranchTarget);
-        }
+        b.ExitIf(taken, i.NearBranchTarget);
         b.Exit(cx.NextRip);
     }
 
@@ -111,20 +111,23 @@ public sealed class ControlFlowLowering : IInstructionLowering
         var b = cx.B;
         switch (i.Code)
         {
-            case Code.Call_rel32_64:
-                cx.Push(cx.Const64(cx.NextRip));
-                b.Exit(i.NearBranchTarget);
-                return true;
-            case Code.Call_rel16:
-                cx.Push(cx.Const(IrType.I16, cx.NextRip));
+            case Code.Call_rel32_64 or Code.Call_rel16:
+                if (!IsCanonical(i.NearBranchTarget))
+                {
+                    b.Raise(ExceptionVector.GeneralProtection, 0);
+                    return true;
+                }
+                cx.Push(cx.Const(i.Code == Code.Call_rel16 ? IrType.I16 : IrType.I64, cx.NextRip));
                 b.Exit(i.NearBranchTarget);
                 return true;
             case Code.Call_rm64 or Code.Call_rm16:
             {
-                // The target is read (and may fault) before the push; [rsp+x] sees the old RSP.
+                // The target is read (and may fault) and checked before the push; [rsp+x] sees the old RSP.
                 var target = cx.ReadOperand(0);
+                var wide = b.ZExt(IrType.I64, target);
+                cx.RaiseIfNonCanonical(wide);
                 cx.Push(cx.Const(target.Type, cx.NextRip));
-                b.ExitIndirect(b.ZExt(IrType.I64, target), IndirectKind.Call);
+                b.ExitIndirect(wide, IndirectKind.Call);
                 return true;
             }
             default:
@@ -137,9 +140,31 @@ public sealed class ControlFlowLowering : IInstructionLowering
         ref readonly var i = ref cx.Insn;
         var type = i.Code is Code.Retnw or Code.Retnw_imm16 ? IrType.I16 : IrType.I64;
         var (target, newRsp) = cx.PeekPop(type);
+        var wide = cx.B.ZExt(IrType.I64, target);
+        if (type == IrType.I64) cx.RaiseIfNonCanonical(wide);
         if (i.Code is Code.Retnq_imm16 or Code.Retnw_imm16 && i.Immediate16 != 0)
             newRsp = cx.B.Add(newRsp, cx.Const64(i.Immediate16));
         cx.Put(GuestReg.Rsp, newRsp);
-        cx.B.ExitIndirect(cx.B.ZExt(IrType.I64, target), IndirectKind.Return);
+        cx.B.ExitIndirect(wide, IndirectKind.Return);
+    }
+
+    /// <summary>True when <paramref name="address"/> is canonical (bits 63..47 all equal).</summary>
+    private static bool IsCanonical(ulong address) => (ulong)((long)(address << 16) >> 16) == address;
+
+    /// <summary>JMP rel: exit to the target, or #GP(0) when it is not canonical.</summary>
+    private static void Branch(LoweringContext cx, ulong target)
+    {
+        if (IsCanonical(target))
+            cx.B.Exit(target);
+        else
+            cx.B.Raise(ExceptionVector.GeneralProtection, 0);
+    }
+
+    /// <summary>A conditional direct branch: a side exit, preceded by a #GP(0) check in the rare case of a non-canonical target.</summary>
+    private static void BranchIf(LoweringContext cx, IrValue taken, ulong target)
+    {
+        if (!IsCanonical(target))
+            cx.B.RaiseIf(taken, ExceptionVector.GeneralProtection, 0);
+        cx.B.ExitIf(taken, target);
     }
 }

@@ -13,9 +13,6 @@ namespace Drk.Dispatcher.Lowering;
 /// </remarks>
 public sealed class DataMovementLowering : IInstructionLowering
 {
-    /// <summary>Where an access that must raise #GP(0) is redirected: a non-canonical address faults with #GP(0) on every memory.</summary>
-    internal const ulong NonCanonicalAddress = 0x8000_0000_0000_0000UL;
-
     /// <inheritdoc />
     public bool TryLower(LoweringContext cx)
     {
@@ -210,17 +207,13 @@ public sealed class DataMovementLowering : IInstructionLowering
     /// CMPXCHG16B m128: #GP(0) unless 16-byte aligned; compares RDX:RAX with m128; on success
     /// stores RCX:RBX, else loads RDX:RAX (the memory is written back either way). Only ZF changes.
     /// </summary>
-    /// <remarks>
-    /// The IR has no conditional raise, so a misaligned operand is redirected to a non-canonical
-    /// address: the first load then raises #GP(0) before anything is written, as the CPU does.
-    /// Being aligned, both halves lie in one page: the second store cannot fault after the first.
-    /// </remarks>
+    /// <remarks>Being aligned, both halves lie in one page: the second store cannot fault after the first.</remarks>
     private static void LowerCmpxchg16b(LoweringContext cx)
     {
         var b = cx.B;
-        var address = cx.EffectiveAddress();
-        var misaligned = b.Compare(IrOpcode.CmpNe, b.And(address, cx.Const64(15)), cx.Const64(0));
-        var low = b.Select(misaligned, cx.Const64(NonCanonicalAddress), address);
+        var low = cx.EffectiveAddress();
+        var misaligned = b.Compare(IrOpcode.CmpNe, b.And(low, cx.Const64(15)), cx.Const64(0));
+        b.RaiseIf(misaligned, ExceptionVector.GeneralProtection, 0);
         var high = b.Add(low, cx.Const64(8));
         var oldLow = b.Load(IrType.I64, low);
         var oldHigh = b.Load(IrType.I64, high);

@@ -88,15 +88,46 @@ public sealed class ControlFlowLoweringTests
     }
 
     [Fact]
-    public void LoopeLeavesWhenCounterRunsOutOrZfIsClear()
+    public void LoopeBranchesOnlyWhileTheCounterLastsAndZfIsSet()
     {
         var block = Lower("e1fe"); // loope $
-        var exits = OpsOf(block, IrOpcode.ExitIf);
-        Assert.Equal(2, exits.Count);
-        Assert.Equal(CodeBase + 2, exits[0].Imm);
-        Assert.Equal(CodeBase, exits[1].Imm);
-        Assert.Equal((byte)Condition.E, Def(block, exits[1].A).Aux);
+        var exitIf = Assert.Single(OpsOf(block, IrOpcode.ExitIf));
+        Assert.Equal(CodeBase, exitIf.Imm);
+        var taken = Def(block, exitIf.A);
+        Assert.Equal(IrOpcode.Select, taken.Code);
+        Assert.Equal(IrOpcode.CmpNe, Def(block, taken.A).Code);
+        Assert.Equal((byte)Condition.E, Def(block, taken.B).Aux);
+        Assert.Equal(CodeBase + 2, Last(block).Imm);
         Assert.Empty(OpsOf(block, IrOpcode.PutReg).FindAll(p => p.Aux >= GuestReg.CcOp && p.Aux <= GuestReg.CcNdep));
+    }
+
+    [Theory]
+    [InlineData("ffe3")] // jmp rbx
+    [InlineData("ffd3")] // call rbx
+    [InlineData("ff13")] // call [rbx]
+    [InlineData("c3")] // ret
+    public void IndirectTargetsAreCheckedForCanonicalFormBeforeAnyStateChange(string hex)
+    {
+        var block = Lower(hex);
+        var ops = block.Ops;
+        int check = -1;
+        for (int n = 0; n < ops.Length; n++)
+        {
+            if (ops[n].Code == IrOpcode.RaiseIf) check = n;
+            if (ops[n].Code is IrOpcode.PutReg or IrOpcode.Store)
+                Assert.True(check >= 0 && check < n, $"state change before the check:\n{block}");
+        }
+        Assert.True(check >= 0, block.ToString());
+        Assert.Equal((byte)ExceptionVector.GeneralProtection, ops[check].Aux);
+    }
+
+    [Fact]
+    public void DirectBranchToANonCanonicalTargetRaisesGp()
+    {
+        // jmp rel32 from just below the canonical hole lands in it
+        var block = Lower("e900100000", rip: 0x7fff_ffff_f000);
+        Assert.Equal(IrOpcode.Raise, Last(block).Code);
+        Assert.Equal((byte)ExceptionVector.GeneralProtection, Last(block).Aux);
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using Drk.Dispatcher.IR;
-using Drk.Dispatcher.Lowering;
 using Drk.Hv.Cpu;
 using static Drk.Dispatcher.Tests.Lowering.LoweringTestKit;
 
@@ -54,15 +53,33 @@ public sealed class DataMovementLoweringTests
     }
 
     [Fact]
-    public void Cmpxchg16bRedirectsMisalignedOperandToNonCanonicalAddress()
+    public void Cmpxchg16bChecksAlignmentBeforeItsLoads()
     {
         var block = Lower("f0480fc70f"); // lock cmpxchg16b [rdi]
-        var loads = OpsOf(block, IrOpcode.Load);
-        Assert.Equal(2, loads.Count);
-        var address = Def(block, loads[0].A);
-        Assert.Equal(IrOpcode.Select, address.Code);
-        Assert.Equal(DataMovementLowering.NonCanonicalAddress, ConstOf(block, address.B));
+        var ops = block.Ops;
+        int raise = -1, firstLoad = -1;
+        for (int n = 0; n < ops.Length; n++)
+        {
+            if (ops[n].Code == IrOpcode.RaiseIf && raise < 0) raise = n;
+            if (ops[n].Code == IrOpcode.Load && firstLoad < 0) firstLoad = n;
+        }
+        Assert.True(raise >= 0 && raise < firstLoad, block.ToString());
+        Assert.Equal((byte)ExceptionVector.GeneralProtection, ops[raise].Aux);
+        var misaligned = Def(block, ops[raise].A);
+        Assert.Equal(IrOpcode.CmpNe, misaligned.Code);
+        Assert.Equal(15UL, ConstOf(block, Def(block, misaligned.A).B));
+        Assert.Equal(2, OpsOf(block, IrOpcode.Load).Count);
         Assert.Equal(2, OpsOf(block, IrOpcode.Store).Count);
+    }
+
+    [Fact]
+    public void EnterInterleavesLoadsAndPushesLikeTheSdm()
+    {
+        var block = Lower("c8100003"); // enter 0x10, 3: push rbp, (load, push) x2, push frame
+        var sequence = new List<IrOpcode>();
+        foreach (var op in block.Ops)
+            if (op.Code is IrOpcode.Load or IrOpcode.Store) sequence.Add(op.Code);
+        Assert.Equal(new[] { IrOpcode.Store, IrOpcode.Load, IrOpcode.Store, IrOpcode.Load, IrOpcode.Store, IrOpcode.Store }, sequence);
     }
 
     [Fact]

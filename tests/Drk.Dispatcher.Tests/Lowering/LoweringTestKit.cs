@@ -80,6 +80,6 @@ internal static class LoweringTestKit
 
     /// <summary>True for the ops that may raise a guest exception.</summary>
     public static bool MayFault(IrOpcode code) =>
-        code is IrOpcode.Load or IrOpcode.Store or IrOpcode.System
+        code is IrOpcode.Load or IrOpcode.Store or IrOpcode.System or IrOpcode.RaiseIf
             or IrOpcode.DivU or IrOpcode.DivS or IrOpcode.RemU or IrOpcode.RemS;
 }
