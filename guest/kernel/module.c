@@ -54,6 +54,17 @@ extern const struct kernel_symbol __ksymtab_start[], __ksymtab_end[];
 
 /* ---- the debugger interface ---- */
 
+/* The descriptor's layout is documented in docs/guest-abi.md; keep them in step. */
+static_assert(offsetof(struct module_desc, name) == 8, "module_desc layout");
+static_assert(offsetof(struct module_desc, text_start) == 24, "module_desc layout");
+static_assert(offsetof(struct module_desc, rodata_start) == 40, "module_desc layout");
+static_assert(offsetof(struct module_desc, data_start) == 56, "module_desc layout");
+static_assert(offsetof(struct module_desc, bss_start) == 72, "module_desc layout");
+static_assert(offsetof(struct module_desc, section_addrs) == 88, "module_desc layout");
+static_assert(offsetof(struct module_desc, section_count) == 96, "module_desc layout");
+static_assert(offsetof(struct module_desc, image) == 104, "module_desc layout");
+static_assert(sizeof(struct module_desc) == 120, "module_desc layout");
+
 /*
  * Empty on purpose: debuggers and Drk's tools stop here and read *desc.
  * __hookable keeps the symbol and every call to it; the asm makes the

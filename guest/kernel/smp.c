@@ -13,7 +13,11 @@
 extern char trampoline_start[], trampoline_end[];
 void ap_entry64(void);
 
+/* docs/guest-abi.md documents this layout; trampoline.S builds it. */
 static_assert(sizeof(struct trampoline_header) == 32, "trampoline header layout");
+static_assert(offsetof(struct trampoline_header, entry64) == 8, "trampoline header layout");
+static_assert(offsetof(struct trampoline_header, cr3) == 16, "trampoline header layout");
+static_assert(offsetof(struct trampoline_header, stack_top) == 24, "trampoline header layout");
 
 /* The AP being started; only one is in flight at a time. */
 static struct cpu *volatile starting_cpu;
