@@ -323,6 +323,91 @@ public sealed class InterpreterFaultTests
         Assert.Equal(16u | 1u, fault.ErrorCode & 17); // present, instruction fetch
     }
 
+    public static TheoryData<string> AccessesThatFaultRegardless => new()
+    {
+        "cmovne rax, [unmapped] (condition false)",
+        "cmove rax, [unmapped] (condition true)",
+        "sete [read-only]",
+        "cmpxchg [read-only], ecx (not equal: the CPU writes the old value back)",
+        "lock cmpxchg [read-only], ecx (equal)",
+        "xadd [read-only], eax",
+        "xchg [read-only], eax",
+        "pop [unmapped]",
+        "push [unmapped]",
+        "call [unmapped]",
+        "jmp [unmapped]",
+        "bt [unmapped], 3",
+        "div dword [unmapped]",
+        "movzx eax, byte [unmapped]",
+        "cmp [unmapped], eax",
+    };
+
+    /// <summary>
+    /// Instructions whose memory operand is accessed even when its value does not matter (CMOVcc
+    /// with a false condition; CMPXCHG, which writes its destination back when the comparison
+    /// fails) fault like any other access, with RSP and everything else as before.
+    /// </summary>
+    [Theory, MemberData(nameof(AccessesThatFaultRegardless))]
+    public void Memory_operands_fault_even_when_their_value_is_not_used(string what)
+    {
+        var c = new InterpreterCase();
+        ulong unmapped = c.Unmapped + 0x300;
+        ulong readOnly = c.Layout.CodeAddress + 0x1000;
+        bool write = what.Contains("read-only", StringComparison.Ordinal) || what.StartsWith("pop", StringComparison.Ordinal);
+        ulong address = what.Contains("read-only", StringComparison.Ordinal) ? readOnly : unmapped;
+        c.Regs.Gpr[Rbx] = address;
+        // ZF clear: CMOVNE would move, CMOVE would not; SETE writes 0.
+        c.Regs.Rflags &= ~RflagsMask.ZF;
+        if (what.StartsWith("cmove ", StringComparison.Ordinal)) c.Regs.Rflags |= RflagsMask.ZF;
+        if (what.StartsWith("cmovne", StringComparison.Ordinal)) c.Regs.Rflags |= RflagsMask.ZF;
+        if (what.Contains("(equal)", StringComparison.Ordinal))
+            c.Regs.Gpr[Rax] = c.Regs.Gpr[Rax] & ~0xFFFF_FFFFUL | BitConverter.ToUInt32(new byte[] { 0xCC, 0xCC, 0xCC, 0xCC }); // the int3 filler of the code area
+        var m = new MemoryOperand(Register.RBX);
+        Instruction insn = what.Split(' ')[0] switch
+        {
+            "cmovne" => Instruction.Create(Code.Cmovne_r64_rm64, Register.RAX, m),
+            "cmove" => Instruction.Create(Code.Cmove_r64_rm64, Register.RAX, m),
+            "sete" => Instruction.Create(Code.Sete_rm8, m),
+            "cmpxchg" => Instruction.Create(Code.Cmpxchg_rm32_r32, m, Register.ECX),
+            "lock" => Instruction.Create(Code.Cmpxchg_rm32_r32, m, Register.ECX),
+            "xadd" => Instruction.Create(Code.Xadd_rm32_r32, m, Register.EAX),
+            "xchg" => Instruction.Create(Code.Xchg_rm32_r32, m, Register.EAX),
+            "pop" => Instruction.Create(Code.Pop_rm64, m),
+            "push" => Instruction.Create(Code.Push_rm64, m),
+            "call" => Instruction.Create(Code.Call_rm64, m),
+            "jmp" => Instruction.Create(Code.Jmp_rm64, m),
+            "bt" => Instruction.Create(Code.Bt_rm32_imm8, m, 3),
+            "div" => Instruction.Create(Code.Div_rm32, m),
+            "movzx" => Instruction.Create(Code.Movzx_r32_rm8, Register.EAX, m),
+            _ => Instruction.Create(Code.Cmp_rm32_r32, m, Register.EAX),
+        };
+        if (what.StartsWith("lock", StringComparison.Ordinal)) insn.HasLockPrefix = true;
+        Before(c);
+        int at = c.Emit(insn);
+        After(c);
+        c.Run();
+        var fault = c.AssertFault(ExceptionVector.PageFault, c.At(at));
+        Assert.Equal(address, fault.Cr2);
+        Assert.True(((fault.ErrorCode & 2) != 0) == write, $"{what}: error code {fault.ErrorCode:x}, write bit expected {write}");
+        c.AssertRegisters(c.With((R11, Marker)), what + ": ");
+        c.AssertScratchUnchanged();
+    }
+
+    [Theory]
+    [InlineData("lea")]
+    [InlineData("nop")]
+    public void Address_only_operands_do_not_access_memory(string what)
+    {
+        var c = new InterpreterCase();
+        c.Regs.Gpr[Rbx] = 0x8000_0000_0000_0000; // not even canonical
+        c.Emit(what == "lea"
+            ? Instruction.Create(Code.Lea_r64_m, Register.RAX, new MemoryOperand(Register.RBX, 8))
+            : Instruction.Create(Code.Nop_rm32, new MemoryOperand(Register.RBX, 8)));
+        c.Run();
+        Assert.True(c.Outcome.Completed, $"{c.Outcome}\n{c.Listing()}");
+        c.AssertRegisters(what == "lea" ? c.With((Rax, 0x8000_0000_0000_0008)) : null);
+    }
+
     // ---- #GP ---------------------------------------------------------------------------------
 
     public static TheoryData<ulong, long> NonCanonical => new()
