@@ -17,11 +17,16 @@ public sealed class CommonSubexpressionElimination : IIrPass
     /// <inheritdoc />
     public string Name => "cse";
 
+    private readonly TempRemap _remap = new();
+    private readonly Dictionary<Key, ushort> _seen = new();
+
     /// <inheritdoc />
     public void Run(IrBlock block)
     {
-        var remap = new TempRemap(block.TempCount);
-        var seen = new Dictionary<Key, ushort>();
+        var remap = _remap;
+        remap.Reset(block.TempCount);
+        var seen = _seen;
+        seen.Clear();
         var ops = block.Ops;
         for (int i = 0; i < ops.Length; i++)
         {

@@ -19,14 +19,20 @@ public sealed class ConstantFolding : IIrPass
     /// <inheritdoc />
     public string Name => "fold-constants";
 
+    private readonly TempRemap _remap = new();
+    private bool[] _isConst = [];
+    private ulong[] _value = [];
+    private int[] _def = [];
+
     /// <inheritdoc />
     public void Run(IrBlock block)
     {
-        var remap = new TempRemap(block.TempCount);
-        var isConst = new bool[block.TempCount];
-        var value = new ulong[block.TempCount];
-        var def = new int[block.TempCount];
-        Array.Fill(def, -1);
+        var remap = _remap;
+        remap.Reset(block.TempCount);
+        var isConst = Scratch.Take(ref _isConst, block.TempCount);
+        var value = Scratch.Take(ref _value, block.TempCount);
+        var def = Scratch.Take(ref _def, block.TempCount);
+        def.Fill(-1);
         var ops = block.Ops;
         for (int i = 0; i < ops.Length; i++)
         {
@@ -96,7 +102,7 @@ public sealed class ConstantFolding : IIrPass
     /// Conversions of conversions: Trunc of an extension back to the source type is the source;
     /// Trunc of Trunc and ZExt of ZExt skip the middle step. True when it rewrote the op.
     /// </summary>
-    private static bool SimplifyConversion(ref IrOp op, TempRemap remap, IrBlock block, Span<IrOp> ops, int[] def)
+    private static bool SimplifyConversion(ref IrOp op, TempRemap remap, IrBlock block, Span<IrOp> ops, Span<int> def)
     {
         if (op.Code is not (IrOpcode.Trunc or IrOpcode.ZExt) || def[op.A] < 0) return false;
         ref readonly var inner = ref ops[def[op.A]];

@@ -8,10 +8,12 @@ public sealed class DeadTempElimination : IIrPass
     /// <inheritdoc />
     public string Name => "dead-temps";
 
+    private bool[] _used = [];
+
     /// <inheritdoc />
     public void Run(IrBlock block)
     {
-        var used = new bool[block.TempCount];
+        var used = Scratch.Take(ref _used, block.TempCount);
         var ops = block.Ops;
         for (int i = ops.Length - 1; i >= 0; i--)
         {

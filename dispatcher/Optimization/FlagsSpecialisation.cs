@@ -19,10 +19,13 @@ public sealed class FlagsSpecialisation : IIrPass
     /// <inheritdoc />
     public string Name => "specialise-flags";
 
+    private readonly Dictionary<ushort, ulong> _constants = new();
+
     /// <inheritdoc />
     public void Run(IrBlock block)
     {
-        var constants = new Dictionary<ushort, ulong>();
+        var constants = _constants;
+        constants.Clear();
         for (int i = 0; i < block.Count; i++)
         {
             var op = block.Ops[i];

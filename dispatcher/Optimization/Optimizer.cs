@@ -7,6 +7,7 @@ namespace Drk.Dispatcher.Optimization;
 /// output (fault recovery re-lowers and re-optimises a block and relies on that).
 /// </summary>
 /// <remarks>
+/// Passes keep working arrays between blocks, so use one optimiser per thread (per vCPU).
 /// Order: forward registers (so thunk inputs and cc_op become visible constants), merge common
 /// subexpressions, fold constants, specialise flag conditions, merge and fold again (the
 /// specialised compares reuse truncations and may fold), delete dead puts, delete dead temps,

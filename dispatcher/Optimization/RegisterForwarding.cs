@@ -13,10 +13,13 @@ public sealed class RegisterForwarding : IIrPass
     /// <inheritdoc />
     public string Name => "forward-registers";
 
+    private readonly TempRemap _remap = new();
+
     /// <inheritdoc />
     public void Run(IrBlock block)
     {
-        var remap = new TempRemap(block.TempCount);
+        var remap = _remap;
+        remap.Reset(block.TempCount);
         Span<ushort> known = stackalloc ushort[GuestReg.Count];
         known.Fill(IrOp.None);
         var ops = block.Ops;

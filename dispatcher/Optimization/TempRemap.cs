@@ -8,12 +8,13 @@ namespace Drk.Dispatcher.Optimization;
 /// </summary>
 internal sealed class TempRemap
 {
-    private readonly ushort[] _to;
+    private ushort[] _to = [];
 
-    public TempRemap(int tempCount)
+    /// <summary>Starts a block of <paramref name="tempCount"/> temps with no redirections (reuses the array).</summary>
+    public void Reset(int tempCount)
     {
-        _to = new ushort[tempCount];
-        for (int i = 0; i < _to.Length; i++) _to[i] = (ushort)i;
+        var to = Scratch.Take(ref _to, tempCount);
+        for (int i = 0; i < to.Length; i++) to[i] = (ushort)i;
     }
 
     /// <summary>From now on, uses of <paramref name="from"/> read <paramref name="to"/> (same type).</summary>
