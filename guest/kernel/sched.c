@@ -110,8 +110,10 @@ static void thread_wake(struct thread *t)
 
 static struct thread *thread_create_on(const char *name, thread_fn fn, void *arg, int cpu, bool detached)
 {
+    if (cpu >= (int)cpu_count)
+        return NULL;
     struct cpu *c = cpu < 0 ? this_cpu() : &cpus[cpu];
-    if (cpu >= (int)cpu_count || !c->online)
+    if (!c->online)
         return NULL;
     struct thread *t = thread_alloc(name);
     if (!t)
