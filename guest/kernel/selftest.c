@@ -65,6 +65,41 @@ static void reports_clear(void)
     memset(reports, 0, sizeof(reports));
 }
 
+/* ---- printk formatting ---- */
+
+static __printf(3, 4) void check_format(int line, const char *expected, const char *fmt, ...)
+{
+    char buf[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    bool ok = strcmp(buf, expected) == 0;
+    check(ok, fmt, line);
+    if (!ok)
+        printk("selftest: printk: got '%s', expected '%s'\n", buf, expected);
+}
+
+#define FORMAT(expected, ...) check_format(__LINE__, expected, __VA_ARGS__)
+
+static void test_printk(void)
+{
+    FORMAT("-42 7 4294967295", "%d %i %u", -42, 7, 4294967295u);
+    FORMAT("beef BEEF ffffffff80000000", "%x %X %lx", 0xbeefu, 0xbeefu, 0xffffffff80000000ul);
+    FORMAT("-9223372036854775808 18446744073709551615", "%ld %lu", (long)INT64_MIN, (unsigned long)UINT64_MAX);
+    FORMAT("123 -5", "%zu %lld", (size_t)123, -5ll);
+    FORMAT("[   42][42   ][-0042][00000abc]", "[%5d][%-5d][%05d][%08x]", 42, 42, -42, 0xabcu);
+    FORMAT("0x0000000000001234", "%p", (void *)0x1234);
+    FORMAT("[abc][ab][abc   ][   abc]", "[%s][%.2s][%-6s][%6s]", "abc", "abc", "abc", "abc");
+    const char *volatile null_string = NULL;   /* volatile: gcc rejects a literal NULL for %s */
+    FORMAT("(null)", "%s", null_string);
+    FORMAT("z|  z|100%", "%c|%3c|100%%", 'z', 'z');
+    FORMAT("[    7]", "[%*d]", 5, 7);
+    char small[4];
+    CHECK(snprintf(small, sizeof(small), "abcdef") == 6);
+    CHECK(strcmp(small, "abc") == 0);
+}
+
 /* ---- page allocator ---- */
 
 static void test_pmm(void)
@@ -601,6 +636,7 @@ int selftest_run(void)
 {
     u64 start = ticks_now();
     printk("selftest: start\n");
+    run_suite("printk", test_printk);
     run_suite("pmm", test_pmm);
     run_suite("vm", test_vm);
     run_suite("slab", test_slab);
