@@ -26,7 +26,7 @@ static u64 pages_total;
 static u64 pages_by_kind[PAGE_KIND_COUNT];
 static u64 alloc_pages_blocks;
 
-extern char __kernel_start[], _end[];
+extern char _end[];
 
 static inline u64 pfn_of(const struct page_info *p) { return (u64)(p - page_infos); }
 
@@ -209,14 +209,12 @@ static bool overlaps(u64 a_start, u64 a_end, u64 b_start, u64 b_end)
 /* Frames the allocator must never hand out besides non-RAM. */
 static bool frame_is_reserved(u64 pa, u64 infos_start, u64 infos_end)
 {
-    u64 kernel_start = virt_to_phys(__kernel_start) & PAGE_MASK;
     u64 kernel_end = ALIGN_UP(virt_to_phys(_end), PAGE_SIZE);
     u64 initrd_start = boot_info.initrd_phys & PAGE_MASK;
     u64 initrd_end = ALIGN_UP(boot_info.initrd_phys + boot_info.initrd_size, PAGE_SIZE);
     if (pa < 0x100000)          /* BIOS data, ACPI, the AP trampoline */
         return true;
-    if (overlaps(pa, pa + PAGE_SIZE, KERNEL_PHYS_BASE, kernel_end) ||
-        overlaps(pa, pa + PAGE_SIZE, kernel_start, kernel_end))
+    if (overlaps(pa, pa + PAGE_SIZE, KERNEL_PHYS_BASE, kernel_end))   /* boot code and the image */
         return true;
     if (boot_info.initrd_size && overlaps(pa, pa + PAGE_SIZE, initrd_start, initrd_end))
         return true;

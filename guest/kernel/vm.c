@@ -19,7 +19,7 @@ static u64 kstack_next = KSTACK_AREA_BASE;
 static u64 module_next = MODULE_AREA_BASE;
 
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
-extern char __data_start[], __bss_end[], __ksyms_start[], _end[], __kernel_start[];
+extern char __data_start[], __bss_end[], _end[], __kernel_start[];
 extern char boot_stack_guard[], early_ist_guard[];
 
 #define PML4_INDEX(va)  (((va) >> 39) & 511)
