@@ -42,6 +42,17 @@ public sealed class Lowerer
     /// </summary>
     public IrBlock Lower(GuestInstruction[] instructions, int cpl)
     {
+        var block = LowerBlock(instructions, cpl);
+        VerifyInDebugBuilds(block);
+        return block;
+    }
+
+    /// <summary>Debug builds check every lowered block against the IR contract (Release: GuestRunner does).</summary>
+    [System.Diagnostics.Conditional("DEBUG")]
+    private static void VerifyInDebugBuilds(IrBlock block) => IrVerifier.ThrowIfInvalid(block, "lowering");
+
+    private IrBlock LowerBlock(GuestInstruction[] instructions, int cpl)
+    {
         if (instructions.Length == 0) throw new ArgumentException("a block has at least one instruction");
         var block = new IrBlock(instructions[0].Rip, instructions, instructions.Length * 12);
         var builder = new IrBuilder(block);
