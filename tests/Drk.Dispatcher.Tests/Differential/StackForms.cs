@@ -12,6 +12,9 @@ public static class StackForms
                 yield return form;
         yield return new CodeForm(Code.Pushfq, false).ToForm();
         yield return new CodeForm(Code.Popfq, false) { Constrain = UserFlagsOnStack }.ToForm();
+        yield return new CodeForm(Code.Pushfw, false).ToForm();
+        yield return new CodeForm(Code.Popfw, false) { Constrain = UserFlagsOnStack16 }.ToForm();
+        yield return new InstructionForm("popfq with IF, IOPL, NT, ID at random; pushfq", PopfqSystemBits);
         yield return new CodeForm(Code.Leaveq, false) { Constrain = FramePointer }.ToForm();
         yield return new CodeForm(Code.Enterq_imm16_imm8, false) { Constrain = EnterFrame }.ToForm();
     }
@@ -22,6 +25,33 @@ public static class StackForms
         var b = ops.B;
         b.WriteScratch(b.Regs.Gpr[4], 8, EdgeValues.Rflags(b.Rng));
         return true;
+    }
+
+    /// <summary>POPFW: the low 16 bits of a user-safe RFLAGS value.</summary>
+    private static bool UserFlagsOnStack16(OperandSet ops)
+    {
+        var b = ops.B;
+        b.WriteScratch(b.Regs.Gpr[4], 2, EdgeValues.Rflags(b.Rng) & 0xFFFF);
+        return true;
+    }
+
+    /// <summary>
+    /// <c>popfq; pushfq</c> with IF, IOPL, NT and ID at random in the popped value: at CPL 3 the
+    /// CPU ignores IF and IOPL and takes NT and ID, and the pushed image shows which. (AC and TF
+    /// stay clear: they would trap on the host.)
+    /// </summary>
+    private static void PopfqSystemBits(CaseBuilder b)
+    {
+        ulong value = EdgeValues.Rflags(b.Rng) & ~Flags.RflagsMask.IF;
+        if (b.Rng.Next(2) == 0) value |= Flags.RflagsMask.IF;
+        value |= (ulong)b.Rng.Next(4) << 12; // IOPL
+        if (b.Rng.Next(2) == 0) value |= Flags.RflagsMask.NT;
+        if (b.Rng.Next(2) == 0) value |= Flags.RflagsMask.ID;
+        b.WriteScratch(b.Regs.Gpr[4], 8, value);
+        b.Code.Emit(Instruction.Create(Code.Popfq));
+        b.Code.Emit(Instruction.Create(Code.Pushfq));
+        b.Note = $"popped 0x{value:x}";
+        b.Finish();
     }
 
     /// <summary>RBP points into the stack area (it becomes RSP), above or below RSP.</summary>

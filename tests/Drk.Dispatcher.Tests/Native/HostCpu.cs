@@ -14,8 +14,8 @@ namespace Drk.Dispatcher.Tests.Native;
 /// callee-saved registers and RSP in the state page, and the epilogue reaches its buffers
 /// RIP-relatively, so it needs no free register and does not touch the case's stack. Before
 /// loading the case's state the prologue blocks all signals (rt_sigprocmask) so that no signal
-/// frame is ever pushed on the case's stack; the epilogue restores the mask, clears DF (the host
-/// ABI requires it) and returns.</para>
+/// frame is ever pushed on the case's stack; the epilogue restores the mask, resets RFLAGS (DF
+/// clear as the host ABI requires, AC/NT/ID clear) and returns.</para>
 /// <para>Nothing here recovers from a fault: a case that faults natively kills the test process.
 /// Generators filter such cases out (see the Differential suites) and test them through the
 /// interpreter only.</para>
@@ -130,7 +130,9 @@ public sealed unsafe class HostCpu : IDisposable
         e.Emit(Instruction.Create(Code.Pushfq));
         e.Emit(Instruction.Create(Code.Pop_r64, Register.RAX));
         e.Emit(Instruction.Create(Code.Mov_rm64_r64, State(layout, RflagsSlot), Register.RAX));
-        e.Emit(Instruction.Create(Code.Cld));
+        // Hand the host a clean RFLAGS: DF clear (the ABI requires it), AC/NT/ID as the host had them (clear).
+        e.Emit(Instruction.Create(Code.Pushq_imm32, 0x202));
+        e.Emit(Instruction.Create(Code.Popfq));
         EmitSigprocmask(e, layout, SigSetmask, OldSignalMask, -1);
         e.Emit(Instruction.Create(Code.Mov_r64_rm64, Register.RSP, State(layout, HostRspSlot)));
         for (int i = CalleeSaved.Length - 1; i >= 0; i--) e.Emit(Instruction.Create(Code.Pop_r64, CalleeSaved[i]));
