@@ -58,7 +58,11 @@ public sealed class BitLowering : IInstructionLowering
                 // the byte offset of the word, rounded down to the operand size
                 var byteOffset = b.And(b.Shift(IrOpcode.Sar, b.SExt(IrType.I64, offset), cx.Const8(3)),
                     cx.Const64(~(ulong)(IrTypes.Bytes(type) - 1)));
-                address = b.Add(cx.EffectiveAddress(), byteOffset);
+                var effective = b.Add(cx.EffectiveOffset(), byteOffset);
+                // under a 32-bit address size the whole effective address wraps at 4 GiB
+                if (cx.Insn.MemoryBase.GetSize() == 4 || cx.Insn.MemoryIndex.GetSize() == 4)
+                    effective = b.ZExt(IrType.I64, b.Trunc(IrType.I32, effective));
+                address = cx.AddSegmentBase(effective, cx.Insn.MemorySegment);
             }
         }
         else

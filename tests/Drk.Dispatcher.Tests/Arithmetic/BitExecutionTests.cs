@@ -31,6 +31,32 @@ public sealed class BitExecutionTests
     }
 
     [Fact]
+    public void BitStringAddressWrapsAtFourGigabytesUnderA32BitAddressSize()
+    {
+        // [ebx] with EBX = 0x10 and offset -0x200 bits: 0x10 - 0x40 wraps to 0xffffffd0
+        var m = new AluMachine(a => a.bt(__dword_ptr[ebx], ecx));
+        m[GuestReg.Rbx] = 0x10;
+        m[GuestReg.Rcx] = unchecked((uint)-0x200);
+        var status = m.RunToFault(out var fault);
+        Assert.Equal(Drk.Dispatcher.Execution.RunStatus.Exception, status);
+        Assert.Equal(ExceptionVector.PageFault, fault.Vector);
+        Assert.Equal(0xffff_ffd0UL, fault.Cr2);
+    }
+
+    [Fact]
+    public void BitStringAddressAddsTheFsBase()
+    {
+        var m = new AluMachine(a => { a.bts(__qword_ptr.fs[rbx], rcx); a.setc(r8b); });
+        m.State.Slots[GuestReg.FsBase] = AluMachine.DataBase;
+        m[GuestReg.Rbx] = 0x100;
+        m[GuestReg.Rcx] = 64 * 3 + 5; // bit 5 of the third qword after fs:[rbx]
+        AluMachine.Write(m.Data, 0x100 + 24, 0x20, 8);
+        m.Run();
+        Assert.Equal(1UL, m[GuestReg.R8] & 0xff);
+        Assert.Equal(0x20UL, AluMachine.Read(m.Data, 0x100 + 24, 8));
+    }
+
+    [Fact]
     public void BitTestOnARegisterTakesTheOffsetModuloTheWidthAndKeepsTheOtherFlags()
     {
         var m = new AluMachine(a => { a.bts(eax, ecx); a.btr(bx, dx); a.btc(rsi, 63); });
