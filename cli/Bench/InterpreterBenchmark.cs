@@ -35,8 +35,11 @@ internal sealed class InterpreterBenchmark
         long iterations = Math.Max(1, instructions / InterpreterLoop.InstructionsPerIteration);
         double buildNs = MeasureBuild(optimize, out int sampleInstructions);
 
-        // Warm-up: lets tiered compilation promote the interpreter loop to optimised code.
-        Execute(Math.Max(1, iterations / 10), optimize, memory, out _, out _);
+        // Warm-up: lets tiered compilation promote the interpreter loop to optimised code
+        // (on-stack replacement and the background re-JIT take a fraction of a second).
+        long warmStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 3 || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 0.5; i++)
+            Execute(Math.Min(iterations, 200_000), optimize, memory, out _, out _);
 
         var (seconds, allocated) = Execute(iterations, optimize, memory, out long retired, out var status);
         if (status != RunStatus.Stopped)
@@ -90,12 +93,20 @@ internal sealed class InterpreterBenchmark
                 if (optimize) optimizer.Optimize(block);
             }
         }
-        for (int i = 0; i < 2000; i++) Round();
-        const int rounds = 20_000;
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < rounds; i++) Round();
-        clock.Stop();
-        return clock.Elapsed.TotalNanoseconds / ((double)rounds * instructionsPerRound);
+        long warmStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 2000 || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 1; i++) Round();
+        // The median of several batches: building allocates, and a batch that meets a
+        // collection or a late re-JIT is not the typical cost.
+        const int batches = 7, rounds = 4000;
+        var perInstruction = new double[batches];
+        for (int b = 0; b < batches; b++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < rounds; i++) Round();
+            perInstruction[b] = Stopwatch.GetElapsedTime(start).TotalNanoseconds / ((double)rounds * instructionsPerRound);
+        }
+        Array.Sort(perInstruction);
+        return perInstruction[batches / 2];
     }
 
     /// <summary>The RIPs of the blocks the loop executes (prologue + first loop block, the loop top, the block after the JE).</summary>
