@@ -255,7 +255,8 @@ public sealed class IrInterpreter
     {
         var handler = _metaHandlers[op.Aux];
         ulong value = handler?.Execute(in op, Arg(ref t, op.A), Arg(ref t, op.B), Arg(ref t, op.C), Arg(ref t, op.D), state) ?? 0;
-        if (op.Dst != IrOp.None) Unsafe.Add(ref t, op.Dst) = value;
+        // Keep the IR's invariant even for a careless handler: values are zero-extended to their type.
+        if (op.Dst != IrOp.None) Unsafe.Add(ref t, op.Dst) = value & Mask(op.Type);
     }
 
     /// <summary>An op this tier does not know (<paramref name="code"/>), or a block without a terminator (Nop): a bug in whoever built the block.</summary>

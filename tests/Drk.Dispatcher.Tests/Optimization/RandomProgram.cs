@@ -4,9 +4,10 @@ using static Iced.Intel.AssemblerRegisters;
 namespace Drk.Dispatcher.Tests.Optimization;
 
 /// <summary>
-/// Generates short random programs of the integer instructions gcc emits (ALU, shifts, multiply,
-/// moves and extensions, loads and stores through RBP, stack, conditional moves and sets,
-/// forward branches, a counted loop), for property tests over lowered blocks.
+/// Generates short random programs of the integer instructions gcc emits (ALU, shifts, multiply
+/// and divide, moves and extensions, loads and stores through RBP, read-modify-writes and LOCK
+/// forms, stack, conditional moves and sets, REP string operations, forward branches, a
+/// counted loop), for property tests over lowered blocks.
 /// </summary>
 /// <remarks>RBP points at a data buffer and is never written; RSP at a stack. Other registers are free.</remarks>
 internal static class RandomProgram
@@ -32,8 +33,57 @@ internal static class RandomProgram
                 a.nop();  // Iced allows one label per instruction
                 pending.RemoveAt(p);
             }
-            switch (random.Next(25))
+            switch (random.Next(29))
             {
+                case 25:
+                {
+                    // A short REP string operation inside the data buffer (alone in its block).
+                    a.lea(rdi, __[rbp + random.Next(0, 0x100) * 8]);
+                    a.lea(rsi, __[rbp + random.Next(0x100, 0x1f0) * 8]);
+                    a.mov(ecx, random.Next(0, 9));
+                    switch (random.Next(3))
+                    {
+                        case 0: a.rep.stosb(); break;
+                        case 1: a.rep.movsq(); break;
+                        default: a.repe.cmpsb(); break;
+                    }
+                    break;
+                }
+                case 26:
+                {
+                    // Usually a division that cannot fault; now and then one that may raise #DE
+                    // (zero divisor or overflow), on which both runs must agree.
+                    bool careful = random.Next(8) != 0;
+                    var divisor = Pick(random, R64);
+                    if (careful && divisor != rax && divisor != rdx) a.or(divisor, 1);
+                    if (random.Next(2) == 0)
+                    {
+                        if (careful) a.xor(edx, edx);
+                        a.div(divisor);
+                    }
+                    else
+                    {
+                        if (careful) a.cqo();
+                        a.idiv(divisor);
+                    }
+                    break;
+                }
+                case 27:
+                    switch (random.Next(3))
+                    {
+                        case 0: a.xadd(__qword_ptr[Mem(random)], Pick(random, R64)); break;
+                        case 1: a.cmpxchg(__dword_ptr[Mem(random)], Pick(random, R32)); break;
+                        default: a.@lock.add(__qword_ptr[Mem(random)], Pick(random, R64)); break;
+                    }
+                    break;
+                case 28:
+                    switch (random.Next(3))
+                    {
+                        case 0: a.push(__qword_ptr[Mem(random)]); a.pop(__qword_ptr[Mem(random)]); break;
+                        case 1: a.imul(Pick(random, R32), __dword_ptr[Mem(random)], Imm(random)); break;
+                        default: a.bt(__qword_ptr[Mem(random)], Pick(random, R64)); Set(a, random); break;
+                    }
+                    break;
                 case 24:
                     // Through a register holding anything: usually a fault in the middle of a block,
                     // which must see the state exactly as before its instruction.
