@@ -408,6 +408,31 @@ public sealed class InterpreterFaultTests
         c.AssertRegisters(what == "lea" ? c.With((Rax, 0x8000_0000_0000_0008)) : null);
     }
 
+    public static TheoryData<ulong, ulong, long, ulong> Address32 => new()
+    {
+        // rbx (upper half ignored), rcx (index, scale 2), displacement, expected linear address
+        { 0xFFFF_FFFF_0000_1000, 0xABCD_0000_0000_0010, 0x8, 0x1000 + 0x20 + 0x8 },
+        { 0x0000_0001_FFFF_FFF0, 0, 0x20, 0x10 },              // wraps at 4 GiB
+        { 0x0000_0000_8000_0000, 0x4000_0000, 0, 0 },          // 0x80000000 + 2 * 0x40000000 wraps to 0
+    };
+
+    /// <summary>Under a 67h prefix the effective address is computed and truncated to 32 bits (nothing is mapped below 4 GiB here, so the #PF's CR2 shows the address).</summary>
+    [Theory, MemberData(nameof(Address32))]
+    public void Address_size_32_truncates_the_effective_address(ulong rbx, ulong rcx, long displacement, ulong linear)
+    {
+        var c = new InterpreterCase();
+        c.Regs.Gpr[Rbx] = rbx;
+        c.Regs.Gpr[Rcx] = rcx;
+        Before(c);
+        int load = c.Emit(Instruction.Create(Code.Mov_r32_rm32, Register.EAX,
+            new MemoryOperand(Register.EBX, Register.ECX, 2, displacement, 4)));
+        After(c);
+        c.Run();
+        var fault = c.AssertFault(ExceptionVector.PageFault, c.At(load));
+        Assert.Equal(linear, fault.Cr2);
+        c.AssertRegisters(c.With((R11, Marker)));
+    }
+
     // ---- #GP ---------------------------------------------------------------------------------
 
     public static TheoryData<ulong, long> NonCanonical => new()
