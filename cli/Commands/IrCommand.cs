@@ -1,10 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using Drk.Dispatcher.Decoding;
 using Drk.Dispatcher.IR;
-using Drk.Dispatcher.Lowering;
-using Drk.Dispatcher.Optimization;
-using Drk.Hv.Memory;
 
 namespace Drk.Cli.Commands;
 
@@ -44,50 +40,12 @@ internal static class IrCommand
                 return 2;
             }
             int cpl = parse.GetValue(cplOption);
-            bool showLowered = !parse.GetValue(optimised);
-            bool showOptimised = !parse.GetValue(lowered);
-            Print(code, rip, cpl, showLowered, showOptimised);
+            var forms = parse.GetValue(lowered) ? IrListingForms.Lowered
+                : parse.GetValue(optimised) ? IrListingForms.Optimised
+                : IrListingForms.Both;
+            Console.Write(IrListing.Format(code, rip, cpl, forms));
             return 0;
         });
         return command;
-    }
-
-    private static void Print(byte[] code, ulong rip, int cpl, bool showLowered, bool showOptimised)
-    {
-        // Map exactly the given bytes (page-aligned around them) so blocks stop where the code does.
-        ulong start = rip & ~0xfffUL;
-        ulong end = rip + (ulong)code.Length;
-        var image = new byte[(int)(((end + 0xfff) & ~0xfffUL) - start)];
-        code.CopyTo(image, (int)(rip - start));
-        var memory = new FlatMemory();
-        memory.Map(start, image, writable: false);
-        var decoder = new BlockDecoder(memory);
-        var lowerer = new Lowerer();
-        var optimizer = new Optimizer();
-        for (ulong at = rip; at < end;)
-        {
-            if (!decoder.TryDecode(at, out var insns, out var fault, BlockDecoder.MaxInstructions, end))
-            {
-                Console.WriteLine($"block {at:x}: {fault}");
-                break;
-            }
-            if (showLowered)
-            {
-                var block = lowerer.Lower(insns, cpl);
-                IrVerifier.ThrowIfInvalid(block, "lowering");
-                if (showOptimised) Console.Write("-- as lowered\n");
-                Console.Write(IrPrinter.Format(block));
-            }
-            if (showOptimised)
-            {
-                var block = lowerer.Lower(insns, cpl);
-                optimizer.Optimize(block);
-                IrVerifier.ThrowIfInvalid(block, "optimisation");
-                if (showLowered) Console.Write("-- optimised\n");
-                Console.Write(IrPrinter.Format(block));
-            }
-            Console.WriteLine();
-            at = insns[^1].NextRip;
-        }
     }
 }
