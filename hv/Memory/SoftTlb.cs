@@ -15,8 +15,10 @@ public sealed class SoftTlb
     public const int EntryCount = 1024;
     internal const ulong IndexMask = EntryCount - 1;
 
-    internal readonly TlbEntry[] Supervisor = new TlbEntry[EntryCount];
-    internal readonly TlbEntry[] User = new TlbEntry[EntryCount];
+    // Pinned (never moved by the GC) so that code generated for this vCPU can address entries
+    // directly: see TlbFastPath.
+    internal readonly TlbEntry[] Supervisor = GC.AllocateArray<TlbEntry>(EntryCount, pinned: true);
+    internal readonly TlbEntry[] User = GC.AllocateArray<TlbEntry>(EntryCount, pinned: true);
     private bool _holdsLargePages;
 
     public SoftTlb() => FlushAll();
