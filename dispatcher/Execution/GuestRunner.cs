@@ -1,5 +1,6 @@
 using Drk.Dispatcher.Decoding;
 using Drk.Dispatcher.IR;
+using Drk.Dispatcher.Jit;
 using Drk.Dispatcher.Lowering;
 using Drk.Dispatcher.Optimization;
 using Drk.Hv.Cpu;
@@ -27,6 +28,8 @@ public sealed class GuestRunner
     private readonly Lowerer _lowerer = new();
     private readonly Optimizer _optimizer = new();
     private readonly IrInterpreter _interpreter;
+    private readonly ExecutionTier _tier;
+    private readonly JitTier? _jit;
     private readonly Dictionary<(ulong Rip, int Cpl), IrBlock> _blocks = new();
 
     // A direct-mapped front for the dictionary: a loop's blocks hit here with one compare.
@@ -40,7 +43,35 @@ public sealed class GuestRunner
         System = system;
         _decoder = new BlockDecoder(memory);
         _interpreter = new IrInterpreter(memory, system);
+        _tier = DefaultTier;
+        _jit = CreateJit(_tier);
     }
+
+    /// <summary>
+    /// The tier a runner uses unless told otherwise (<see cref="Tier"/>): the interpreter. The
+    /// test suites set it from <c>DRK_TIER</c> so that everything they run goes through the JIT.
+    /// </summary>
+    public static ExecutionTier DefaultTier { get; set; } = ExecutionTier.Interpreter;
+
+    /// <summary>
+    /// Which tier executes blocks (default <see cref="DefaultTier"/>): the interpreter alone, the
+    /// JIT for every block, or hot blocks tiered up. Results are the same whichever it is.
+    /// </summary>
+    public ExecutionTier Tier
+    {
+        get => _tier;
+        init
+        {
+            _tier = value;
+            _jit = CreateJit(value);
+        }
+    }
+
+    /// <summary>The JIT tier (its statistics, Meta-op handlers); null when only the interpreter runs.</summary>
+    public JitTier? Jit => _jit;
+
+    private JitTier? CreateJit(ExecutionTier tier) =>
+        JitTier.For(tier, new JitRuntime(Memory, System, _interpreter.CleanCalls));
 
     public IGuestMemory Memory { get; }
 
@@ -84,7 +115,7 @@ public sealed class GuestRunner
             if (remaining <= 0) return RunStatus.BudgetExhausted;
             var block = BlockAt(state.Rip, state.Cpl, stopRip, remaining, out fault);
             if (block is null) return RunStatus.Exception;
-            var result = _interpreter.Execute(block, state);
+            var result = _jit is null ? _interpreter.Execute(block, state) : _jit.Execute(block, state, _interpreter);
             Retired += result.Retired;
             remaining -= result.Retired;
             switch (result.End)

@@ -24,6 +24,9 @@ public sealed class IrBlock
     /// <summary>The guest instructions, in order. Ops refer to them by index (<see cref="IrOp.Guest"/>).</summary>
     public GuestInstruction[] Instructions { get; }
 
+    /// <summary>The JIT tier's bookkeeping for this block (hotness, compiled code); null until a <see cref="Jit.JitTier"/> first runs it.</summary>
+    internal Jit.JitBlockState? JitState;
+
     /// <summary>Number of ops.</summary>
     public int Count { get; private set; }
 

@@ -1,0 +1,33 @@
+using System.Collections.Concurrent;
+using Drk.Dispatcher.IR;
+
+namespace Drk.Dispatcher.Jit;
+
+/// <summary>
+/// The thread that compiles hot blocks off the vCPU threads: one for the process (the machine has
+/// few cores and RyuJIT is single-threaded per method anyway), started on first use, fed in order.
+/// </summary>
+internal static class BackgroundCompiler
+{
+    private static readonly BlockingCollection<(JitTier Tier, IrBlock Block, JitBlockState State)> Queue = new();
+    private static readonly Lazy<Thread> Worker = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    public static void Enqueue(JitTier tier, IrBlock block, JitBlockState state)
+    {
+        _ = Worker.Value;
+        Queue.Add((tier, block, state));
+    }
+
+    private static Thread Start()
+    {
+        var thread = new Thread(Run) { IsBackground = true, Name = "drk-jit" };
+        thread.Start();
+        return thread;
+    }
+
+    private static void Run()
+    {
+        foreach (var (tier, block, state) in Queue.GetConsumingEnumerable())
+            tier.CompileQueued(block, state);
+    }
+}

@@ -1,0 +1,176 @@
+using System.Runtime.CompilerServices;
+using Drk.Dispatcher.Execution;
+using Drk.Dispatcher.IR;
+using Drk.Hv.Cpu;
+using Drk.Hv.Memory;
+
+namespace Drk.Dispatcher.Jit;
+
+/// <summary>
+/// One guest block compiled to a .NET method by <see cref="IlCompiler"/>. Executing it has exactly
+/// the effect of <see cref="IrInterpreter.Execute"/> on the same block: guest state, memory,
+/// <see cref="BlockResult"/> and the retired count.
+/// </summary>
+/// <remarks>
+/// The object is the generated method's first argument (the delegate is closed over it): the
+/// method reads the typed memory from it and calls its out-of-line paths (TLB misses, faults,
+/// system instructions, tool calls), which use its scratch fields so the method itself never
+/// takes the address of a local. Not thread-safe: it runs on its vCPU's thread only.
+/// </remarks>
+public sealed class CompiledBlock
+{
+    private Func<VcpuState, BlockResult> _code = null!;
+
+    // Read by generated code: the concrete memory (one of these is set, by the access path chosen),
+    // the state whose CPL selects the TLB, and scratch for out-parameters of the slow paths.
+    internal readonly Mmu? Mmu;
+    internal readonly FlatMemory? Flat;
+    internal readonly IGuestMemory Memory;
+    internal readonly VcpuState? MmuState;
+    internal readonly CleanCallTable CleanCalls;
+    internal ulong Value;
+    internal GuestFault Fault;
+    internal BlockResult Result;
+
+    private readonly JitRuntime _runtime;
+
+    internal CompiledBlock(IrBlock block, JitRuntime runtime)
+    {
+        Block = block;
+        _runtime = runtime;
+        Memory = runtime.Memory;
+        Mmu = runtime.Memory as Mmu;
+        Flat = runtime.Memory as FlatMemory;
+        MmuState = Mmu?.State;
+        CleanCalls = runtime.CleanCalls;
+    }
+
+    /// <summary>The block this code was compiled from.</summary>
+    public IrBlock Block { get; }
+
+    /// <summary>Size of the generated IL in bytes.</summary>
+    public int IlSize { get; internal set; }
+
+    /// <summary>Time spent emitting IL and creating the delegate, and running RyuJIT on it (the first call is made at compile time with a null state, which returns at once).</summary>
+    public TimeSpan CompileTime { get; internal set; }
+
+    internal void SetCode(Func<VcpuState, BlockResult> code) => _code = code;
+
+    /// <summary>
+    /// Executes the block from its first op until it leaves, says why, and adds the instructions it
+    /// retired to <see cref="VcpuState.InstructionsRetired"/>, as <see cref="IrInterpreter.Execute"/> does.
+    /// </summary>
+    public BlockResult Execute(VcpuState state)
+    {
+        var result = _code(state);
+        state.InstructionsRetired += (ulong)result.Retired;
+        return result;
+    }
+
+    // ---- out-of-line paths called by the generated code; each mirrors the interpreter ------------
+
+    /// <summary>A faulting Load/Store: <see cref="Fault"/> holds what the memory reported.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal BlockResult MemoryFault(VcpuState state, int guest) => FaultAt(state, guest, Fault);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal BlockResult DivideError(VcpuState state, int guest) => FaultAt(state, guest, GuestFault.DivideError());
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal BlockResult Raise(VcpuState state, int guest, int vector, ulong imm)
+    {
+        var fault = new GuestFault
+        {
+            Vector = (ExceptionVector)vector,
+            HasErrorCode = (imm >> 32) != 0,
+            ErrorCode = (uint)imm,
+        };
+        return FaultAt(state, guest, fault);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static BlockResult SoftInt(VcpuState state, int guest, int vector, ulong imm)
+    {
+        state.Rip = imm;
+        return new BlockResult(BlockEnd.SoftInt, guest + 1, new GuestFault { Vector = (ExceptionVector)vector, Rip = imm });
+    }
+
+    /// <summary>
+    /// Runs System op number <paramref name="opIndex"/>; true when the block goes on (its value is
+    /// in <see cref="Value"/>), false when it ends with <see cref="Result"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal bool System(VcpuState state, int opIndex, ulong a, ulong b)
+    {
+        var op = Block.Ops[opIndex];
+        var system = _runtime.System;
+        if (system is null)
+        {
+            Result = FaultAt(state, op.Guest, GuestFault.InvalidOpcode());
+            return false;
+        }
+        var insn = Block.Instructions[op.Guest];
+        // As in the interpreter: the hypervisor sees RIP of the instruction and a clock that counts
+        // the instructions of this block that retired before it.
+        state.Rip = insn.Rip;
+        state.InstructionsRetired += op.Guest;
+        var outcome = system.Execute((SystemOp)op.Aux, state, Memory, a, b, out ulong value, out var fault);
+        state.InstructionsRetired -= op.Guest;
+        switch (outcome)
+        {
+            case SystemOutcome.Continue:
+                Value = value;
+                return true;
+            case SystemOutcome.Jump:
+                Result = new BlockResult(BlockEnd.SystemJump, op.Guest + 1);
+                return false;
+            case SystemOutcome.Fault:
+                Result = FaultAt(state, op.Guest, in fault);
+                return false;
+            case SystemOutcome.Halt:
+                state.Rip = insn.NextRip;
+                Result = new BlockResult(BlockEnd.Halt, op.Guest + 1);
+                return false;
+            case SystemOutcome.Stop:
+                state.Rip = insn.NextRip;
+                Result = new BlockResult(BlockEnd.Stop, op.Guest + 1);
+                return false;
+            default:
+                throw new InvalidOperationException($"system instruction {(SystemOp)op.Aux} returned {outcome}");
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal ulong Meta(VcpuState state, int opIndex, ulong a, ulong b, ulong c, ulong d)
+    {
+        var op = Block.Ops[opIndex];
+        var handler = _runtime.MetaHandler(op.Aux);
+        return handler?.Execute(in op, a, b, c, d, state) ?? 0;
+    }
+
+    /// <summary>A block without a terminator: a bug in whoever built it (the interpreter reports it the same way).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal BlockResult RanOffEnd() =>
+        throw new InvalidOperationException($"block {Block.StartRip:x} ran off its end: it has no terminator");
+
+    /// <summary>Ends the block with a fault in guest instruction <paramref name="guest"/>: RIP = its RIP, #UD with its bytes.</summary>
+    private BlockResult FaultAt(VcpuState state, int guest, in GuestFault reported)
+    {
+        var fault = reported;
+        var insn = Block.Instructions[guest];
+        fault.Rip = insn.Rip;
+        state.Rip = insn.Rip;
+        if (fault.Vector == ExceptionVector.InvalidOpcode && fault.Bytes is null)
+            fault.Bytes = FetchBytes(insn);
+        return new BlockResult(BlockEnd.Fault, guest, fault);
+    }
+
+    /// <summary>The instruction's bytes as fetched now, for the #UD report (fewer when the fetch stops short).</summary>
+    private byte[] FetchBytes(in GuestInstruction insn)
+    {
+        Span<byte> buffer = stackalloc byte[15];
+        int length = Math.Clamp(insn.Length, 1, 15);
+        int got = Memory.Fetch(insn.Rip, buffer[..length], out _);
+        return buffer[..got].ToArray();
+    }
+}

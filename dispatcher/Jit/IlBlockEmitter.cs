@@ -1,0 +1,942 @@
+using System.Reflection.Emit;
+using Drk.Dispatcher.Execution;
+using Drk.Dispatcher.Flags;
+using Drk.Dispatcher.IR;
+using Drk.Hv.Cpu;
+using Drk.Hv.Memory;
+
+namespace Drk.Dispatcher.Jit;
+
+/// <summary>
+/// Emits the IL of one block: <c>BlockResult M(CompiledBlock self, VcpuState state)</c> with the
+/// semantics of <see cref="IrInterpreter"/> op for op.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Temps are <c>ulong</c> locals holding zero-extended values, narrowed with the interpreter's
+/// masks. Guest slots are read and written in place through a reference to <c>Slots[0]</c>, in op
+/// order, so whatever leaves the block (an exit, a fault, a system instruction, a tool call) sees
+/// exactly the state the interpreter would show. After the optimiser each slot is typically read
+/// once and written once per block, so caching them in locals would gain nothing here.
+/// </para>
+/// <para>
+/// The hot path is laid out straight; everything rare (TLB misses, faults, taken side exits) is
+/// emitted after the block's terminator as stubs that return or jump back. A comparison whose
+/// only use is an ExitIf, a RaiseIf or a Select is not materialised: it is emitted at the use as the branch
+/// condition, which RyuJIT turns into one compare-and-jump.
+/// </para>
+/// </remarks>
+internal sealed class IlBlockEmitter
+{
+    private readonly IrBlock _block;
+    private readonly ILGenerator _il;
+    private readonly MemoryAccessPath _path;
+    private readonly nint _supervisorTlb;
+    private readonly nint _userTlb;
+    private readonly LocalBuilder?[] _temps;
+    private readonly int[] _uses;
+    private readonly int[] _def;
+    private readonly bool[] _deferred;
+    private readonly List<Action> _cold = new();
+    private LocalBuilder _slots = null!;
+    private LocalBuilder? _tlb;
+    private LocalBuilder? _entry;
+
+    public IlBlockEmitter(IrBlock block, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb)
+    {
+        _block = block;
+        _il = il;
+        _path = path;
+        _supervisorTlb = supervisorTlb;
+        _userTlb = userTlb;
+        _temps = new LocalBuilder?[block.TempCount];
+        _uses = new int[block.TempCount];
+        _def = new int[block.TempCount];
+        _deferred = new bool[block.TempCount];
+    }
+
+    public void Emit()
+    {
+        bool accessesMemory = Analyse();
+
+        // A null state returns at once: the compiler calls the new method that way so RyuJIT
+        // compiles it on the compiling thread, not on the first real execution.
+        var body = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Brtrue, body);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockResult);
+        _il.Emit(OpCodes.Ret);
+        _il.MarkLabel(body);
+
+        _slots = _il.DeclareLocal(typeof(ulong).MakeByRefType());
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, IlMembers.Slots);
+        _il.Emit(OpCodes.Ldc_I4_0);
+        _il.Emit(OpCodes.Ldelema, typeof(ulong));
+        _il.Emit(OpCodes.Stloc, _slots);
+        if (accessesMemory && _path == MemoryAccessPath.Mmu)
+        {
+            _tlb = _il.DeclareLocal(typeof(nint));
+            _entry = _il.DeclareLocal(typeof(nint));
+            LoadTlb();
+        }
+
+        bool terminated = false;
+        var ops = _block.Ops;
+        for (int i = 0; i < ops.Length && !terminated; i++)
+            terminated = EmitOp(i, ops[i]);
+        if (!terminated)
+        {
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Call, IlMembers.RanOffEnd);
+            _il.Emit(OpCodes.Ret);
+        }
+        // Stubs may add stubs (a TLB miss's call has its own fault stub).
+        for (int i = 0; i < _cold.Count; i++) _cold[i]();
+    }
+
+    /// <summary>Counts uses, records definitions, picks the conditions to emit at their use; true when the block loads or stores.</summary>
+    private bool Analyse()
+    {
+        Array.Fill(_def, -1);
+        bool memory = false;
+        var ops = _block.Ops;
+        for (int i = 0; i < ops.Length; i++)
+        {
+            ref readonly var op = ref ops[i];
+            Use(op.A);
+            Use(op.B);
+            Use(op.C);
+            Use(op.D);
+            if (op.Dst != IrOp.None && op.Dst < _def.Length) _def[op.Dst] = i;
+            memory |= op.Code is IrOpcode.Load or IrOpcode.Store;
+        }
+        for (int i = 0; i < ops.Length; i++)
+        {
+            ref readonly var op = ref ops[i];
+            bool branchOn = op.Code is IrOpcode.ExitIf or IrOpcode.RaiseIf or IrOpcode.Select;
+            if (!branchOn || op.A == IrOp.None || op.A >= _def.Length || _uses[op.A] != 1 || _def[op.A] < 0) continue;
+            ref readonly var producer = ref ops[_def[op.A]];
+            // Comparisons are pure and cannot throw, so evaluating one later (its operands are SSA
+            // temps, unchanged since) is invisible; so are flag conditions that compile inline.
+            if (producer.Code is >= IrOpcode.CmpEq and <= IrOpcode.CmpLeS
+                || (producer.Code == IrOpcode.CondFromFlags && TryConstant(producer.A, out ulong ccOp) && InlineFlagCondition((Condition)producer.Aux, ccOp, 0, 0, emit: false)))
+                _deferred[op.A] = true;
+        }
+        return memory;
+    }
+
+    private void Use(ushort id)
+    {
+        if (id != IrOp.None && id < _uses.Length) _uses[id]++;
+    }
+
+    private bool TryConstant(ushort id, out ulong value)
+    {
+        value = 0;
+        if (id == IrOp.None || id >= _def.Length || _def[id] < 0) return false;
+        ref readonly var op = ref _block.Ops[_def[id]];
+        if (op.Code != IrOpcode.Const) return false;
+        value = op.Imm;
+        return true;
+    }
+
+    /// <summary>Emits op <paramref name="index"/>; true when it ends the block.</summary>
+    private bool EmitOp(int index, IrOp op)
+    {
+        var t = op.Type;
+        switch (op.Code)
+        {
+            case IrOpcode.Nop:
+                return false;
+            case IrOpcode.Const:
+                LdcI8(op.Imm);
+                St(op.Dst);
+                return false;
+            case IrOpcode.GetReg:
+                SlotAddress(op.Aux);
+                _il.Emit(OpCodes.Ldind_I8);
+                St(op.Dst);
+                return false;
+            case IrOpcode.PutReg:
+                SlotAddress(op.Aux);
+                Ld(op.A);
+                _il.Emit(OpCodes.Stind_I8);
+                return false;
+            case IrOpcode.Load:
+            case IrOpcode.Store:
+                if (t is IrType.I1 or > IrType.I64) throw Unsupported(op, "access type");
+                if (_path == MemoryAccessPath.Mmu) EmitTlbAccess(op);
+                else EmitCallAccess(op);
+                return false;
+
+            case IrOpcode.Add: Binary(op, OpCodes.Add, mask: true); return false;
+            case IrOpcode.Sub: Binary(op, OpCodes.Sub, mask: true); return false;
+            case IrOpcode.Mul: Binary(op, OpCodes.Mul, mask: true); return false;
+            case IrOpcode.And: Binary(op, OpCodes.And, mask: false); return false;
+            case IrOpcode.Or: Binary(op, OpCodes.Or, mask: false); return false;
+            case IrOpcode.Xor: Binary(op, OpCodes.Xor, mask: false); return false;
+            case IrOpcode.MulHiU:
+            case IrOpcode.MulHiS:
+                LdcI4((int)t);
+                Ld(op.A);
+                Ld(op.B);
+                _il.Emit(OpCodes.Call, op.Code == IrOpcode.MulHiU ? IlMembers.MulHighUnsigned : IlMembers.MulHighSigned);
+                St(op.Dst);
+                return false;
+            case IrOpcode.Shl:
+                Ld(op.A);
+                ShiftCount(op.B, t);
+                _il.Emit(OpCodes.Shl);
+                Mask(t);
+                St(op.Dst);
+                return false;
+            case IrOpcode.Shr:
+                Ld(op.A);
+                ShiftCount(op.B, t);
+                _il.Emit(OpCodes.Shr_Un);
+                St(op.Dst);
+                return false;
+            case IrOpcode.Sar:
+                Ld(op.A);
+                SignExtend(Width(t));
+                ShiftCount(op.B, t);
+                _il.Emit(OpCodes.Shr);
+                Mask(t);
+                St(op.Dst);
+                return false;
+            case IrOpcode.Rol:
+            case IrOpcode.Ror:
+                Ld(op.A);
+                Ld(op.B);
+                LdcI4(Width(t));
+                LdcI8(IrTypes.Mask(t));
+                _il.Emit(OpCodes.Call, op.Code == IrOpcode.Rol ? IlMembers.RotateLeft : IlMembers.RotateRight);
+                St(op.Dst);
+                return false;
+
+            case IrOpcode.DivU:
+            case IrOpcode.RemU:
+            case IrOpcode.DivS:
+            case IrOpcode.RemS:
+                EmitDivide(op);
+                return false;
+
+            case IrOpcode.Not:
+                Ld(op.A);
+                _il.Emit(OpCodes.Not);
+                Mask(t);
+                St(op.Dst);
+                return false;
+            case IrOpcode.Neg:
+                Ld(op.A);
+                _il.Emit(OpCodes.Neg);
+                Mask(t);
+                St(op.Dst);
+                return false;
+            case IrOpcode.Popcnt:
+                Ld(op.A);
+                _il.Emit(OpCodes.Call, IlMembers.PopCount);
+                _il.Emit(OpCodes.Conv_I8);
+                St(op.Dst);
+                return false;
+            case IrOpcode.Ctz:
+            case IrOpcode.Clz:
+                Ld(op.A);
+                LdcI4(Width(t));
+                _il.Emit(OpCodes.Call, op.Code == IrOpcode.Ctz ? IlMembers.Ctz : IlMembers.Clz);
+                St(op.Dst);
+                return false;
+            case IrOpcode.Bswap:
+                Ld(op.A);
+                ByteSwap(t);
+                St(op.Dst);
+                return false;
+
+            case >= IrOpcode.CmpEq and <= IrOpcode.CmpLeS:
+            case IrOpcode.CondFromFlags:
+                if (op.Dst != IrOp.None && _deferred[op.Dst]) return false;
+                EmitCondition(op);
+                _il.Emit(OpCodes.Conv_U8);
+                St(op.Dst);
+                return false;
+
+            case IrOpcode.ZExt:
+                Ld(op.A);
+                St(op.Dst);
+                return false;
+            case IrOpcode.SExt:
+                Ld(op.A);
+                SignExtend(Width(_block.TypeOf(op.A)));
+                Mask(t);
+                St(op.Dst);
+                return false;
+            case IrOpcode.Trunc:
+                Ld(op.A);
+                Mask(t);
+                St(op.Dst);
+                return false;
+            case IrOpcode.Select:
+            {
+                var ifFalse = _il.DefineLabel();
+                var done = _il.DefineLabel();
+                BranchOn(op.A, ifFalse, whenTrue: false);
+                Ld(op.B);
+                St(op.Dst);
+                _il.Emit(OpCodes.Br, done);
+                _il.MarkLabel(ifFalse);
+                Ld(op.C);
+                St(op.Dst);
+                _il.MarkLabel(done);
+                return false;
+            }
+            case IrOpcode.FlagsFromThunk:
+                Ld(op.A);
+                Ld(op.B);
+                Ld(op.C);
+                Ld(op.D);
+                _il.Emit(OpCodes.Call, IlMembers.FlagsCompute);
+                St(op.Dst);
+                return false;
+
+            case IrOpcode.ExitIf:
+            {
+                var taken = _il.DefineLabel();
+                BranchOn(op.A, taken, whenTrue: true);
+                _cold.Add(() =>
+                {
+                    _il.MarkLabel(taken);
+                    SetRip(op.Imm);
+                    ReturnResult(BlockEnd.Exit, op.Guest + 1);
+                });
+                return false;
+            }
+            case IrOpcode.Exit:
+                SetRip(op.Imm);
+                ReturnResult(BlockEnd.Exit, op.Guest + 1);
+                return true;
+            case IrOpcode.ExitIndirect:
+                SlotAddress(GuestReg.Rip);
+                Ld(op.A);
+                _il.Emit(OpCodes.Stind_I8);
+                ReturnResult(BlockEnd.ExitIndirect, op.Guest + 1);
+                return true;
+            case IrOpcode.Raise:
+                EmitRaise(op);
+                return true;
+            case IrOpcode.RaiseIf:
+            {
+                var raised = _il.DefineLabel();
+                BranchOn(op.A, raised, whenTrue: true);
+                _cold.Add(() =>
+                {
+                    _il.MarkLabel(raised);
+                    EmitRaise(op);
+                });
+                return false;
+            }
+            case IrOpcode.SoftInt:
+                _il.Emit(OpCodes.Ldarg_1);
+                LdcI4(op.Guest);
+                LdcI4(op.Aux);
+                LdcI8(op.Imm);
+                _il.Emit(OpCodes.Call, IlMembers.SoftInt);
+                _il.Emit(OpCodes.Ret);
+                return true;
+
+            case IrOpcode.System:
+                EmitSystem(index, op);
+                return false;
+            case IrOpcode.CleanCall:
+                _il.Emit(OpCodes.Ldarg_0);
+                _il.Emit(OpCodes.Ldfld, IlMembers.BlockCleanCalls);
+                LdcI8(op.Imm);
+                LdArgument(op.A);
+                LdArgument(op.B);
+                LdArgument(op.C);
+                LdArgument(op.D);
+                _il.Emit(OpCodes.Call, IlMembers.CleanCallInvoke);
+                return false;
+            case IrOpcode.Meta:
+                _il.Emit(OpCodes.Ldarg_0);
+                _il.Emit(OpCodes.Ldarg_1);
+                LdcI4(index);
+                LdArgument(op.A);
+                LdArgument(op.B);
+                LdArgument(op.C);
+                LdArgument(op.D);
+                _il.Emit(OpCodes.Call, IlMembers.Meta);
+                if (op.Dst != IrOp.None)
+                {
+                    // Values are zero-extended to their type, whatever a handler returns.
+                    Mask(op.Type);
+                    St(op.Dst);
+                }
+                else
+                {
+                    _il.Emit(OpCodes.Pop);
+                }
+                return false;
+
+            default:
+                throw Unsupported(op, "opcode");
+        }
+    }
+
+    // ---- memory ------------------------------------------------------------------------------
+
+    /// <summary>Selects the supervisor or user TLB by the MMU's vCPU's CPL, as <see cref="Mmu"/> does on every access.</summary>
+    private void LoadTlb()
+    {
+        var done = _il.DefineLabel();
+        LdcI8((ulong)_supervisorTlb);
+        _il.Emit(OpCodes.Conv_I);
+        _il.Emit(OpCodes.Stloc, _tlb!);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockMmuState);
+        _il.Emit(OpCodes.Ldfld, IlMembers.Cpl);
+        LdcI4(3);
+        _il.Emit(OpCodes.Bne_Un, done);
+        LdcI8((ulong)_userTlb);
+        _il.Emit(OpCodes.Conv_I);
+        _il.Emit(OpCodes.Stloc, _tlb!);
+        _il.MarkLabel(done);
+    }
+
+    /// <summary>
+    /// The MMU's fast path inline (<see cref="TlbFastPath"/>): one tag compare, then a native load
+    /// or store; a miss calls <c>Mmu.Read/Write</c> from a stub, which refills the entry or faults.
+    /// </summary>
+    private void EmitTlbAccess(IrOp op)
+    {
+        bool write = op.Code == IrOpcode.Store;
+        int size = IrTypes.Bytes(op.Type);
+        var miss = _il.DefineLabel();
+        var done = _il.DefineLabel();
+
+        _il.Emit(OpCodes.Ldloc, _tlb!);
+        Ld(op.A);
+        LdcI4(TlbFastPath.PageShift);
+        _il.Emit(OpCodes.Shr_Un);
+        LdcI8(TlbFastPath.IndexMask);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Conv_I);
+        LdcI4(TlbFastPath.EntrySize);
+        _il.Emit(OpCodes.Mul);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Stloc, _entry!);
+
+        _il.Emit(OpCodes.Ldloc, _entry!);
+        AddOffset(write ? TlbFastPath.WriteTagOffset : TlbFastPath.ReadTagOffset);
+        _il.Emit(OpCodes.Ldind_I8);
+        Ld(op.A);
+        if (size > 1)
+        {
+            LdcI8((ulong)(size - 1));
+            _il.Emit(OpCodes.Add);
+        }
+        LdcI8(~TlbFastPath.PageOffsetMask);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Bne_Un, miss);
+
+        _il.Emit(OpCodes.Ldloc, _entry!);
+        AddOffset(TlbFastPath.HostAddendOffset);
+        _il.Emit(OpCodes.Ldind_I);
+        Ld(op.A);
+        _il.Emit(OpCodes.Conv_I);
+        _il.Emit(OpCodes.Add);
+        if (write)
+        {
+            Ld(op.B);
+            if (size < 8) _il.Emit(OpCodes.Conv_U4);
+            _il.Emit(OpCodes.Unaligned, (byte)1);
+            _il.Emit(size switch { 1 => OpCodes.Stind_I1, 2 => OpCodes.Stind_I2, 4 => OpCodes.Stind_I4, _ => OpCodes.Stind_I8 });
+        }
+        else
+        {
+            _il.Emit(OpCodes.Unaligned, (byte)1);
+            _il.Emit(size switch { 1 => OpCodes.Ldind_U1, 2 => OpCodes.Ldind_U2, 4 => OpCodes.Ldind_U4, _ => OpCodes.Ldind_I8 });
+            if (size < 8) _il.Emit(OpCodes.Conv_U8);
+            St(op.Dst);
+        }
+        _il.MarkLabel(done);
+
+        _cold.Add(() =>
+        {
+            _il.MarkLabel(miss);
+            EmitMemoryCall(op, IlMembers.BlockMmu, write ? IlMembers.MmuWrite : IlMembers.MmuRead, OpCodes.Call);
+            _il.Emit(OpCodes.Br, done);
+        });
+    }
+
+    /// <summary>Loads and stores as calls on the memory's concrete type (or its interface); a fault returns from a stub.</summary>
+    private void EmitCallAccess(IrOp op)
+    {
+        bool write = op.Code == IrOpcode.Store;
+        if (_path == MemoryAccessPath.Flat)
+            EmitMemoryCall(op, IlMembers.BlockFlat, write ? IlMembers.FlatWrite : IlMembers.FlatRead, OpCodes.Call);
+        else
+            EmitMemoryCall(op, IlMembers.BlockMemory, write ? IlMembers.MemoryWrite : IlMembers.MemoryRead, OpCodes.Callvirt);
+    }
+
+    /// <summary>Calls Read/Write on the memory in <paramref name="memoryField"/>; on success the loaded value is in the result temp, on failure the block returns the fault.</summary>
+    private void EmitMemoryCall(IrOp op, System.Reflection.FieldInfo memoryField, System.Reflection.MethodInfo method, OpCode call)
+    {
+        bool write = op.Code == IrOpcode.Store;
+        var fault = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, memoryField);
+        Ld(op.A);
+        LdcI4(IrTypes.Bytes(op.Type));
+        if (write)
+        {
+            Ld(op.B);
+        }
+        else
+        {
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldflda, IlMembers.BlockValue);
+        }
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldflda, IlMembers.BlockFault);
+        _il.Emit(call, method);
+        _il.Emit(OpCodes.Brfalse, fault);
+        if (!write)
+        {
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, IlMembers.BlockValue);
+            St(op.Dst);
+        }
+        _cold.Add(() =>
+        {
+            _il.MarkLabel(fault);
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
+            LdcI4(op.Guest);
+            _il.Emit(OpCodes.Call, IlMembers.MemoryFault);
+            _il.Emit(OpCodes.Ret);
+        });
+    }
+
+    // ---- arithmetic helpers -----------------------------------------------------------------------
+
+    private void Binary(IrOp op, OpCode code, bool mask)
+    {
+        Ld(op.A);
+        Ld(op.B);
+        _il.Emit(code);
+        if (mask) Mask(op.Type);
+        St(op.Dst);
+    }
+
+    /// <summary>The count B taken modulo the width (a mask: widths are powers of two, or 1), as an int32.</summary>
+    private void ShiftCount(ushort count, IrType type)
+    {
+        Ld(count);
+        _il.Emit(OpCodes.Conv_I4);
+        LdcI4(Width(type) - 1);
+        _il.Emit(OpCodes.And);
+    }
+
+    private void EmitDivide(IrOp op)
+    {
+        var error = _il.DefineLabel();
+        LdcI4((int)op.Code);
+        LdcI4((int)op.Type);
+        Ld(op.A);
+        Ld(op.B);
+        Ld(op.C);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldflda, IlMembers.BlockValue);
+        _il.Emit(OpCodes.Call, IlMembers.TryDivide);
+        _il.Emit(OpCodes.Brfalse, error);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockValue);
+        St(op.Dst);
+        _cold.Add(() =>
+        {
+            _il.MarkLabel(error);
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
+            LdcI4(op.Guest);
+            _il.Emit(OpCodes.Call, IlMembers.DivideError);
+            _il.Emit(OpCodes.Ret);
+        });
+    }
+
+    private void ByteSwap(IrType type)
+    {
+        switch (type)
+        {
+            case IrType.I16:
+                _il.Emit(OpCodes.Conv_U2);
+                _il.Emit(OpCodes.Call, IlMembers.Swap16);
+                _il.Emit(OpCodes.Conv_U8);
+                break;
+            case IrType.I32:
+                _il.Emit(OpCodes.Conv_U4);
+                _il.Emit(OpCodes.Call, IlMembers.Swap32);
+                _il.Emit(OpCodes.Conv_U8);
+                break;
+            case IrType.I64:
+                _il.Emit(OpCodes.Call, IlMembers.Swap64);
+                break;
+        }
+    }
+
+    /// <summary>Sign-extends the int64 on the stack from its low <paramref name="bits"/> bits.</summary>
+    private void SignExtend(int bits)
+    {
+        switch (bits)
+        {
+            case 8: _il.Emit(OpCodes.Conv_I1); _il.Emit(OpCodes.Conv_I8); break;
+            case 16: _il.Emit(OpCodes.Conv_I2); _il.Emit(OpCodes.Conv_I8); break;
+            case 32: _il.Emit(OpCodes.Conv_I4); _il.Emit(OpCodes.Conv_I8); break;
+            case 64: break;
+            default:
+                LdcI4(64 - bits);
+                _il.Emit(OpCodes.Shl);
+                LdcI4(64 - bits);
+                _il.Emit(OpCodes.Shr);
+                break;
+        }
+    }
+
+    private void Mask(IrType type)
+    {
+        if (type == IrType.I64) return;
+        LdcI8(IrTypes.Mask(type));
+        _il.Emit(OpCodes.And);
+    }
+
+    private static int Width(IrType type) => IrTypes.Bits(type);
+
+    // ---- conditions --------------------------------------------------------------------------
+
+    /// <summary>Branches to <paramref name="target"/> when the I1 temp is (or is not) set; a deferred condition is evaluated right here.</summary>
+    private void BranchOn(ushort condition, Label target, bool whenTrue)
+    {
+        if (condition != IrOp.None && condition < _deferred.Length && _deferred[condition])
+        {
+            EmitCondition(_block.Ops[_def[condition]]);
+            _il.Emit(whenTrue ? OpCodes.Brtrue : OpCodes.Brfalse, target);
+            return;
+        }
+        Ld(condition);
+        LdcI8(0);
+        _il.Emit(whenTrue ? OpCodes.Bne_Un : OpCodes.Beq, target);
+    }
+
+    /// <summary>Pushes the int32 0/1 value of a comparison or flag condition.</summary>
+    private void EmitCondition(IrOp op)
+    {
+        switch (op.Code)
+        {
+            case IrOpcode.CmpEq:
+                Ld(op.A); Ld(op.B); _il.Emit(OpCodes.Ceq);
+                break;
+            case IrOpcode.CmpNe:
+                Ld(op.A); Ld(op.B); _il.Emit(OpCodes.Ceq); Invert();
+                break;
+            case IrOpcode.CmpLtU:
+                Ld(op.A); Ld(op.B); _il.Emit(OpCodes.Clt_Un);
+                break;
+            case IrOpcode.CmpLeU:
+                Ld(op.A); Ld(op.B); _il.Emit(OpCodes.Cgt_Un); Invert();
+                break;
+            case IrOpcode.CmpLtS:
+            case IrOpcode.CmpLeS:
+            {
+                int bits = Width(_block.TypeOf(op.A));
+                Ld(op.A);
+                SignExtend(bits);
+                Ld(op.B);
+                SignExtend(bits);
+                if (op.Code == IrOpcode.CmpLtS) _il.Emit(OpCodes.Clt);
+                else { _il.Emit(OpCodes.Cgt); Invert(); }
+                break;
+            }
+            case IrOpcode.CondFromFlags:
+                if (TryConstant(op.A, out ulong ccOp) && InlineFlagCondition((Condition)op.Aux, ccOp, op.B, op.C, emit: true)) break;
+                LdcI4(op.Aux);
+                Ld(op.A);
+                Ld(op.B);
+                Ld(op.C);
+                Ld(op.D);
+                _il.Emit(OpCodes.Call, IlMembers.FlagsEvaluate);
+                break;
+            default:
+                throw Unsupported(op, "condition");
+        }
+    }
+
+    /// <summary>
+    /// A flag condition on a thunk whose cc_op is a compile-time constant, as one compare (the same
+    /// reductions as <see cref="Optimization.FlagsSpecialisation"/>); false, emitting nothing, for
+    /// the conditions left to <see cref="FlagsCalculator.Evaluate"/>.
+    /// </summary>
+    /// <remarks>
+    /// Like the optimiser's specialisation, this relies on the thunk contract of
+    /// <see cref="FlagsKind"/> (operands zero-extended from the operation's width), which every
+    /// thunk the lowering writes obeys; there it gives exactly what the calculator gives.
+    /// </remarks>
+    private bool InlineFlagCondition(Condition cond, ulong ccOp, ushort dep1, ushort dep2, bool emit)
+    {
+        int top = (8 << (int)(ccOp & 3)) - 1;
+        switch ((FlagsKind)(ccOp >> 2))
+        {
+            case FlagsKind.Sub:
+            {
+                int up = 63 - top;
+                switch (cond)
+                {
+                    case Condition.E or Condition.NE:
+                        if (!emit) return true;
+                        Ld(dep1); Ld(dep2); _il.Emit(OpCodes.Ceq);
+                        if (cond == Condition.NE) Invert();
+                        return true;
+                    case Condition.B or Condition.AE:
+                        if (!emit) return true;
+                        Ld(dep1); Ld(dep2); _il.Emit(OpCodes.Clt_Un);
+                        if (cond == Condition.AE) Invert();
+                        return true;
+                    case Condition.A or Condition.BE:
+                        if (!emit) return true;
+                        Ld(dep1); Ld(dep2); _il.Emit(OpCodes.Cgt_Un);
+                        if (cond == Condition.BE) Invert();
+                        return true;
+                    case Condition.L or Condition.GE:
+                        if (!emit) return true;
+                        ShiftedUp(dep1, up); ShiftedUp(dep2, up); _il.Emit(OpCodes.Clt);
+                        if (cond == Condition.GE) Invert();
+                        return true;
+                    case Condition.G or Condition.LE:
+                        if (!emit) return true;
+                        ShiftedUp(dep1, up); ShiftedUp(dep2, up); _il.Emit(OpCodes.Cgt);
+                        if (cond == Condition.LE) Invert();
+                        return true;
+                    case Condition.S or Condition.NS:
+                        if (!emit) return true;
+                        Ld(dep1); Ld(dep2); _il.Emit(OpCodes.Sub);
+                        BitAt(top);
+                        if (cond == Condition.NS) Invert();
+                        return true;
+                }
+                return false;
+            }
+            case FlagsKind.Logic:
+                if (cond is Condition.P or Condition.NP) return false;
+                if (!emit) return true;
+                switch (cond)
+                {
+                    case Condition.E or Condition.BE:
+                        Ld(dep1); LdcI8(0); _il.Emit(OpCodes.Ceq);
+                        break;
+                    case Condition.NE or Condition.A:
+                        Ld(dep1); LdcI8(0); _il.Emit(OpCodes.Ceq); Invert();
+                        break;
+                    case Condition.B or Condition.O:
+                        LdcI4(0);
+                        break;
+                    case Condition.AE or Condition.NO:
+                        LdcI4(1);
+                        break;
+                    case Condition.S or Condition.L:
+                        Ld(dep1); BitAt(top);
+                        break;
+                    case Condition.NS or Condition.GE:
+                        Ld(dep1); BitAt(top); Invert();
+                        break;
+                    case Condition.LE or Condition.G:
+                        Ld(dep1); LdcI8(0); _il.Emit(OpCodes.Ceq);
+                        Ld(dep1); BitAt(top);
+                        _il.Emit(OpCodes.Or);
+                        if (cond == Condition.G) Invert();
+                        break;
+                }
+                return true;
+            case FlagsKind.Add:
+            {
+                ulong mask = ulong.MaxValue >> (63 - top);
+                switch (cond)
+                {
+                    case Condition.E or Condition.NE:
+                        if (!emit) return true;
+                        AddResult(dep1, dep2, mask); LdcI8(0); _il.Emit(OpCodes.Ceq);
+                        if (cond == Condition.NE) Invert();
+                        return true;
+                    case Condition.B or Condition.AE:
+                        if (!emit) return true;
+                        AddResult(dep1, dep2, mask); Ld(dep1); _il.Emit(OpCodes.Clt_Un);
+                        if (cond == Condition.AE) Invert();
+                        return true;
+                    case Condition.BE or Condition.A:
+                        if (!emit) return true;
+                        AddResult(dep1, dep2, mask); Ld(dep1); _il.Emit(OpCodes.Clt_Un);
+                        AddResult(dep1, dep2, mask); LdcI8(0); _il.Emit(OpCodes.Ceq);
+                        _il.Emit(OpCodes.Or);
+                        if (cond == Condition.A) Invert();
+                        return true;
+                    case Condition.S or Condition.NS:
+                        if (!emit) return true;
+                        AddResult(dep1, dep2, mask); BitAt(top);
+                        if (cond == Condition.NS) Invert();
+                        return true;
+                }
+                return false;
+            }
+            case FlagsKind.Inc or FlagsKind.Dec:
+                switch (cond)
+                {
+                    case Condition.E or Condition.NE:
+                        if (!emit) return true;
+                        Ld(dep1); LdcI8(0); _il.Emit(OpCodes.Ceq);
+                        if (cond == Condition.NE) Invert();
+                        return true;
+                    case Condition.S or Condition.NS:
+                        if (!emit) return true;
+                        Ld(dep1); BitAt(top);
+                        if (cond == Condition.NS) Invert();
+                        return true;
+                }
+                return false;
+        }
+        return false;
+    }
+
+    private void ShiftedUp(ushort id, int up)
+    {
+        Ld(id);
+        if (up == 0) return;
+        LdcI4(up);
+        _il.Emit(OpCodes.Shl);
+    }
+
+    private void AddResult(ushort dep1, ushort dep2, ulong mask)
+    {
+        Ld(dep1);
+        Ld(dep2);
+        _il.Emit(OpCodes.Add);
+        if (mask != ulong.MaxValue)
+        {
+            LdcI8(mask);
+            _il.Emit(OpCodes.And);
+        }
+    }
+
+    /// <summary>Replaces the int64 on the stack by its bit <paramref name="bit"/> as an int32 0/1.</summary>
+    private void BitAt(int bit)
+    {
+        if (bit != 0)
+        {
+            LdcI4(bit);
+            _il.Emit(OpCodes.Shr_Un);
+        }
+        LdcI8(1);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Conv_I4);
+    }
+
+    /// <summary>Turns the int32 0/1 on the stack into 1/0.</summary>
+    private void Invert()
+    {
+        _il.Emit(OpCodes.Ldc_I4_0);
+        _il.Emit(OpCodes.Ceq);
+    }
+
+    // ---- leaving the block ------------------------------------------------------------------
+
+    private void EmitRaise(IrOp op)
+    {
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldarg_1);
+        LdcI4(op.Guest);
+        LdcI4(op.Aux);
+        LdcI8(op.Imm);
+        _il.Emit(OpCodes.Call, IlMembers.Raise);
+        _il.Emit(OpCodes.Ret);
+    }
+
+    private void EmitSystem(int index, IrOp op)
+    {
+        var ends = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldarg_1);
+        LdcI4(index);
+        LdArgument(op.A);
+        LdArgument(op.B);
+        _il.Emit(OpCodes.Call, IlMembers.SystemCall);
+        _il.Emit(OpCodes.Brfalse, ends);
+        if (op.Dst != IrOp.None)
+        {
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, IlMembers.BlockValue);
+            St(op.Dst);
+        }
+        // A system instruction may change the CPL, which selects the TLB.
+        if (_tlb is not null) LoadTlb();
+        _cold.Add(() =>
+        {
+            _il.MarkLabel(ends);
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, IlMembers.BlockResult);
+            _il.Emit(OpCodes.Ret);
+        });
+    }
+
+    private void SetRip(ulong rip)
+    {
+        SlotAddress(GuestReg.Rip);
+        LdcI8(rip);
+        _il.Emit(OpCodes.Stind_I8);
+    }
+
+    private void ReturnResult(BlockEnd end, int retired)
+    {
+        LdcI4((int)end);
+        LdcI4(retired);
+        _il.Emit(OpCodes.Newobj, IlMembers.BlockResultCtor);
+        _il.Emit(OpCodes.Ret);
+    }
+
+    // ---- locals and constants ----------------------------------------------------------------
+
+    private void SlotAddress(int slot)
+    {
+        if ((uint)slot >= GuestReg.Count) throw new NotSupportedException($"guest slot {slot} is out of range");
+        _il.Emit(OpCodes.Ldloc, _slots);
+        AddOffset(slot * sizeof(ulong));
+    }
+
+    private void AddOffset(int offset)
+    {
+        if (offset == 0) return;
+        LdcI4(offset);
+        _il.Emit(OpCodes.Add);
+    }
+
+    private LocalBuilder Temp(ushort id)
+    {
+        if (id == IrOp.None || id >= _temps.Length) throw new NotSupportedException($"temp {id} is not a temp of the block");
+        return _temps[id] ??= _il.DeclareLocal(typeof(ulong));
+    }
+
+    private void Ld(ushort id) => _il.Emit(OpCodes.Ldloc, Temp(id));
+
+    private void St(ushort id) => _il.Emit(OpCodes.Stloc, Temp(id));
+
+    /// <summary>An operand of a call-out: 0 when absent, as the interpreter passes it.</summary>
+    private void LdArgument(ushort id)
+    {
+        if (id == IrOp.None) LdcI8(0);
+        else Ld(id);
+    }
+
+    private void LdcI8(ulong value) => _il.Emit(OpCodes.Ldc_I8, (long)value);
+
+    private void LdcI4(int value) => _il.Emit(OpCodes.Ldc_I4, value);
+
+    private static NotSupportedException Unsupported(IrOp op, string what) =>
+        new($"the JIT tier cannot compile {what} of op {op}");
+}

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Reflection.Emit;
+using Drk.Dispatcher.Execution;
+using Drk.Dispatcher.IR;
+using Drk.Hv.Cpu;
+using Drk.Hv.Memory;
+
+namespace Drk.Dispatcher.Jit;
+
+/// <summary>
+/// Tier 1: compiles a block's IR to a .NET method (<see cref="DynamicMethod"/>, so RyuJIT makes
+/// machine code of it) that behaves exactly like <see cref="IrInterpreter"/> on the same block.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Loads and stores are specialised on the runtime's memory: over an <see cref="Mmu"/> the soft-TLB
+/// fast path is inlined (<see cref="TlbFastPath"/>) with the MMU's own Read/Write on a miss; a
+/// <see cref="FlatMemory"/> is called directly; any other memory through its interface. The code
+/// is therefore bound to its runtime's vCPU, like a fragment in a CPU-private code cache.
+/// </para>
+/// <para>
+/// Compiling costs a few hundred microseconds per block (DESIGN.md section 10), so the tier-up
+/// policy (<see cref="JitTier"/>) compiles only hot blocks. Thread-safe: blocks may be compiled on
+/// any thread, the code runs on the vCPU's.
+/// </para>
+/// </remarks>
+public sealed class IlCompiler
+{
+    private readonly JitRuntime _runtime;
+    private readonly MemoryAccessPath _path;
+    private readonly nint _supervisorTlb;
+    private readonly nint _userTlb;
+
+    public IlCompiler(JitRuntime runtime)
+    {
+        _runtime = runtime;
+        switch (runtime.Memory)
+        {
+            case Mmu mmu:
+                _path = MemoryAccessPath.Mmu;
+                _supervisorTlb = TlbFastPath.EntriesAddress(mmu, user: false);
+                _userTlb = TlbFastPath.EntriesAddress(mmu, user: true);
+                break;
+            case FlatMemory:
+                _path = MemoryAccessPath.Flat;
+                break;
+            default:
+                _path = MemoryAccessPath.Interface;
+                break;
+        }
+    }
+
+    /// <summary>The runtime compiled blocks run against.</summary>
+    public JitRuntime Runtime => _runtime;
+
+    /// <summary>Compiles <paramref name="block"/> (which must not change afterwards).</summary>
+    /// <exception cref="NotSupportedException">The block holds an op this tier does not compile; interpret it.</exception>
+    public CompiledBlock Compile(IrBlock block)
+    {
+        long start = Stopwatch.GetTimestamp();
+        var compiled = new CompiledBlock(block, _runtime);
+        var method = new DynamicMethod(
+            $"drk_block_{block.StartRip:x}", typeof(BlockResult), [typeof(CompiledBlock), typeof(VcpuState)],
+            typeof(CompiledBlock).Module, skipVisibility: true)
+        {
+            // Verified IR writes every temp before reading it, so the zeroing would be wasted work on every call.
+            InitLocals = false,
+        };
+        var il = method.GetILGenerator(64 + 24 * block.Count);
+        new IlBlockEmitter(block, il, _path, _supervisorTlb, _userTlb).Emit();
+        compiled.IlSize = il.ILOffset;
+        var code = method.CreateDelegate<Func<VcpuState, BlockResult>>(compiled);
+        // The generated code returns at once for a null state; calling it runs RyuJIT here.
+        code(null!);
+        compiled.SetCode(code);
+        compiled.CompileTime = Stopwatch.GetElapsedTime(start);
+        return compiled;
+    }
+
+    /// <summary>As <see cref="Compile"/>; null with the reason when the block holds an op this tier does not compile.</summary>
+    public CompiledBlock? TryCompile(IrBlock block, out string? reason)
+    {
+        try
+        {
+            reason = null;
+            return Compile(block);
+        }
+        catch (NotSupportedException e)
+        {
+            reason = e.Message;
+            return null;
+        }
+    }
+}

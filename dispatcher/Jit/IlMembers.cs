@@ -1,0 +1,66 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Reflection;
+using Drk.Dispatcher.Execution;
+using Drk.Dispatcher.Flags;
+using Drk.Dispatcher.IR;
+using Drk.Hv.Cpu;
+using Drk.Hv.Memory;
+
+namespace Drk.Dispatcher.Jit;
+
+/// <summary>The fields, methods and constructors that generated IL refers to, looked up once.</summary>
+internal static class IlMembers
+{
+    private const BindingFlags Internal = BindingFlags.Instance | BindingFlags.NonPublic;
+    private const BindingFlags InternalStatic = BindingFlags.Static | BindingFlags.NonPublic;
+
+    public static readonly FieldInfo Slots = typeof(VcpuState).GetField(nameof(VcpuState.Slots))!;
+    public static readonly FieldInfo Cpl = typeof(VcpuState).GetField(nameof(VcpuState.Cpl))!;
+
+    public static readonly ConstructorInfo BlockResultCtor = typeof(BlockResult).GetConstructor([typeof(BlockEnd), typeof(int)])!;
+
+    public static readonly FieldInfo BlockMmu = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Mmu), Internal)!;
+    public static readonly FieldInfo BlockFlat = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Flat), Internal)!;
+    public static readonly FieldInfo BlockMemory = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Memory), Internal)!;
+    public static readonly FieldInfo BlockMmuState = typeof(CompiledBlock).GetField(nameof(CompiledBlock.MmuState), Internal)!;
+    public static readonly FieldInfo BlockCleanCalls = typeof(CompiledBlock).GetField(nameof(CompiledBlock.CleanCalls), Internal)!;
+    public static readonly FieldInfo BlockValue = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Value), Internal)!;
+    public static readonly FieldInfo BlockFault = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Fault), Internal)!;
+    public static readonly FieldInfo BlockResult = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Result), Internal)!;
+
+    public static readonly MethodInfo MemoryFault = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.MemoryFault), Internal)!;
+    public static readonly MethodInfo DivideError = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.DivideError), Internal)!;
+    public static readonly MethodInfo Raise = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.Raise), Internal)!;
+    public static readonly MethodInfo SoftInt = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.SoftInt), InternalStatic)!;
+    public static readonly MethodInfo SystemCall = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.System), Internal)!;
+    public static readonly MethodInfo Meta = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.Meta), Internal)!;
+    public static readonly MethodInfo RanOffEnd = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.RanOffEnd), Internal)!;
+
+    private static readonly Type[] ReadSignature = [typeof(ulong), typeof(int), typeof(ulong).MakeByRefType(), typeof(GuestFault).MakeByRefType()];
+    private static readonly Type[] WriteSignature = [typeof(ulong), typeof(int), typeof(ulong), typeof(GuestFault).MakeByRefType()];
+    public static readonly MethodInfo MmuRead = typeof(Mmu).GetMethod(nameof(Mmu.Read), ReadSignature)!;
+    public static readonly MethodInfo MmuWrite = typeof(Mmu).GetMethod(nameof(Mmu.Write), WriteSignature)!;
+    public static readonly MethodInfo FlatRead = typeof(FlatMemory).GetMethod(nameof(FlatMemory.Read), ReadSignature)!;
+    public static readonly MethodInfo FlatWrite = typeof(FlatMemory).GetMethod(nameof(FlatMemory.Write), WriteSignature)!;
+    public static readonly MethodInfo MemoryRead = typeof(IGuestMemory).GetMethod(nameof(IGuestMemory.Read), ReadSignature)!;
+    public static readonly MethodInfo MemoryWrite = typeof(IGuestMemory).GetMethod(nameof(IGuestMemory.Write), WriteSignature)!;
+
+    public static readonly MethodInfo CleanCallInvoke = typeof(CleanCallTable).GetMethod(nameof(CleanCallTable.Invoke))!;
+
+    public static readonly MethodInfo TryDivide = typeof(IrEvaluator).GetMethod(nameof(IrEvaluator.TryDivide))!;
+    public static readonly MethodInfo MulHighUnsigned = typeof(IrEvaluator).GetMethod(nameof(IrEvaluator.MulHighUnsigned))!;
+    public static readonly MethodInfo MulHighSigned = typeof(IrEvaluator).GetMethod(nameof(IrEvaluator.MulHighSigned))!;
+
+    public static readonly MethodInfo FlagsEvaluate = typeof(FlagsCalculator).GetMethod(nameof(FlagsCalculator.Evaluate))!;
+    public static readonly MethodInfo FlagsCompute = typeof(FlagsCalculator).GetMethod(nameof(FlagsCalculator.Compute))!;
+
+    public static readonly MethodInfo PopCount = typeof(BitOperations).GetMethod(nameof(BitOperations.PopCount), [typeof(ulong)])!;
+    public static readonly MethodInfo Swap16 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ushort)])!;
+    public static readonly MethodInfo Swap32 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(uint)])!;
+    public static readonly MethodInfo Swap64 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ulong)])!;
+    public static readonly MethodInfo Ctz = typeof(JitOps).GetMethod(nameof(JitOps.Ctz))!;
+    public static readonly MethodInfo Clz = typeof(JitOps).GetMethod(nameof(JitOps.Clz))!;
+    public static readonly MethodInfo RotateLeft = typeof(JitOps).GetMethod(nameof(JitOps.RotateLeft))!;
+    public static readonly MethodInfo RotateRight = typeof(JitOps).GetMethod(nameof(JitOps.RotateRight))!;
+}

@@ -1,0 +1,150 @@
+using Drk.Dispatcher.Execution;
+using Drk.Dispatcher.IR;
+using Drk.Hv.Cpu;
+
+namespace Drk.Dispatcher.Jit;
+
+/// <summary>
+/// The tier-up policy: a block is interpreted until it has run <see cref="Threshold"/> times, then
+/// compiled by <see cref="IlCompiler"/> (on a background thread, or at once) and from the moment
+/// its code is there, that code runs instead.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Both tiers have the same semantics, tested op for op, so results never depend on when a
+/// compilation finishes: only speed does. The code is published with release semantics and read
+/// with acquire semantics; the block's IR must not change once it has run (the runner builds it
+/// completely first). Blocks holding an op the JIT does not compile stay interpreted.
+/// </para>
+/// <para>The per-block bookkeeping lives on the block, so the check costs two loads. One tier per vCPU; <see cref="Execute"/> is called from that vCPU's thread only.</para>
+/// </remarks>
+public sealed class JitTier
+{
+    /// <summary>Interpreted executions before a block is compiled, by default (DESIGN.md section 10: a compile costs as much as ~10^4 interpreted executions of the block; the background thread pays it).</summary>
+    public const int DefaultThreshold = 1000;
+
+    private readonly IlCompiler _compiler;
+    private readonly object _gate = new();
+    private int _pending;
+    private string? _lastFailure;
+
+    /// <param name="threshold">Interpreted executions before compiling; 0 compiles every block before it first runs.</param>
+    /// <param name="background">Compile on the background compiler thread (execution goes on interpreted meanwhile) instead of at once.</param>
+    public JitTier(JitRuntime runtime, int threshold = DefaultThreshold, bool background = true)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(threshold);
+        Runtime = runtime;
+        Threshold = threshold;
+        Background = background;
+        _compiler = new IlCompiler(runtime);
+    }
+
+    /// <summary>The tier for <paramref name="tier"/>: null for the interpreter alone; <see cref="ExecutionTier.Jit"/> compiles every block synchronously before it runs; <see cref="ExecutionTier.Auto"/> tiers up hot blocks in the background.</summary>
+    public static JitTier? For(ExecutionTier tier, JitRuntime runtime) => tier switch
+    {
+        ExecutionTier.Interpreter => null,
+        ExecutionTier.Jit => new JitTier(runtime, threshold: 0, background: false),
+        _ => new JitTier(runtime, DefaultThreshold, background: true),
+    };
+
+    /// <summary>What compiled blocks run against.</summary>
+    public JitRuntime Runtime { get; }
+
+    /// <summary>Interpreted executions of a block before it is compiled.</summary>
+    public int Threshold { get; }
+
+    /// <summary>Whether compilation happens on the background compiler thread.</summary>
+    public bool Background { get; }
+
+    /// <summary>Compilations and executions so far.</summary>
+    public JitStatistics Statistics { get; } = new();
+
+    /// <summary>The message of the last compilation that failed unexpectedly (a JIT bug, not an unsupported op), if any.</summary>
+    public string? LastFailure => Volatile.Read(ref _lastFailure);
+
+    /// <summary>
+    /// Executes <paramref name="block"/>: its compiled code when there is some, otherwise
+    /// <paramref name="interpreter"/> (which must run against the same memory and system), counting
+    /// towards the threshold. Adds the retired instructions to the state's clock either way.
+    /// </summary>
+    public BlockResult Execute(IrBlock block, VcpuState state, IrInterpreter interpreter)
+    {
+        var s = block.JitState;
+        if (s is null || s.Tier != this) block.JitState = s = new JitBlockState(this);
+        var code = Volatile.Read(ref s.Compiled);
+        if (code is null && !s.Requested && s.Executions++ >= Threshold)
+        {
+            Request(block, s);
+            code = Volatile.Read(ref s.Compiled);
+        }
+        if (code is null)
+        {
+            Statistics.InterpretedRuns++;
+            return interpreter.Execute(block, state);
+        }
+        Statistics.CompiledRuns++;
+        return code.Execute(state);
+    }
+
+    /// <summary>The compiled code of <paramref name="block"/> if this tier has it by now.</summary>
+    public CompiledBlock? CompiledCodeOf(IrBlock block)
+    {
+        var s = block.JitState;
+        return s is not null && s.Tier == this ? Volatile.Read(ref s.Compiled) : null;
+    }
+
+    /// <summary>Blocks until every compilation this tier queued has finished (tests, benchmarks).</summary>
+    public void WaitForCompilations()
+    {
+        lock (_gate)
+        {
+            while (_pending > 0) Monitor.Wait(_gate);
+        }
+    }
+
+    private void Request(IrBlock block, JitBlockState s)
+    {
+        s.Requested = true;
+        if (!Background)
+        {
+            Publish(s, _compiler.TryCompile(block, out _));
+            return;
+        }
+        lock (_gate) _pending++;
+        BackgroundCompiler.Enqueue(this, block, s);
+    }
+
+    /// <summary>Runs on the background compiler thread.</summary>
+    internal void CompileQueued(IrBlock block, JitBlockState s)
+    {
+        try
+        {
+            Publish(s, _compiler.TryCompile(block, out _));
+        }
+        catch (Exception e)
+        {
+            // A JIT bug: the block stays interpreted (still correct), and the failure is visible.
+            Volatile.Write(ref _lastFailure, $"block {block.StartRip:x}: {e.GetType().Name}: {e.Message}");
+            Statistics.RecordUnsupported();
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _pending--;
+                Monitor.PulseAll(_gate);
+            }
+        }
+    }
+
+    private void Publish(JitBlockState s, CompiledBlock? code)
+    {
+        if (code is null)
+        {
+            Statistics.RecordUnsupported();
+            return;
+        }
+        Statistics.RecordCompiled(code);
+        Volatile.Write(ref s.Compiled, code);
+    }
+}
