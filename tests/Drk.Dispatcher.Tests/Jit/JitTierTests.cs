@@ -1,0 +1,133 @@
+using Drk.Dispatcher.Execution;
+using Drk.Dispatcher.IR;
+using Drk.Dispatcher.Jit;
+using Drk.Dispatcher.Tests.Execution;
+using Drk.Hv.Cpu;
+using Drk.Hv.Memory;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Drk.Dispatcher.Tests.Jit;
+
+/// <summary>
+/// The tier-up policy: interpret until the threshold, then compile (synchronously or in the
+/// background) and run the compiled code; blocks the JIT cannot compile stay interpreted; a
+/// runner gives the same results on every tier whenever compilations finish.
+/// </summary>
+public sealed class JitTierTests
+{
+    private const ulong DataBase = 0x60_0000;
+
+    private static IrBlock CountingBlock()
+    {
+        var (block, ir) = IrTestKit.NewBlock(1);
+        ir.PutReg(GuestReg.Rax, ir.Add(ir.GetReg(GuestReg.Rax), ir.Const64(1)));
+        ir.Exit(IrTestKit.CodeBase);
+        return block;
+    }
+
+    [Fact]
+    public void A_block_is_interpreted_until_the_threshold_then_runs_compiled()
+    {
+        var memory = new FlatMemory();
+        var interpreter = new IrInterpreter(memory);
+        var tier = new JitTier(new JitRuntime(memory), threshold: 3, background: false);
+        var block = CountingBlock();
+        var state = new VcpuState();
+        for (int i = 1; i <= 3; i++)
+        {
+            tier.Execute(block, state, interpreter);
+            Assert.Null(tier.CompiledCodeOf(block));
+        }
+        var result = tier.Execute(block, state, interpreter);
+        Assert.NotNull(tier.CompiledCodeOf(block));
+        Assert.Equal(BlockEnd.Exit, result.End);
+        Assert.Equal(4UL, state[GuestReg.Rax]);
+        Assert.Equal(4UL, state.InstructionsRetired);
+        Assert.Equal(3, tier.Statistics.InterpretedExecutions);
+        Assert.Equal(1, tier.Statistics.CompiledExecutions);
+        Assert.Equal(1, tier.Statistics.BlocksCompiled);
+        Assert.True(tier.Statistics.CompileTime > TimeSpan.Zero);
+        Assert.True(tier.Statistics.IlBytes > 0);
+    }
+
+    [Fact]
+    public void Background_compilation_swaps_the_code_in_when_it_is_ready()
+    {
+        var memory = new FlatMemory();
+        var interpreter = new IrInterpreter(memory);
+        var tier = new JitTier(new JitRuntime(memory), threshold: 1, background: true);
+        var block = CountingBlock();
+        var state = new VcpuState();
+        tier.Execute(block, state, interpreter);
+        tier.Execute(block, state, interpreter);  // reaches the threshold: queued
+        tier.WaitForCompilations();
+        Assert.NotNull(tier.CompiledCodeOf(block));
+        tier.Execute(block, state, interpreter);
+        Assert.Equal(3UL, state[GuestReg.Rax]);
+        Assert.Equal(1, tier.Statistics.CompiledExecutions);
+        Assert.Null(tier.LastFailure);
+    }
+
+    [Fact]
+    public void A_block_the_JIT_cannot_compile_stays_interpreted()
+    {
+        var (block, _) = IrTestKit.NewBlock(1);
+        block.Append(new IrOp { Code = (IrOpcode)250, Dst = IrOp.None, A = IrOp.None, B = IrOp.None, C = IrOp.None, D = IrOp.None });
+        var memory = new FlatMemory();
+        Assert.Null(new IlCompiler(new JitRuntime(memory)).TryCompile(block, out string? reason));
+        Assert.Contains("cannot compile", reason);
+
+        var tier = new JitTier(new JitRuntime(memory), threshold: 0, background: false);
+        // The interpreter rejects the op too, after the JIT declined it.
+        Assert.Throws<InvalidOperationException>(() => tier.Execute(block, new VcpuState(), new IrInterpreter(memory)));
+        Assert.Equal(1, tier.Statistics.Unsupported);
+        Assert.Equal(0, tier.Statistics.BlocksCompiled);
+    }
+
+    [Theory]
+    [InlineData(ExecutionTier.Jit)]
+    [InlineData(ExecutionTier.Auto)]
+    public void A_runner_gives_the_interpreters_results_on_every_tier(ExecutionTier tier)
+    {
+        // A loop with a load and a store per iteration, long enough for Auto to tier up mid-run.
+        var code = IrTestKit.Assemble(a =>
+        {
+            var top = a.CreateLabel();
+            a.mov(rdi, DataBase);
+            a.xor(edx, edx);
+            a.mov(ecx, 20_000);
+            a.Label(ref top);
+            a.mov(rax, __qword_ptr[rdi + rdx * 8]);
+            a.imul(rax, rax, 0x2545_f491);
+            a.add(rax, rcx);
+            a.mov(__qword_ptr[rdi + rdx * 8], rax);
+            a.inc(edx);
+            a.and(edx, 63);
+            a.dec(ecx);
+            a.jne(top);
+            a.nop();
+        });
+        ulong end = IrTestKit.CodeBase + (ulong)code.Length - 1;
+        var (interpState, interpData, interpRunner) = Machine(code, ExecutionTier.Interpreter);
+        var (state, data, runner) = Machine(code, tier);
+        Assert.Equal(RunStatus.Stopped, interpRunner.Run(interpState, end, long.MaxValue, out _));
+        Assert.Equal(RunStatus.Stopped, runner.Run(state, end, long.MaxValue, out _));
+        Assert.Equal(interpState.Slots, state.Slots);
+        Assert.Equal(interpData, data);
+        Assert.Equal(interpRunner.Retired, runner.Retired);
+        Assert.Equal(interpState.InstructionsRetired, state.InstructionsRetired);
+        var stats = runner.Jit!.Statistics;
+        Assert.True(stats.BlocksCompiled >= 1, stats.ToString());
+        if (tier == ExecutionTier.Jit) Assert.Equal(0, stats.InterpretedExecutions);
+    }
+
+    private static (VcpuState, byte[], GuestRunner) Machine(byte[] code, ExecutionTier tier)
+    {
+        var memory = new FlatMemory();
+        var data = new byte[0x1000];
+        memory.Map(IrTestKit.CodeBase, code, writable: false);
+        memory.Map(DataBase, data, executable: false);
+        var state = new VcpuState { Rip = IrTestKit.CodeBase };
+        return (state, data, new GuestRunner(memory) { Tier = tier });
+    }
+}
