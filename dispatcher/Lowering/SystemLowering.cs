@@ -62,6 +62,9 @@ public sealed class SystemLowering : IInstructionLowering
             case Code.Sysretq:
                 CallAndJump(cx, SystemOp.Sysretq, IrValue.None);
                 return true;
+            case Code.Retfw or Code.Retfd or Code.Retfq or Code.Retfw_imm16 or Code.Retfd_imm16 or Code.Retfq_imm16:
+                LowerFarReturn(cx);
+                return true;
             case Code.Mov_r64_cr:
             {
                 var value = cx.B.System(SystemOp.ReadCr, cx.Const64(ControlRegister(i.Op1Register)), IrValue.None);
@@ -148,6 +151,21 @@ public sealed class SystemLowering : IInstructionLowering
     private static void CallAndJump(LoweringContext cx, SystemOp op, IrValue a)
     {
         Call(cx, op, a);
+        cx.B.ExitIndirect(cx.Get(GuestReg.Rip), IndirectKind.System);
+    }
+
+    /// <summary>RET far: the hypervisor pops RIP and CS (a = operand size in bytes, b = the imm16 to release) and sets RIP.</summary>
+    private static void LowerFarReturn(LoweringContext cx)
+    {
+        ref readonly var i = ref cx.Insn;
+        ulong size = i.Code switch
+        {
+            Code.Retfw or Code.Retfw_imm16 => 2,
+            Code.Retfd or Code.Retfd_imm16 => 4,
+            _ => 8,
+        };
+        ulong release = i.OpCount > 0 ? (ulong)i.Immediate16 : 0;
+        Call(cx, SystemOp.FarReturn, cx.Const64(size), cx.Const64(release));
         cx.B.ExitIndirect(cx.Get(GuestReg.Rip), IndirectKind.System);
     }
 

@@ -286,6 +286,68 @@ public sealed class InterruptDelivery
         return SystemOutcome.Jump;
     }
 
+    // ---- RET far ------------------------------------------------------------------------------
+
+    /// <summary>
+    /// RET far in 64-bit mode (kernels use LRETQ to reload CS): pops RIP and CS of
+    /// <paramref name="operandBytes"/> each, releases <paramref name="release"/> more bytes, and on a
+    /// return to an outer ring pops RSP and SS too. The target must be 64-bit code (no
+    /// compatibility mode, as for IRETQ). On a fault nothing changes.
+    /// </summary>
+    public SystemOutcome FarReturn(VcpuState state, IGuestMemory memory, int operandBytes, ulong release, out GuestFault fault)
+    {
+        var sys = state.Sys;
+        if (operandBytes is not (2 or 4 or 8)) return Fault(GuestFault.InvalidOpcode(), out fault);
+        ulong size = (ulong)operandBytes;
+        ulong rsp = state.Slots[GuestReg.Rsp];
+        if (!memory.Read(rsp, operandBytes, out ulong newRip, out fault)) return StackFaultFrom(ref fault);
+        if (!memory.Read(rsp + size, operandBytes, out ulong csValue, out fault)) return StackFaultFrom(ref fault);
+        ushort cs = (ushort)csValue;
+
+        int cpl = state.Cpl;
+        int rpl = cs & 3;
+        uint csError = (uint)cs & 0xFFFC;
+        if ((cs & 0xFFFC) == 0) return Fault(GuestFault.GeneralProtection(), out fault);
+        if (rpl < cpl) return Fault(GuestFault.GeneralProtection(csError), out fault);
+        if (!SupervisorAccess.ReadGdt(state, memory, cs, 0, out var code, out fault)) return SystemOutcome.Fault;
+        if (!code.IsCode) return Fault(GuestFault.GeneralProtection(csError), out fault);
+        if (code.IsConforming ? code.Dpl > rpl : code.Dpl != rpl) return Fault(GuestFault.GeneralProtection(csError), out fault);
+        if (!code.Present) return Fault(GuestFault.WithErrorCode(ExceptionVector.SegmentNotPresent, csError), out fault);
+        if (!code.Is64BitCode) return Fault(GuestFault.GeneralProtection(csError), out fault);
+        if (!Mmu.IsCanonical(newRip)) return Fault(GuestFault.GeneralProtection(), out fault);
+
+        ulong newRsp = rsp + 2 * size + release;
+        ushort ss = sys.Ss;
+        if (rpl > cpl)
+        {
+            if (!memory.Read(newRsp, operandBytes, out ulong outerRsp, out fault)) return StackFaultFrom(ref fault);
+            if (!memory.Read(newRsp + size, operandBytes, out ulong ssValue, out fault)) return StackFaultFrom(ref fault);
+            ss = (ushort)ssValue;
+            uint ssError = (uint)ss & 0xFFFC;
+            if ((ss & 0xFFFC) == 0)
+            {
+                if (rpl == 3 || (ss & 3) != rpl) return Fault(GuestFault.GeneralProtection(), out fault);
+            }
+            else
+            {
+                if ((ss & 3) != rpl) return Fault(GuestFault.GeneralProtection(ssError), out fault);
+                if (!SupervisorAccess.ReadGdt(state, memory, ss, 0, out var stack, out fault)) return SystemOutcome.Fault;
+                if (!stack.IsWritableData || stack.Dpl != rpl) return Fault(GuestFault.GeneralProtection(ssError), out fault);
+                if (!stack.Present) return Fault(GuestFault.WithErrorCode(ExceptionVector.StackFault, ssError), out fault);
+            }
+            newRsp = outerRsp + release;
+        }
+
+        sys.Cs = cs;
+        sys.Ss = ss;
+        state.Cpl = rpl;
+        state.Slots[GuestReg.Rsp] = newRsp;
+        state.Rip = newRip;
+        if (rpl > cpl) NullOuterDataSegments(state, memory, rpl);
+        fault = default;
+        return SystemOutcome.Jump;
+    }
+
     /// <summary>On a return to an outer ring, data segments the new CPL may not use become null (bases kept).</summary>
     private static void NullOuterDataSegments(VcpuState state, IGuestMemory memory, int newCpl)
     {

@@ -180,6 +180,8 @@ public sealed class SystemInstructions : ISystemInstructions
                 return SystemOutcome.Continue;
             case SystemOp.Iretq:
                 return Delivery.Iret(state, memory, out fault);
+            case SystemOp.FarReturn:
+                return Delivery.FarReturn(state, memory, (int)a, b, out fault);
             case SystemOp.Syscall:
                 return Syscall(state, a, ref fault);
             case SystemOp.Sysretq:

@@ -71,4 +71,10 @@ public enum SystemOp : byte
     WriteSegment,
     /// <summary>MOV r/m16, Sreg: a = segment register; result = selector.</summary>
     ReadSegment,
+    /// <summary>
+    /// RET far (RETFW/RETFD/RETFQ, with or without imm16): a = operand size in bytes (2, 4, 8), b =
+    /// bytes to release from the stack (the imm16, 0 without). Pops RIP and CS (and RSP, SS on a
+    /// return to an outer ring); sets RIP and returns <see cref="SystemOutcome.Jump"/>.
+    /// </summary>
+    FarReturn,
 }
