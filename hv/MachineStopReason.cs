@@ -15,4 +15,6 @@ public enum MachineStopReason : byte
     Budget,
     /// <summary>The host asked the machine to stop.</summary>
     Host,
+    /// <summary>The run loop caught a host exception (a bug in Drk, not in the guest) and stopped the machine with a dump.</summary>
+    InternalError,
 }

@@ -42,6 +42,9 @@ public sealed unsafe class Mmu : ISupervisorMemory
     private readonly TlbEntry[] _supervisor;
     private readonly TlbEntry[] _user;
     private readonly byte* _ram;
+    // Set while this MMU raises CodePageWritten for one of its own stores, so a handler can cancel it.
+    private bool _notifyingWrite;
+    private bool _writeCancelled;
     private ulong _localBase = ulong.MaxValue;
     private ulong _localLength;
     private IMmioDevice? _local;
@@ -85,6 +88,21 @@ public sealed unsafe class Mmu : ISupervisorMemory
     public void FlushPage(ulong linear) => _tlb.FlushPage(linear);
 
     internal void RevokeWrites(ulong physicalPage) => _tlb.RevokeWrites(physicalPage);
+
+    /// <summary>
+    /// Called from a <see cref="PhysicalMemory.CodePageWritten"/> handler: the store this MMU is
+    /// about to perform does not happen (no byte of it is written) and the access fails, as a
+    /// faulting store would, so the instruction can be restarted (the dispatcher's answer to a
+    /// block that writes its own code). The fault the access reports is meaningless: whoever
+    /// cancels knows. Returns false, and cancels nothing, when the write being reported is not a
+    /// store through this MMU (a page-walk A/D update, a hypervisor write, another vCPU).
+    /// </summary>
+    public bool CancelPendingWrite()
+    {
+        if (!_notifyingWrite) return false;
+        _writeCancelled = true;
+        return true;
+    }
 
     /// <summary>True when <paramref name="address"/> is canonical for 48-bit linear addresses.</summary>
     public static bool IsCanonical(ulong address) => (ulong)((long)(address << 16) >> 16) == address;
@@ -279,7 +297,10 @@ public sealed unsafe class Mmu : ISupervisorMemory
         if (((address ^ last) & PageMask) == 0)
         {
             if (!Translate(address, AccessKind.Write, user, out ulong physical, out fault)) return false;
+            _notifyingWrite = true;
             _physical.NotifyIfWatched(physical, size, _state);
+            _notifyingWrite = false;
+            if (_writeCancelled) return Cancelled(out fault);
             PhysicalWrite(physical, size, value);
             return true;
         }
@@ -287,11 +308,21 @@ public sealed unsafe class Mmu : ISupervisorMemory
         if (!Translate(address, AccessKind.Write, user, out ulong p1, out fault)) return false;
         if (!Translate(second, AccessKind.Write, user, out ulong p2, out fault)) return false;
         int first = (int)(second - address);
+        _notifyingWrite = true;
         _physical.NotifyIfWatched(p1, first, _state);
         _physical.NotifyIfWatched(p2, size - first, _state);
+        _notifyingWrite = false;
+        if (_writeCancelled) return Cancelled(out fault);
         for (int i = 0; i < size; i++)
             PhysicalWrite(i < first ? p1 + (ulong)i : p2 + (ulong)(i - first), 1, value >> (8 * i));
         return true;
+    }
+
+    private bool Cancelled(out GuestFault fault)
+    {
+        _writeCancelled = false;
+        fault = default;
+        return false;
     }
 
     /// <summary>A physical read inside one page, as this vCPU sees physical memory (local APIC first).</summary>
