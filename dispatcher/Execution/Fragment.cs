@@ -1,0 +1,84 @@
+using Drk.Dispatcher.IR;
+
+namespace Drk.Dispatcher.Execution;
+
+/// <summary>
+/// A guest block translated for one vCPU's code cache: its key (guest RIP, physical address of its
+/// first byte, CPL), its IR, and the physical bytes it was translated from (one or two pages).
+/// </summary>
+/// <remarks>
+/// A block never spans more than two pages: the decoder ends it after the last instruction that
+/// starts on its first page. Once <see cref="IsValid"/> is false (its code was written, or the
+/// cache was flushed) the fragment is never run again.
+/// </remarks>
+public sealed class Fragment
+{
+    /// <summary>Value of <see cref="SecondPage"/> for a fragment that lies in one page.</summary>
+    public const ulong NoPage = ulong.MaxValue;
+
+    private const ulong PageMask = ~0xFFFUL;
+
+    public Fragment(IrBlock block, ulong physicalAddress, int cpl, ulong secondPage, ulong secondLinearPage)
+    {
+        Block = block;
+        Rip = block.StartRip;
+        PhysicalAddress = physicalAddress;
+        Cpl = cpl;
+        var insns = block.Instructions;
+        Length = (int)(insns[^1].NextRip - Rip);
+        InstructionCount = insns.Length;
+        SecondPage = secondPage;
+        SecondLinearPage = secondLinearPage;
+    }
+
+    /// <summary>The guest RIP of the first instruction.</summary>
+    public ulong Rip { get; }
+
+    /// <summary>The physical address of the first byte.</summary>
+    public ulong PhysicalAddress { get; }
+
+    /// <summary>The privilege level the block was lowered for.</summary>
+    public int Cpl { get; }
+
+    /// <summary>The lowered (and usually optimised) IR.</summary>
+    public IrBlock Block { get; }
+
+    /// <summary>Bytes of guest code, from the first byte of the first instruction to the last byte of the last.</summary>
+    public int Length { get; }
+
+    /// <summary>Guest instructions in the block.</summary>
+    public int InstructionCount { get; }
+
+    /// <summary>The physical page of the first byte.</summary>
+    public ulong FirstPage => PhysicalAddress & PageMask;
+
+    /// <summary>The physical page holding the bytes past the first page, or <see cref="NoPage"/>.</summary>
+    public ulong SecondPage { get; }
+
+    /// <summary>The linear page of those bytes (checked on every lookup: its mapping may change alone), or <see cref="NoPage"/>.</summary>
+    public ulong SecondLinearPage { get; }
+
+    /// <summary>True when the block's bytes continue on a second page.</summary>
+    public bool SpansTwoPages => SecondPage != NoPage;
+
+    /// <summary>False once the fragment was dropped from its cache; it must not run again.</summary>
+    public bool IsValid { get; internal set; } = true;
+
+    /// <summary>True when the block's code lies (partly) in physical page <paramref name="page"/>.</summary>
+    public bool IsOnPage(ulong page) => FirstPage == page || SecondPage == page;
+
+    /// <summary>True when a write of <paramref name="size"/> bytes at physical <paramref name="address"/> (within one page) modifies the block's code.</summary>
+    public bool Overlaps(ulong address, int size)
+    {
+        ulong end = address + (ulong)size;
+        ulong firstEnd = Math.Min(PhysicalAddress + (ulong)Length, FirstPage + 0x1000);
+        if (address < firstEnd && PhysicalAddress < end) return true;
+        if (SecondPage == NoPage) return false;
+        ulong secondEnd = SecondPage + (ulong)Length - (firstEnd - PhysicalAddress);
+        return address < secondEnd && SecondPage < end;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"fragment {Rip:x16} (pa {PhysicalAddress:x}, cpl {Cpl}, {InstructionCount} insns, {Length} bytes{(SpansTwoPages ? $", +pa {SecondPage:x}" : "")})";
+}

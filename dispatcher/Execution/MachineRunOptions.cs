@@ -1,0 +1,38 @@
+namespace Drk.Dispatcher.Execution;
+
+/// <summary>How <see cref="MachineRunner"/> schedules and bounds a run.</summary>
+public sealed class MachineRunOptions
+{
+    /// <summary>The default quantum: 10,000 ticks (10 µs of virtual time).</summary>
+    public const ulong DefaultQuantum = 10_000;
+
+    /// <summary>
+    /// Virtual ticks each vCPU runs per round-robin turn (it stops at the first block boundary at or
+    /// after the end of the round). Smaller quanta interleave vCPUs more finely and cost more
+    /// scheduling; the result is deterministic for any value.
+    /// </summary>
+    public ulong Quantum { get; init; } = DefaultQuantum;
+
+    /// <summary>
+    /// Stop with <c>MachineStopReason.Budget</c> once the vCPUs together have retired this many
+    /// instructions (checked at block boundaries, so a run may overshoot by less than a block).
+    /// <see cref="ulong.MaxValue"/>: no limit.
+    /// </summary>
+    public ulong MaxInstructions { get; init; } = ulong.MaxValue;
+
+    /// <summary>How many recently executed blocks each vCPU remembers for the stop dump (a power of two).</summary>
+    public int RecentBlockCount { get; init; } = 16;
+
+    /// <summary>Whether blocks are optimised after lowering (off only to test the optimiser).</summary>
+    public bool Optimize { get; init; } = true;
+
+    /// <summary>Whether every block is checked by the IR verifier when built (tests; costs build time).</summary>
+    public bool VerifyIr { get; init; }
+
+    /// <summary>
+    /// Rounds in a row in which every vCPU stayed halted and nothing retired before the machine is
+    /// declared deadlocked even though a timer is armed (its interrupt can never be taken, e.g.
+    /// because the APIC's priority blocks it).
+    /// </summary>
+    public int IdleRoundsBeforeDeadlock { get; init; } = 10_000;
+}
