@@ -11,6 +11,7 @@ internal static class DrkCommand
         root.Subcommands.Add(Commands.ExperimentCommand.Create());
         root.Subcommands.Add(Commands.BenchCommand.Create());
         root.Subcommands.Add(Commands.IrCommand.Create());
+        root.Subcommands.Add(Commands.RunCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -1,0 +1,76 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using Drk.Cli.Running;
+
+namespace Drk.Cli.Commands;
+
+/// <summary>
+/// <c>drk run KERNEL.elf</c>: boots the guest kernel on the Drk machine and runs it through the
+/// dispatcher; the guest's serial console goes to standard output, the exit status is the guest's
+/// (docs/running.md lists every status).
+/// </summary>
+/// <remarks>
+/// Every option takes its value as text and is validated here, and unknown words are collected
+/// instead of rejected by the parser, so that any bad invocation ends with one line on standard
+/// error and status 64, never the parser's status 1 (which is a guest status).
+/// </remarks>
+internal static class RunCommand
+{
+    private static readonly string[] Tiers = ["interp", "interpreter"];
+
+    public static Command Create()
+    {
+        var kernel = new Argument<string?>("kernel") { Description = "The guest kernel (ELF64 with a 64-bit entry), e.g. guest/build/kernel.elf", Arity = ArgumentArity.ZeroOrOne };
+        var initrd = Text("--initrd", "The initrd, loaded at the top of RAM as module 0");
+        var append = Text("--append", "The kernel command line, e.g. \"selftest\"");
+        var smp = Text("--smp", "Number of vCPUs, 1-254 [default: 1]");
+        var memory = Text("--memory", "Guest RAM: 256M, 1G, or a number of MiB [default: 256M]");
+        var maxInstructions = Text("--max-instructions", "Stop (status 81, with a dump) after this many retired instructions");
+        var serialOut = Text("--serial-out", "Write the guest's serial output to this file instead of standard output");
+        var serialIn = Text("--serial-in", "Feed the guest's serial input from this file ('-': standard input)");
+        var tier = Text("--tier", "Execution tier: interp (the IR interpreter) [default: interp]");
+        var stats = new Option<bool>("--stats") { Description = "Print instructions, blocks built, guest MIPS, wall time and the exit reason on standard error" };
+
+        var command = new Command("run", "Boot a guest kernel on the Drk machine and run it through the dispatcher")
+        {
+            TreatUnmatchedTokensAsErrors = false,
+        };
+        command.Arguments.Add(kernel);
+        foreach (var o in new Option[] { initrd, append, smp, memory, maxInstructions, serialOut, serialIn, tier, stats })
+            command.Options.Add(o);
+
+        command.SetAction(parse =>
+        {
+            var stderr = Console.Error;
+            int Usage(string message)
+            {
+                stderr.WriteLine($"drk run: {message}");
+                return RunExitStatus.Usage;
+            }
+
+            if (parse.Errors.Count > 0) return Usage(parse.Errors[0].Message);
+            if (parse.UnmatchedTokens.Count > 0) return Usage($"unexpected argument '{parse.UnmatchedTokens[0]}' (see drk run --help)");
+            var kernelPath = parse.GetValue(kernel);
+            if (string.IsNullOrEmpty(kernelPath)) return Usage("no kernel given: drk run KERNEL.elf [options]");
+            foreach (var o in new[] { initrd, append, smp, memory, maxInstructions, serialOut, serialIn, tier })
+                if (parse.GetResult(o) is { } r && r.Tokens.Count == 0 && !r.Implicit) return Usage($"{o.Name} needs a value");
+
+            ulong cpus = 1;
+            if (parse.GetValue(smp) is { } smpText && !RunArgumentParser.TryParseCount("--smp", smpText, 1, 254, out cpus, out var error)) return Usage(error);
+            ulong ram = 256UL << 20;
+            if (parse.GetValue(memory) is { } memoryText && !RunArgumentParser.TryParseMemory(memoryText, out ram, out error)) return Usage(error);
+            ulong budget = ulong.MaxValue;
+            if (parse.GetValue(maxInstructions) is { } maxText && !RunArgumentParser.TryParseCount("--max-instructions", maxText, 1, ulong.MaxValue, out budget, out error)) return Usage(error);
+            if (parse.GetValue(tier) is { } tierText && Array.IndexOf(Tiers, tierText) < 0)
+                return Usage($"--tier '{tierText}' is not available; this build has: interp");
+
+            var settings = new RunSettings(kernelPath, parse.GetValue(initrd), parse.GetValue(append) ?? "", (int)cpus, ram, budget,
+                parse.GetValue(serialOut), parse.GetValue(serialIn), parse.GetValue(stats));
+            return new GuestSession(settings, stderr).Execute();
+        });
+        return command;
+    }
+
+    private static Option<string?> Text(string name, string description) =>
+        new(name) { Description = description, Arity = ArgumentArity.ZeroOrOne };
+}

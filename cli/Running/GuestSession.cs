@@ -1,0 +1,150 @@
+using System.Globalization;
+using Drk.Dispatcher.Execution;
+using Drk.Hv;
+using Drk.Hv.Boot;
+
+namespace Drk.Cli.Running;
+
+/// <summary>
+/// One <c>drk run</c>: reads the inputs, builds and boots the machine, runs it to the end, prints
+/// the statistics and (for a stop the guest did not ask for) the dump on standard error, and
+/// answers the exit status (<see cref="RunExitStatus"/>).
+/// </summary>
+internal sealed class GuestSession(RunSettings settings, TextWriter stderr)
+{
+    /// <summary>Runs the session; every failure is one line on standard error and a documented status.</summary>
+    public int Execute()
+    {
+        if (!TryRead(settings.Kernel, "kernel", out var kernel, out int status)) return status;
+        byte[]? initrd = null;
+        if (settings.Initrd is { } initrdPath && !TryRead(initrdPath, "initrd", out initrd, out status)) return status;
+
+        Stream? serialIn = null;
+        Stream? serialOut = null;
+        try
+        {
+            if (settings.SerialIn is { } inPath)
+            {
+                try { serialIn = inPath == "-" ? Console.OpenStandardInput() : File.OpenRead(inPath); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+                {
+                    return Fail(RunExitStatus.NoInput, $"cannot read serial input {inPath}: {e.Message}");
+                }
+            }
+            try
+            {
+                serialOut = settings.SerialOut is { } outPath
+                    ? new FileStream(outPath, FileMode.Create, FileAccess.Write, FileShare.Read)
+                    : new BufferedStream(Console.OpenStandardOutput(), 1 << 16);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                return Fail(RunExitStatus.CannotCreateOutput, $"cannot create serial output {settings.SerialOut}: {e.Message}");
+            }
+            return Run(kernel, initrd, serialIn, serialOut);
+        }
+        finally
+        {
+            serialOut?.Dispose();
+            serialIn?.Dispose();
+        }
+    }
+
+    private int Run(byte[] kernel, byte[]? initrd, Stream? serialIn, Stream serialOut)
+    {
+        using var machine = MachineRunner.CreateMachine(new MachineConfig
+        {
+            RamSize = settings.MemoryBytes,
+            CpuCount = settings.Cpus,
+            SerialOutput = serialOut,
+            SerialInput = serialIn,
+            DiagnosticLog = stderr,
+        });
+        try
+        {
+            PvhBootLoader.Boot(machine, kernel, new BootOptions { CommandLine = settings.CommandLine, Initrd = initrd });
+        }
+        catch (BootException e)
+        {
+            return Fail(RunExitStatus.BadImage, $"cannot boot {settings.Kernel}: {e.Message}");
+        }
+
+        var runner = new MachineRunner(machine, new MachineRunOptions { MaxInstructions = settings.MaxInstructions });
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            // The run loop polls the stop request at block boundaries and ends with a dump.
+            e.Cancel = true;
+            machine.Stop.Request(MachineStopReason.Host, 0, "stopped by the host (Ctrl-C)");
+        };
+        Console.CancelKeyPress += onCancel;
+        MachineRunResult result;
+        try
+        {
+            result = runner.Run();
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+        machine.Serial.Flush();
+
+        int status = StatusOf(result);
+        if (result.Reason != MachineStopReason.DebugExit)
+        {
+            stderr.WriteLine($"drk run: {result.Summary}");
+            stderr.Write(result.Dump);
+        }
+        if (settings.Stats) PrintStats(result, status);
+        stderr.Flush();
+        return status;
+    }
+
+    /// <summary>The exit status for how the run ended.</summary>
+    public static int StatusOf(MachineRunResult result) => result.Reason switch
+    {
+        // The guest's value as written; an exit status holds 8 bits.
+        MachineStopReason.DebugExit => result.ExitStatus & 0xFF,
+        MachineStopReason.TripleFault => RunExitStatus.TripleFault,
+        MachineStopReason.Budget => RunExitStatus.MaxInstructions,
+        MachineStopReason.Deadlock => RunExitStatus.Deadlock,
+        MachineStopReason.Host => RunExitStatus.HostStop,
+        _ => RunExitStatus.InternalError,
+    };
+
+    private void PrintStats(MachineRunResult result, int status)
+    {
+        var c = CultureInfo.InvariantCulture;
+        stderr.WriteLine(string.Create(c, $"instructions: {result.InstructionsRetired}"));
+        stderr.WriteLine(string.Create(c, $"blocks-built: {result.BlocksBuilt}"));
+        stderr.WriteLine(string.Create(c, $"blocks-run: {result.BlocksRun}"));
+        stderr.WriteLine(string.Create(c, $"fragments-invalidated: {result.FragmentsInvalidated}"));
+        stderr.WriteLine(string.Create(c, $"wall-seconds: {result.Elapsed.TotalSeconds:F3}"));
+        stderr.WriteLine(string.Create(c, $"mips: {result.Mips:F1}"));
+        stderr.WriteLine($"exit-reason: {result.ReasonName}");
+        stderr.WriteLine(string.Create(c, $"exit-status: {status}"));
+        if (result.Reason == MachineStopReason.DebugExit)
+            stderr.WriteLine(string.Create(c, $"guest-status: {result.ExitStatus}"));
+    }
+
+    private bool TryRead(string path, string what, out byte[] bytes, out int status)
+    {
+        bytes = [];
+        status = 0;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            status = Fail(RunExitStatus.NoInput, $"cannot read {what} {path}: {e.Message}");
+            return false;
+        }
+    }
+
+    private int Fail(int status, string message)
+    {
+        stderr.WriteLine($"drk run: {message}");
+        return status;
+    }
+}
