@@ -9,9 +9,9 @@ namespace Drk.Dispatcher.Flags;
 /// </summary>
 /// <remarks>
 /// What each kind's inputs hold is the contract in <see cref="FlagsKind"/>. Both methods are
-/// allocation-free. <see cref="Evaluate"/> answers the conditions compilers branch on after
-/// SUB/CMP, ADD, the logic ops and INC/DEC without computing the six flags; anything else
-/// goes through <see cref="Compute"/>, which costs a switch and a handful of ALU operations.
+/// allocation-free. <see cref="Evaluate"/> answers the conditions after SUB/CMP, ADD, the logic
+/// ops and INC/DEC from four flags without branching on the condition; anything else goes
+/// through <see cref="Compute"/>, which costs a switch and a handful of ALU operations.
 /// </remarks>
 public static class FlagsCalculator
 {
@@ -120,84 +120,69 @@ public static class FlagsCalculator
     }
 
     /// <summary>Evaluates x86 condition <paramref name="cond"/> on the thunk.</summary>
+    /// <remarks>
+    /// For Sub, Add, Logic, Inc and Dec (every condition but P/NP) it derives only ZF, CF, SF
+    /// and OF, without branches, and looks the condition up in a truth table. The interpreter
+    /// calls this from one site for every guest branch, so a switch on the condition would be
+    /// an indirect jump that mispredicts as kinds and conditions change from branch to branch.
+    /// Other kinds and P/NP cost a <see cref="Compute"/>.
+    /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">cc_op names no <see cref="FlagsKind"/>.</exception>
     public static bool Evaluate(Condition cond, ulong ccOp, ulong dep1, ulong dep2, ulong ndep)
     {
         int top = (8 << (int)(ccOp & 3)) - 1;
+        uint zcso;
         switch ((FlagsKind)(ccOp >> 2))
         {
             case FlagsKind.Sub:
             {
-                // Operands are zero-extended, so unsigned order is plain ulong order and signed
-                // order is the order of the operands shifted up to bit 63.
-                int up = 63 - top;
-                switch (cond)
-                {
-                    case Condition.E: return dep1 == dep2;
-                    case Condition.NE: return dep1 != dep2;
-                    case Condition.B: return dep1 < dep2;
-                    case Condition.AE: return dep1 >= dep2;
-                    case Condition.BE: return dep1 <= dep2;
-                    case Condition.A: return dep1 > dep2;
-                    case Condition.L: return (long)(dep1 << up) < (long)(dep2 << up);
-                    case Condition.GE: return (long)(dep1 << up) >= (long)(dep2 << up);
-                    case Condition.LE: return (long)(dep1 << up) <= (long)(dep2 << up);
-                    case Condition.G: return (long)(dep1 << up) > (long)(dep2 << up);
-                    case Condition.S: return (((dep1 - dep2) >> top) & 1) != 0;
-                    case Condition.NS: return (((dep1 - dep2) >> top) & 1) == 0;
-                }
-                break;
-            }
-            case FlagsKind.Logic:
-            {
-                // CF = OF = 0: L is S, LE is (Z or S), B is never true.
-                bool zero = dep1 == 0;
-                bool sign = ((dep1 >> top) & 1) != 0;
-                switch (cond)
-                {
-                    case Condition.E: return zero;
-                    case Condition.NE: return !zero;
-                    case Condition.B: return false;
-                    case Condition.AE: return true;
-                    case Condition.BE: return zero;
-                    case Condition.A: return !zero;
-                    case Condition.S or Condition.L: return sign;
-                    case Condition.NS or Condition.GE: return !sign;
-                    case Condition.LE: return zero | sign;
-                    case Condition.G: return !(zero | sign);
-                    case Condition.O: return false;
-                    case Condition.NO: return true;
-                }
+                // operands are zero-extended, so plain ulong order is the unsigned order
+                ulong res = dep1 - dep2;
+                zcso = Bit(dep1 == dep2) | Bit(dep1 < dep2) << 1 | (uint)((res >> top) & 1) << 2
+                    | (uint)((((dep1 ^ dep2) & (dep1 ^ res)) >> top) & 1) << 3;
                 break;
             }
             case FlagsKind.Add:
             {
                 ulong res = (dep1 + dep2) & (ulong.MaxValue >> (63 - top));
-                switch (cond)
-                {
-                    case Condition.E: return res == 0;
-                    case Condition.NE: return res != 0;
-                    case Condition.B: return res < dep1;
-                    case Condition.AE: return res >= dep1;
-                    case Condition.BE: return res < dep1 | res == 0;
-                    case Condition.A: return !(res < dep1 | res == 0);
-                    case Condition.S: return ((res >> top) & 1) != 0;
-                    case Condition.NS: return ((res >> top) & 1) == 0;
-                }
+                zcso = Bit(res == 0) | Bit(res < dep1) << 1 | (uint)((res >> top) & 1) << 2
+                    | (uint)((((dep1 ^ res) & (dep2 ^ res)) >> top) & 1) << 3;
                 break;
             }
-            case FlagsKind.Inc or FlagsKind.Dec:
-                switch (cond)
-                {
-                    case Condition.E: return dep1 == 0;
-                    case Condition.NE: return dep1 != 0;
-                    case Condition.S: return ((dep1 >> top) & 1) != 0;
-                    case Condition.NS: return ((dep1 >> top) & 1) == 0;
-                }
+            case FlagsKind.Logic:
+                zcso = Bit(dep1 == 0) | (uint)((dep1 >> top) & 1) << 2;
                 break;
+            case FlagsKind.Inc:
+                zcso = Bit(dep1 == 0) | (uint)(ndep & 1) << 1 | (uint)((dep1 >> top) & 1) << 2 | Bit(dep1 == 1UL << top) << 3;
+                break;
+            case FlagsKind.Dec:
+                zcso = Bit(dep1 == 0) | (uint)(ndep & 1) << 1 | (uint)((dep1 >> top) & 1) << 2 | Bit(dep1 == (1UL << top) - 1) << 3;
+                break;
+            default:
+                return Test(cond, Compute(ccOp, dep1, dep2, ndep));
         }
-        return Test(cond, Compute(ccOp, dep1, dep2, ndep));
+        if (cond is Condition.P or Condition.NP) return Test(cond, Compute(ccOp, dep1, dep2, ndep));
+        return ((ConditionTruth[(int)cond & 15] >> (int)zcso) & 1) != 0;
     }
+
+    /// <summary>
+    /// For each condition, bit i is its value when i = ZF | CF &lt;&lt; 1 | SF &lt;&lt; 2 | OF &lt;&lt; 3
+    /// (P and NP, which need PF, are never looked up).
+    /// </summary>
+    private static readonly ushort[] ConditionTruth =
+    {
+        0xff00, 0x00ff, // O, NO: OF
+        0xcccc, 0x3333, // B, AE: CF
+        0xaaaa, 0x5555, // E, NE: ZF
+        0xeeee, 0x1111, // BE, A: CF or ZF
+        0xf0f0, 0x0f0f, // S, NS: SF
+        0x0000, 0x0000, // P, NP
+        0x0ff0, 0xf00f, // L, GE: SF != OF
+        0xaffa, 0x5005, // LE, G: ZF or SF != OF
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Bit(bool b) => b ? 1u : 0u;
 
     /// <summary>Evaluates <paramref name="cond"/> on explicit RFLAGS bits.</summary>
     public static bool Test(Condition cond, ulong rflags)

@@ -255,6 +255,32 @@ public sealed class FlagsCalculatorTests
         Assert.Equal(Enum.GetValues<FlagsKind>().Length * 4 * 400 * 16, checkedCases);
     }
 
+    [Fact]
+    public void EvaluateAndComputeAllocateNothing()
+    {
+        var kinds = Enum.GetValues<FlagsKind>();
+        long sink = 0;
+        void Work()
+        {
+            for (int i = 0; i < 10_000; i++)
+            {
+                ulong ccOp = FlagsOps.Make(kinds[i % kinds.Length], 1 << (i & 3));
+                sink += FlagsCalculator.Evaluate((Condition)(i & 15), ccOp, (ulong)i & 0xff, 7, 1) ? 1 : 0;
+                sink += (long)FlagsCalculator.Compute(ccOp, (ulong)i & 0xff, 3, 0);
+            }
+        }
+        Work(); // JIT and static initialisation
+        long fewest = long.MaxValue;
+        for (int round = 0; round < 5 && fewest != 0; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Work();
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.Equal(0, fewest);
+        Assert.NotEqual(0, sink);
+    }
+
     [Theory]
     [InlineData(Condition.O, OF, true)]
     [InlineData(Condition.NO, OF, false)]
