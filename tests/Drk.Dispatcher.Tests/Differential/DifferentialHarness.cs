@@ -11,8 +11,8 @@ namespace Drk.Dispatcher.Tests.Differential;
 /// what the instructions leave undefined) and the whole scratch area.
 /// </summary>
 /// <remarks>
-/// <para>One harness serves the whole test process (one mmap'd region, one interpreter memory);
-/// test classes run in parallel, so runs are serialised by a lock.</para>
+/// <para>One harness serves the whole test process (<see cref="HostCpu.Shared"/>, one interpreter
+/// memory); test classes run in parallel, so runs are serialised by the host's gate.</para>
 /// <para>Seeding: the run seed is <c>DRK_DIFF_SEED</c> (hex or decimal, default
 /// <see cref="DefaultSeed"/>); each form derives its own seed from the run seed and its name,
 /// and each case from the form seed and its number, so a failure reproduces with the same seed
@@ -25,7 +25,6 @@ public sealed class DifferentialHarness
 
     private static readonly Lazy<DifferentialHarness> SharedInstance = new(() => new DifferentialHarness());
 
-    private readonly object _gate = new();
     private readonly HostCpu _host;
     private readonly InterpretedCpu _interpreter;
     private readonly CaseBuilder _builder;
@@ -35,7 +34,7 @@ public sealed class DifferentialHarness
 
     private DifferentialHarness()
     {
-        _host = new HostCpu();
+        _host = HostCpu.Shared;
         _interpreter = new InterpretedCpu(_host.Layout);
         _builder = new CaseBuilder(_host.Layout);
     }
@@ -79,7 +78,7 @@ public sealed class DifferentialHarness
     /// <summary>Runs the cases of a form; never throws for a differing case (it is counted and the first one reported).</summary>
     public FormResult Run(InstructionForm form, int cases, ulong seed)
     {
-        lock (_gate)
+        lock (_host.Gate)
         {
             ulong formSeed = Mix(seed ^ Fnv1a(form.Name));
             new Random((int)formSeed).NextBytes(_baseScratch);
@@ -119,7 +118,14 @@ public sealed class DifferentialHarness
 
         _native.CopyFrom(b.Regs);
         b.Scratch.AsSpan().CopyTo(_host.Scratch);
-        _host.Run(code, _native);
+        var nativeFault = _host.Run(code, _native);
+        if (!nativeFault.None)
+        {
+            report = $"form '{form.Name}', case {number} of {cases}, seed 0x{seed:x}: the case faulted on the host CPU: {nativeFault}.\n" +
+                "Generators must not make cases that fault natively (test those through the interpreter only). Code:\n" +
+                CodeListing.Format(listing, code, Layout.CodeAddress) + "initial state:\n" + Indent(b.Regs.ToString());
+            return false;
+        }
 
         _interpreted.CopyFrom(b.Regs);
         b.Scratch.AsSpan().CopyTo(_interpreter.Scratch);

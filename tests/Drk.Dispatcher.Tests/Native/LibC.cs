@@ -19,4 +19,12 @@ internal static class LibC
 
     [DllImport("libc", SetLastError = true)]
     public static extern int munmap(nint address, nuint length);
+
+    /// <summary>glibc's <c>struct sigaction</c> on x86-64: handler at 0, mask at 8, flags at 136, restorer at 144.</summary>
+    public const int SigactionSize = 152, SigactionFlagsOffset = 136;
+    public const int SaSiginfo = 4;
+
+    /// <summary>sigaction(2) through glibc (which supplies the signal-return trampoline).</summary>
+    [DllImport("libc", SetLastError = true)]
+    public static extern unsafe int sigaction(int signal, byte* action, byte* oldAction);
 }
