@@ -36,6 +36,9 @@ public sealed class GuestRunner
     private const int RecentSize = 256;
     private readonly IrBlock?[] _recent = new IrBlock?[RecentSize];
     private readonly int[] _recentCpl = new int[RecentSize];
+    // What Fits needs of a recent block, next to it, so the hot path reads no instruction array.
+    private readonly ulong[] _recentLastRip = new ulong[RecentSize];
+    private readonly int[] _recentLength = new int[RecentSize];
 
     public GuestRunner(IGuestMemory memory, ISystemInstructions? system = null)
     {
@@ -111,10 +114,17 @@ public sealed class GuestRunner
         long remaining = maxInstructions;
         while (true)
         {
-            if (state.Rip == stopRip) return RunStatus.Stopped;
+            ulong rip = state.Rip;
+            if (rip == stopRip) return RunStatus.Stopped;
             if (remaining <= 0) return RunStatus.BudgetExhausted;
-            var block = BlockAt(state.Rip, state.Cpl, stopRip, remaining, out fault);
-            if (block is null) return RunStatus.Exception;
+            int slot = RecentSlot(rip);
+            var block = _recent[slot];
+            if (block is null || block.StartRip != rip || _recentCpl[slot] != state.Cpl
+                || _recentLength[slot] > remaining || (stopRip > rip && stopRip <= _recentLastRip[slot]))
+            {
+                block = BlockAt(rip, state.Cpl, stopRip, remaining, out fault);
+                if (block is null) return RunStatus.Exception;
+            }
             var result = _jit is null ? _interpreter.Execute(block, state) : _jit.Execute(block, state, _interpreter);
             Retired += result.Retired;
             remaining -= result.Retired;
@@ -146,21 +156,33 @@ public sealed class GuestRunner
     private IrBlock? BlockAt(ulong rip, int cpl, ulong stopRip, long budget, out GuestFault fault)
     {
         fault = default;
-        int slot = (int)(rip ^ (rip >> 8)) & (RecentSize - 1);
-        var recent = _recent[slot];
-        if (recent is not null && recent.StartRip == rip && _recentCpl[slot] == cpl && Fits(recent, stopRip, budget)) return recent;
         if (_blocks.TryGetValue((rip, cpl), out var cached) && Fits(cached, stopRip, budget))
         {
-            _recent[slot] = cached;
-            _recentCpl[slot] = cpl;
+            Remember(cached, cpl);
             return cached;
         }
         int limit = (int)Math.Min(budget, BlockDecoder.MaxInstructions);
         if (!_decoder.TryDecode(rip, out var instructions, out fault, limit, stopRip)) return null;
         var block = Build(instructions, cpl);
         // Only full-length blocks are kept, so a budget-shortened block never shadows the real one.
-        if (limit == BlockDecoder.MaxInstructions || instructions.Length < limit) _blocks[(rip, cpl)] = block;
+        if (limit == BlockDecoder.MaxInstructions || instructions.Length < limit)
+        {
+            _blocks[(rip, cpl)] = block;
+            Remember(block, cpl);
+        }
         return block;
+    }
+
+    private static int RecentSlot(ulong rip) => (int)(rip ^ (rip >> 8)) & (RecentSize - 1);
+
+    /// <summary>Puts <paramref name="block"/> in the direct-mapped front, with what the hot path's fit test needs.</summary>
+    private void Remember(IrBlock block, int cpl)
+    {
+        int slot = RecentSlot(block.StartRip);
+        _recent[slot] = block;
+        _recentCpl[slot] = cpl;
+        _recentLastRip[slot] = block.Instructions[^1].Rip;
+        _recentLength[slot] = block.Instructions.Length;
     }
 
     /// <summary>True when a cached block neither runs past the stop address nor exceeds the budget.</summary>

@@ -51,13 +51,6 @@ public sealed class IrInterpreter
     /// </summary>
     public BlockResult Execute(IrBlock block, VcpuState state)
     {
-        var result = Run(block, state);
-        state.InstructionsRetired += (ulong)result.Retired;
-        return result;
-    }
-
-    private BlockResult Run(IrBlock block, VcpuState state)
-    {
         // Few live values across the loop, so the JIT keeps them in registers: the temps, the
         // current op and the end. Rare paths live in their own methods, and the only struct local
         // holding a reference is the fault below (the JIT zeroes such locals on every entry).
@@ -191,14 +184,17 @@ public sealed class IrInterpreter
                     if (Unsafe.Add(ref t, op.A) != 0)
                     {
                         state.Slots[GuestReg.Rip] = op.Imm;
+                        state.InstructionsRetired += (ulong)op.Guest + 1;
                         return new BlockResult(BlockEnd.Exit, op.Guest + 1);
                     }
                     break;
                 case IrOpcode.Exit:
                     state.Slots[GuestReg.Rip] = op.Imm;
+                    state.InstructionsRetired += (ulong)op.Guest + 1;
                     return new BlockResult(BlockEnd.Exit, op.Guest + 1);
                 case IrOpcode.ExitIndirect:
                     state.Slots[GuestReg.Rip] = Unsafe.Add(ref t, op.A);
+                    state.InstructionsRetired += (ulong)op.Guest + 1;
                     return new BlockResult(BlockEnd.ExitIndirect, op.Guest + 1);
                 case IrOpcode.Raise:
                     return Raise(block, state, in op);
@@ -239,6 +235,7 @@ public sealed class IrInterpreter
     private static BlockResult SoftInt(VcpuState state, in IrOp op)
     {
         state.Rip = op.Imm;
+        state.InstructionsRetired += (ulong)op.Guest + 1;
         return new BlockResult(BlockEnd.SoftInt, op.Guest + 1, new GuestFault { Vector = (ExceptionVector)op.Aux, Rip = op.Imm });
     }
 
@@ -302,6 +299,7 @@ public sealed class IrInterpreter
                 if (op.Dst != IrOp.None) Unsafe.Add(ref t, op.Dst) = value;
                 return true;
             case SystemOutcome.Jump:
+                state.InstructionsRetired += (ulong)op.Guest + 1;
                 result = new BlockResult(BlockEnd.SystemJump, op.Guest + 1);
                 return false;
             case SystemOutcome.Fault:
@@ -309,10 +307,12 @@ public sealed class IrInterpreter
                 return false;
             case SystemOutcome.Halt:
                 state.Rip = insn.NextRip;
+                state.InstructionsRetired += (ulong)op.Guest + 1;
                 result = new BlockResult(BlockEnd.Halt, op.Guest + 1);
                 return false;
             case SystemOutcome.Stop:
                 state.Rip = insn.NextRip;
+                state.InstructionsRetired += (ulong)op.Guest + 1;
                 result = new BlockResult(BlockEnd.Stop, op.Guest + 1);
                 return false;
             default:
@@ -328,6 +328,7 @@ public sealed class IrInterpreter
         var insn = block.Instructions[guest];
         fault.Rip = insn.Rip;
         state.Rip = insn.Rip;
+        state.InstructionsRetired += (ulong)guest;
         if (fault.Vector == ExceptionVector.InvalidOpcode && fault.Bytes is null)
             fault.Bytes = FetchBytes(insn);
         return new BlockResult(BlockEnd.Fault, guest, fault);
