@@ -1,6 +1,4 @@
 using System.Text;
-using Drk.Dispatcher.IR;
-using Drk.Dispatcher.Lowering;
 using Drk.Dispatcher.Tests.Native;
 using Iced.Intel;
 
@@ -90,37 +88,6 @@ public static class CodeListing
         var output = new StringOutput();
         new IntelFormatter().Format(insn, output);
         return output.ToStringAndReset();
-    }
-
-    /// <summary>
-    /// The IR of the code's blocks (split after every instruction that is not straight-line, as a
-    /// block decoder would), lowered afresh, or what went wrong lowering them.
-    /// </summary>
-    public static string LowerForReport(List<Instruction> code)
-    {
-        var sb = new StringBuilder();
-        var lowerer = new Lowerer();
-        var block = new List<GuestInstruction>();
-        void Flush()
-        {
-            if (block.Count == 0) return;
-            try
-            {
-                sb.Append(IrPrinter.Format(lowerer.Lower(block.ToArray())));
-            }
-            catch (Exception ex)
-            {
-                sb.Append($"block {block[0].Rip:x}: lowering threw {ex.GetType().Name}: {ex.Message}\n");
-            }
-            block.Clear();
-        }
-        foreach (var i in code)
-        {
-            block.Add(new GuestInstruction(i));
-            if (i.FlowControl != FlowControl.Next || i.HasRepPrefix || i.HasRepePrefix || i.HasRepnePrefix) Flush();
-        }
-        Flush();
-        return sb.ToString();
     }
 
     /// <summary>The addresses and initial bytes of the first instruction's memory operands.</summary>

@@ -175,7 +175,7 @@ public sealed class DifferentialHarness
         sb.Append("differences (expected = host CPU, actual = interpreter):\n");
         sb.Append(diff);
         sb.Append("final state on the host CPU:\n").Append(Indent(_native.ToString()));
-        sb.Append("IR:\n").Append(CodeListing.LowerForReport(listing));
+        sb.Append("IR:\n").Append(_interpreter.IrReport(Layout.CodeAddress, Layout.CodeAddress + (ulong)code.Length));
         report = sb.ToString();
         return false;
     }

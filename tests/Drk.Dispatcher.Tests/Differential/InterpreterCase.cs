@@ -128,5 +128,5 @@ public sealed class InterpreterCase
 
     public string Listing() =>
         "code:\n" + CodeListing.Format(CodeListing.Decode(Bytes, Layout.CodeAddress), Bytes, Layout.CodeAddress) +
-        "IR:\n" + CodeListing.LowerForReport(CodeListing.Decode(Bytes, Layout.CodeAddress));
+        "IR:\n" + Cpu.IrReport(Layout.CodeAddress, Layout.CodeAddress + (ulong)Bytes.Length);
 }

@@ -1,5 +1,8 @@
+using Drk.Dispatcher.Decoding;
 using Drk.Dispatcher.Execution;
 using Drk.Dispatcher.Flags;
+using Drk.Dispatcher.IR;
+using Drk.Dispatcher.Lowering;
 using Drk.Hv.Cpu;
 using Drk.Hv.Memory;
 
@@ -85,6 +88,38 @@ public sealed class InterpretedCpu
         state.Rflags = ReadRflags(State, out outcome.FlagsException);
         outcome.FinalRip = s[GuestReg.Rip];
         return outcome;
+    }
+
+    /// <summary>
+    /// The IR of the blocks covering [<paramref name="start"/>, <paramref name="end"/>) as this
+    /// runner builds them (the block decoder's cuts, CPL 3): lowered, and after optimisation
+    /// when the runner optimises. For failure reports; the code must still be loaded.
+    /// </summary>
+    public string IrReport(ulong start, ulong end)
+    {
+        var sb = new System.Text.StringBuilder();
+        var decoder = new BlockDecoder(_memory);
+        var lowerer = new Lowerer();
+        for (ulong rip = start; rip < end;)
+        {
+            try
+            {
+                if (!decoder.TryDecode(rip, out var instructions, out var fault, stopBefore: end))
+                {
+                    sb.Append($"block {rip:x}: fetch fault {fault}\n");
+                    break;
+                }
+                sb.Append("lowered:\n").Append(IrPrinter.Format(lowerer.Lower(instructions, cpl: 3)));
+                if (Optimize) sb.Append("optimised (as run):\n").Append(IrPrinter.Format(_runner.Build(instructions, cpl: 3)));
+                rip = instructions[^1].NextRip;
+            }
+            catch (Exception ex)
+            {
+                sb.Append($"block {rip:x}: {ex.GetType().Name}: {ex.Message}\n");
+                break;
+            }
+        }
+        return sb.ToString();
     }
 
     /// <summary>RFLAGS of <paramref name="state"/>: the thunk's arithmetic flags plus flags_other.</summary>
