@@ -129,7 +129,7 @@ public sealed class HostCpuTests
     }
 
     [SkippableFact]
-    public void Every_form_generates_cases_that_decode_to_the_form_and_run_natively()
+    public void Every_form_generates_cases_of_its_encoding_that_run_natively()
     {
         // Exercises every generator (and its fault filters) on the host CPU without the
         // interpreter: a generator bug shows here even before the lowering exists.
@@ -153,6 +153,11 @@ public sealed class HostCpuTests
                     Assert.NotEmpty(builder.Bytes);
                     var code = CodeListing.Decode(builder.Bytes, host.Layout.CodeAddress);
                     Assert.DoesNotContain(code, i => i.Code == Code.INVALID);
+                    // Rows named after an Iced Code must contain exactly that encoding (XCHG eAX with
+                    // itself is 0x90, which is NOP in 64-bit mode).
+                    if (Enum.TryParse<Code>(form.Name.Replace("lock ", "").Split(' ')[0], out var named) && !code.Exists(i => i.Code == named))
+                        Assert.True(named.Mnemonic() == Mnemonic.Xchg && code[0].Mnemonic == Mnemonic.Nop,
+                            $"{form.Name}: case {c} has no {named}: {CodeListing.Format(code, builder.Bytes, host.Layout.CodeAddress)}");
                     builder.Scratch.CopyTo(host.Scratch);
                     state.CopyFrom(builder.Regs);
                     var fault = host.Run(builder.Bytes, state);
