@@ -70,11 +70,11 @@ public sealed class GuestRunner
         }
     }
 
-    /// <summary>The JIT tier (its statistics, Meta-op handlers); null when only the interpreter runs.</summary>
+    /// <summary>The JIT tier and its statistics; null when only the interpreter runs. It shares the interpreter's tool callbacks and Meta-op handlers.</summary>
     public JitTier? Jit => _jit;
 
     private JitTier? CreateJit(ExecutionTier tier) =>
-        JitTier.For(tier, new JitRuntime(Memory, System, _interpreter.CleanCalls));
+        JitTier.For(tier, new JitRuntime(_interpreter, Memory, System));
 
     public IGuestMemory Memory { get; }
 

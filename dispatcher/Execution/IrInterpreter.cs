@@ -45,6 +45,9 @@ public sealed class IrInterpreter
     /// <summary>Executes Meta ops whose Aux is <paramref name="kind"/> with <paramref name="handler"/>; Meta ops without a handler do nothing and yield 0.</summary>
     public void RegisterMetaHandler(byte kind, IMetaOpHandler handler) => _metaHandlers[kind] = handler;
 
+    /// <summary>The handler registered for Meta ops of <paramref name="kind"/>, if any (the JIT tier runs the same handlers).</summary>
+    internal IMetaOpHandler? MetaHandler(byte kind) => _metaHandlers[kind];
+
     /// <summary>
     /// Executes <paramref name="block"/> from its first op until it leaves, says why, and adds the
     /// instructions it retired to <see cref="VcpuState.InstructionsRetired"/> (the virtual clock).

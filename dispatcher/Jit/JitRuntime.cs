@@ -8,16 +8,28 @@ namespace Drk.Dispatcher.Jit;
 /// The machine that one vCPU's compiled blocks run against: its guest memory, the system
 /// instructions, the tools' clean-call table and Meta-op handlers, as the interpreter has them.
 /// </summary>
-/// <remarks>Give it the interpreter's <see cref="CleanCallTable"/> so both tiers call the same callbacks. Not thread-safe: one per vCPU.</remarks>
+/// <remarks>
+/// Built from the vCPU's interpreter, it shares that interpreter's clean-call table and Meta-op
+/// handlers, so tools register once and both tiers run the same callbacks. Not thread-safe: one per vCPU.
+/// </remarks>
 public sealed class JitRuntime
 {
     private readonly IMetaOpHandler?[] _metaHandlers = new IMetaOpHandler?[256];
+    private readonly IrInterpreter? _interpreter;
 
+    /// <summary>A runtime of its own: tools register their callbacks and handlers here.</summary>
     public JitRuntime(IGuestMemory memory, ISystemInstructions? system = null, CleanCallTable? cleanCalls = null)
     {
         Memory = memory;
         System = system;
         CleanCalls = cleanCalls ?? new CleanCallTable();
+    }
+
+    /// <summary>A runtime sharing <paramref name="interpreter"/>'s tool callbacks and Meta-op handlers; give it the memory and system instructions the interpreter runs against.</summary>
+    public JitRuntime(IrInterpreter interpreter, IGuestMemory memory, ISystemInstructions? system)
+        : this(memory, system, interpreter.CleanCalls)
+    {
+        _interpreter = interpreter;
     }
 
     /// <summary>The vCPU's guest memory; an <see cref="Mmu"/> gets the soft-TLB fast path inlined.</summary>
@@ -29,8 +41,12 @@ public sealed class JitRuntime
     /// <summary>The callbacks CleanCall ops invoke.</summary>
     public CleanCallTable CleanCalls { get; }
 
-    /// <summary>Executes Meta ops whose Aux is <paramref name="kind"/> with <paramref name="handler"/>; Meta ops without a handler do nothing and yield 0 (as in the interpreter).</summary>
-    public void RegisterMetaHandler(byte kind, IMetaOpHandler handler) => _metaHandlers[kind] = handler;
+    /// <summary>Executes Meta ops whose Aux is <paramref name="kind"/> with <paramref name="handler"/> (in the shared interpreter too, when there is one); Meta ops without a handler do nothing and yield 0, as in the interpreter.</summary>
+    public void RegisterMetaHandler(byte kind, IMetaOpHandler handler)
+    {
+        if (_interpreter is not null) _interpreter.RegisterMetaHandler(kind, handler);
+        else _metaHandlers[kind] = handler;
+    }
 
-    internal IMetaOpHandler? MetaHandler(byte kind) => _metaHandlers[kind];
+    internal IMetaOpHandler? MetaHandler(byte kind) => _interpreter is not null ? _interpreter.MetaHandler(kind) : _metaHandlers[kind];
 }

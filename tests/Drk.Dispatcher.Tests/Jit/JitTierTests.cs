@@ -84,6 +84,37 @@ public sealed class JitTierTests
         Assert.Equal(0, tier.Statistics.BlocksCompiled);
     }
 
+    [Fact]
+    public void Tools_registered_on_the_interpreter_run_in_compiled_code()
+    {
+        var memory = new FlatMemory();
+        var interpreter = new IrInterpreter(memory);
+        var tier = new JitTier(new JitRuntime(interpreter, memory, null), threshold: 0, background: false);
+        var seen = new List<ulong>();
+        ulong callback = interpreter.CleanCalls.Register((a, _, _, _) => seen.Add(a));
+        interpreter.RegisterMetaHandler(5, new PlusOne());
+        var (block, ir) = IrTestKit.NewBlock(1);
+        var rax = ir.GetReg(GuestReg.Rax);
+        ir.Meta = true;
+        ir.CleanCall(callback, rax, IrValue.None, IrValue.None, IrValue.None);
+        var dst = block.NewTemp(IrType.I64);
+        block.Append(new IrOp { Code = IrOpcode.Meta, Type = IrType.I64, Aux = 5, IsMeta = true, Dst = dst.Id, A = rax.Id, B = IrOp.None, C = IrOp.None, D = IrOp.None });
+        ir.Meta = false;
+        ir.PutReg(GuestReg.Rbx, dst);
+        ir.Exit(IrTestKit.CodeBase);
+        var state = new VcpuState();
+        state[GuestReg.Rax] = 41;
+        tier.Execute(block, state, interpreter);
+        Assert.NotNull(tier.CompiledCodeOf(block));
+        Assert.Equal(42UL, state[GuestReg.Rbx]);
+        Assert.Equal([41UL], seen);
+    }
+
+    private sealed class PlusOne : IMetaOpHandler
+    {
+        public ulong Execute(in IrOp op, ulong a, ulong b, ulong c, ulong d, VcpuState state) => a + 1;
+    }
+
     [Theory]
     [InlineData(ExecutionTier.Jit)]
     [InlineData(ExecutionTier.Auto)]
