@@ -9,6 +9,7 @@ internal static class BenchCommand
     {
         var command = new Command("bench", "Measure the execution core");
         command.Subcommands.Add(BenchInterpCommand.Create());
+        command.Subcommands.Add(BenchJitCommand.Create());
         return command;
     }
 }

@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using Drk.Dispatcher.Decoding;
+using Drk.Dispatcher.Execution;
+using Drk.Dispatcher.IR;
+using Drk.Dispatcher.Jit;
+using Drk.Hv.Cpu;
+using Drk.Hv.Memory;
+
+namespace Drk.Cli.Bench;
+
+/// <summary>
+/// Measures the JIT tier against the interpreter on <see cref="InterpreterLoop"/> through
+/// <see cref="GuestRunner"/>: steady-state guest MIPS of each tier on the same loop and memory, the
+/// auto tier from a cold start (interpreting, tiering up in the background), and the compile cost
+/// per block.
+/// </summary>
+internal sealed class JitBenchmark
+{
+    private readonly InterpreterLoop _loop = new();
+
+    /// <summary>One timed run of one tier.</summary>
+    public sealed record Run(ExecutionTier Tier, long Instructions, double Seconds, long Allocated, JitStatistics? Statistics)
+    {
+        public double Mips => Instructions / Seconds / 1e6;
+        public double NsPerInstruction => Seconds * 1e9 / Instructions;
+    }
+
+    /// <summary>The cost of compiling the loop's blocks.</summary>
+    public sealed record CompileCost(int Blocks, int Ops, int IlBytes, double FirstMicroseconds, double MeanMicrosecondsPerBlock, double MeanMicrosecondsPerOp);
+
+    /// <summary>
+    /// A steady-state run of <paramref name="iterations"/> iterations on <paramref name="tier"/>:
+    /// the runner has built (and for the JIT compiled) every block in a short run of its own first.
+    /// </summary>
+    public Run SteadyState(ExecutionTier tier, BenchMemory memory, long iterations)
+    {
+        // Host warm-up: .NET's own tiered compilation promotes the run loop within a fraction of a second.
+        long warmStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 3 || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 0.5; i++)
+            Execute(tier, memory, Math.Min(iterations, 200_000), warm: true);
+        return Execute(tier, memory, iterations, warm: true);
+    }
+
+    /// <summary>A run from a cold runner: every block starts interpreted and hot ones are compiled in the background meanwhile.</summary>
+    public Run ColdStart(ExecutionTier tier, BenchMemory memory, long iterations) => Execute(tier, memory, iterations, warm: false);
+
+    private Run Execute(ExecutionTier tier, BenchMemory kind, long iterations, bool warm)
+    {
+        var state = InterpreterLoop.CreateState(2);
+        using var physical = kind == BenchMemory.Mmu ? new PhysicalMemory(16UL << 20) : null;
+        IGuestMemory memory = physical is null ? _loop.CreateMemory() : _loop.CreateMmu(physical, state);
+        var runner = new GuestRunner(memory) { Tier = tier };
+        long before = 0;
+        if (warm)
+        {
+            runner.Run(state, _loop.StopRip, long.MaxValue, out _);
+            runner.Jit?.WaitForCompilations();
+            before = runner.Retired;
+        }
+        InterpreterLoop.Reset(state, iterations);
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        long start = Stopwatch.GetTimestamp();
+        var status = runner.Run(state, _loop.StopRip, long.MaxValue, out _);
+        var elapsed = Stopwatch.GetElapsedTime(start);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        long retired = runner.Retired - before;
+        if (status != RunStatus.Stopped)
+            throw new InvalidOperationException($"the benchmark loop ended with {status} instead of reaching its end");
+        if (retired != InterpreterLoop.InstructionsFor(iterations))
+            throw new InvalidOperationException($"the loop retired {retired} instructions, expected {InterpreterLoop.InstructionsFor(iterations)}");
+        runner.Jit?.WaitForCompilations();
+        return new Run(tier, retired, elapsed.TotalSeconds, allocated, runner.Jit?.Statistics);
+    }
+
+    /// <summary>Compiles the loop's blocks <paramref name="rounds"/> times with a fresh compiler over <paramref name="kind"/> memory.</summary>
+    public CompileCost MeasureCompile(BenchMemory kind, int rounds)
+    {
+        var state = InterpreterLoop.CreateState(2);
+        using var physical = kind == BenchMemory.Mmu ? new PhysicalMemory(16UL << 20) : null;
+        IGuestMemory memory = physical is null ? _loop.CreateMemory() : _loop.CreateMmu(physical, state);
+        var runner = new GuestRunner(memory);
+        var decoder = new BlockDecoder(memory);
+        var blocks = new List<IrBlock>();
+        foreach (ulong rip in BlockStarts(decoder))
+        {
+            decoder.TryDecode(rip, out var insns, out _);
+            blocks.Add(runner.Build(insns));
+        }
+        var compiler = new IlCompiler(new JitRuntime(memory));
+        int ops = 0, il = 0;
+        long start = Stopwatch.GetTimestamp();
+        foreach (var block in blocks)
+        {
+            var compiled = compiler.Compile(block);
+            ops += block.Count;
+            il += compiled.IlSize;
+        }
+        double first = Stopwatch.GetElapsedTime(start).TotalMicroseconds / blocks.Count;
+        start = Stopwatch.GetTimestamp();
+        for (int r = 0; r < rounds; r++)
+            foreach (var block in blocks)
+                compiler.Compile(block);
+        double mean = Stopwatch.GetElapsedTime(start).TotalMicroseconds / ((double)rounds * blocks.Count);
+        return new CompileCost(blocks.Count, ops, il, first, mean, mean * blocks.Count / ops);
+    }
+
+    /// <summary>The RIPs of the blocks the loop executes.</summary>
+    private List<ulong> BlockStarts(BlockDecoder decoder)
+    {
+        var starts = new List<ulong>();
+        var pending = new Queue<ulong>();
+        pending.Enqueue(InterpreterLoop.CodeBase);
+        while (pending.Count > 0)
+        {
+            ulong rip = pending.Dequeue();
+            if (starts.Contains(rip) || rip == _loop.StopRip) continue;
+            starts.Add(rip);
+            if (!decoder.TryDecode(rip, out var insns, out _)) continue;
+            var last = insns[^1].Instruction;
+            pending.Enqueue(last.NextIP);
+            if (last.FlowControl == Iced.Intel.FlowControl.ConditionalBranch) pending.Enqueue(last.NearBranchTarget);
+        }
+        return starts;
+    }
+}

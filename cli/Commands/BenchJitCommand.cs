@@ -1,0 +1,106 @@
+using System.CommandLine;
+using System.Globalization;
+using Drk.Cli.Bench;
+using Drk.Dispatcher.Jit;
+
+namespace Drk.Cli.Commands;
+
+/// <summary>
+/// <c>drk bench jit</c>: guest MIPS of the interpreter and of the JIT tier measured side by side on
+/// the same integer loop with loads and stores, the auto tier from a cold start, and the compile
+/// cost per block.
+/// </summary>
+internal static class BenchJitCommand
+{
+    public static Command Create()
+    {
+        var instructions = new Option<long>("--instructions", "-n")
+        {
+            Description = "Guest instructions per timed run",
+            DefaultValueFactory = _ => 200_000_000,
+        };
+        var repeat = new Option<int>("--repeat", "-r") { Description = "Timed runs per tier, alternating; the report gives the median", DefaultValueFactory = _ => 3 };
+        var machine = new Option<bool>("--machine-readable") { Description = "Print one 'key value' line per figure instead of the table" };
+        var memoryOption = new Option<string>("--memory")
+        {
+            Description = "Guest memory: flat (FlatMemory), mmu (page walk + soft TLB) or both",
+            DefaultValueFactory = _ => "both",
+        };
+        memoryOption.AcceptOnlyFromAmong("flat", "mmu", "both");
+
+        var command = new Command("jit", "JIT tier vs interpreter: guest MIPS side by side, auto tier from a cold start, compile time per block");
+        command.Options.Add(instructions);
+        command.Options.Add(repeat);
+        command.Options.Add(machine);
+        command.Options.Add(memoryOption);
+        command.SetAction(parse =>
+        {
+            long n = parse.GetValue(instructions);
+            int runs = parse.GetValue(repeat);
+            if (n < InterpreterLoop.InstructionsPerIteration || runs < 1)
+            {
+                Console.Error.WriteLine("drk bench jit: --instructions must be at least 19 and --repeat at least 1");
+                return 2;
+            }
+            bool machineReadable = parse.GetValue(machine);
+            var memories = parse.GetValue(memoryOption) switch
+            {
+                "flat" => new[] { BenchMemory.Flat },
+                "mmu" => new[] { BenchMemory.Mmu },
+                _ => new[] { BenchMemory.Flat, BenchMemory.Mmu },
+            };
+            long iterations = Math.Max(1, n / InterpreterLoop.InstructionsPerIteration);
+            var bench = new JitBenchmark();
+            foreach (var memory in memories)
+            {
+                var interp = new List<JitBenchmark.Run>();
+                var jit = new List<JitBenchmark.Run>();
+                for (int i = 0; i < runs; i++)
+                {
+                    interp.Add(bench.SteadyState(ExecutionTier.Interpreter, memory, iterations));
+                    jit.Add(bench.SteadyState(ExecutionTier.Jit, memory, iterations));
+                    if (!machineReadable)
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"{memory,-4} run {i + 1}: interpreter {interp[^1].Mips:F1} MIPS, JIT {jit[^1].Mips:F1} MIPS"));
+                }
+                var auto = bench.ColdStart(ExecutionTier.Auto, memory, iterations);
+                var compile = bench.MeasureCompile(memory, rounds: 200);
+                Report(memory, Median(interp), Median(jit), auto, compile, machineReadable);
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static JitBenchmark.Run Median(List<JitBenchmark.Run> runs) => runs.OrderBy(r => r.Mips).ElementAt(runs.Count / 2);
+
+    private static void Report(BenchMemory memory, JitBenchmark.Run interp, JitBenchmark.Run jit, JitBenchmark.Run auto,
+        JitBenchmark.CompileCost compile, bool machineReadable)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var stats = auto.Statistics!;
+        if (machineReadable)
+        {
+            string m = memory.ToString().ToLowerInvariant();
+            Console.WriteLine(string.Create(c, $"{m}_interp_mips {interp.Mips:F1}"));
+            Console.WriteLine(string.Create(c, $"{m}_jit_mips {jit.Mips:F1}"));
+            Console.WriteLine(string.Create(c, $"{m}_jit_speedup {jit.Mips / interp.Mips:F2}"));
+            Console.WriteLine(string.Create(c, $"{m}_auto_cold_mips {auto.Mips:F1}"));
+            Console.WriteLine(string.Create(c, $"{m}_jit_allocated_bytes {jit.Allocated}"));
+            Console.WriteLine(string.Create(c, $"{m}_compile_us_per_block {compile.MeanMicrosecondsPerBlock:F1}"));
+            Console.WriteLine(string.Create(c, $"{m}_compile_us_per_op {compile.MeanMicrosecondsPerOp:F2}"));
+            Console.WriteLine(string.Create(c, $"{m}_compile_first_us_per_block {compile.FirstMicroseconds:F1}"));
+            return;
+        }
+        string memoryName = memory == BenchMemory.Flat ? "FlatMemory" : "Mmu (page walk + soft TLB)";
+        Console.WriteLine();
+        Console.WriteLine($"{InterpreterLoop.InstructionsPerIteration}-instruction integer loop (1 load + 1 store), {memoryName}, optimised IR, median run:");
+        Console.WriteLine(string.Create(c, $"  interpreter      {interp.Mips,9:F1} guest MIPS   ({interp.NsPerInstruction:F2} ns/instruction)"));
+        Console.WriteLine(string.Create(c, $"  JIT              {jit.Mips,9:F1} guest MIPS   ({jit.NsPerInstruction:F2} ns/instruction, {jit.Mips / interp.Mips:F2}x the interpreter, {jit.Allocated} bytes allocated)"));
+        Console.WriteLine(string.Create(c, $"  auto, cold start {auto.Mips,9:F1} guest MIPS   (threshold {JitTier.DefaultThreshold}, background compile; "
+            + $"{stats.BlocksCompiled} blocks compiled in {stats.CompileTime.TotalMilliseconds:F1} ms, {stats.CompiledExecutions} compiled / {stats.InterpretedExecutions} interpreted block executions)"));
+        Console.WriteLine(string.Create(c, $"  compile          {compile.MeanMicrosecondsPerBlock,9:F1} us/block     ({compile.Blocks} blocks, {(double)compile.Ops / compile.Blocks:F0} ops and {compile.IlBytes / compile.Blocks} IL bytes per block, "
+            + $"{compile.MeanMicrosecondsPerOp:F1} us/op; first compile {compile.FirstMicroseconds:F0} us/block)"));
+        Console.WriteLine();
+    }
+}
