@@ -1,3 +1,5 @@
+using Drk.Dispatcher.Jit;
+
 namespace Drk.Dispatcher.Execution;
 
 /// <summary>How <see cref="MachineRunner"/> schedules and bounds a run.</summary>
@@ -22,6 +24,12 @@ public sealed class MachineRunOptions
 
     /// <summary>How many recently executed blocks each vCPU remembers for the stop dump (a power of two).</summary>
     public int RecentBlockCount { get; init; } = 16;
+
+    /// <summary>
+    /// Which tier executes blocks: the interpreter (the default), the JIT for every block, or the
+    /// interpreter with hot blocks tiered up to the JIT. The guest sees the same thing on every tier.
+    /// </summary>
+    public ExecutionTier Tier { get; init; } = ExecutionTier.Interpreter;
 
     /// <summary>Whether blocks are optimised after lowering (off only to test the optimiser).</summary>
     public bool Optimize { get; init; } = true;

@@ -1,5 +1,6 @@
 using Drk.Dispatcher.Decoding;
 using Drk.Dispatcher.IR;
+using Drk.Dispatcher.Jit;
 using Drk.Dispatcher.Lowering;
 using Drk.Dispatcher.Optimization;
 using Drk.Hv;
@@ -35,6 +36,7 @@ public sealed class VcpuDispatcher
     private readonly Lowerer _lowerer = new();
     private readonly Optimizer _optimizer = new();
     private readonly IrInterpreter _interpreter;
+    private readonly JitTier? _jit;
     private readonly bool _optimize;
     private readonly bool _verify;
     private bool _restartRequested;
@@ -49,6 +51,7 @@ public sealed class VcpuDispatcher
         _physical = physical;
         _decoder = new BlockDecoder(_mmu);
         _interpreter = new IrInterpreter(_mmu, vcpu.System);
+        _jit = JitTier.For(options.Tier, new JitRuntime(_interpreter, _mmu, vcpu.System));
         _optimize = options.Optimize;
         _verify = options.VerifyIr;
         Recent = new RecentBlocks(options.RecentBlockCount);
@@ -64,6 +67,9 @@ public sealed class VcpuDispatcher
 
     /// <summary>The interpreter (tier 0), for registering tool callbacks.</summary>
     public IrInterpreter Interpreter => _interpreter;
+
+    /// <summary>The JIT tier (tier 1) and its statistics when <see cref="MachineRunOptions.Tier"/> asks for it; it shares the interpreter's tool callbacks.</summary>
+    public JitTier? Jit => _jit;
 
     /// <summary>The fragment being interpreted right now, or null between blocks.</summary>
     public Fragment? Executing { get; private set; }
@@ -116,7 +122,7 @@ public sealed class VcpuDispatcher
         // their blocks, so no interrupt can come in between. Set again by this block, it survives.
         state.Sys.InterruptShadow = false;
         Executing = fragment;
-        var result = _interpreter.Execute(fragment.Block, state);
+        var result = _jit is null ? _interpreter.Execute(fragment.Block, state) : _jit.Execute(fragment.Block, state, _interpreter);
         Executing = null;
         Recent.Record(rip, result.Retired, result.End);
         switch (result.End)
