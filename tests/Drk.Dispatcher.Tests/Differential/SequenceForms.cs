@@ -33,7 +33,9 @@ public static class SequenceForms
             var c = consumer;
             yield return new InstructionForm($"flags: producer then {c}", b => ProducerConsumer(b, c), caseMultiplier: 5);
         }
+        yield return new InstructionForm("sequence: with forward branches", b => SequenceWithBranches(b, MixedPool.Value), caseMultiplier: 10);
         yield return new InstructionForm("loop: load, operate, store", LoadStoreLoop);
+        yield return new InstructionForm("loop: multi-precision ADC/SBB with the carry kept by INC/DEC", CarryChainLoop);
         yield return new InstructionForm("call: function with a stack frame", FunctionWithFrame);
     }
 
@@ -160,6 +162,75 @@ public static class SequenceForms
         for (int i = 0; i < length; i++)
             if (!AppendFrom(b, pool, ops, ref undefined))
                 throw new InvalidOperationException("no instruction of the pool fits the sequence");
+        b.Finish();
+    }
+
+    /// <summary>
+    /// Random pool instructions with, after some of them, <c>jcc L; mov r, imm; L:</c>: the flag
+    /// thunk crosses block exits (taken and not) and the optimiser must keep what a later block
+    /// reads. The skipped instruction leaves the flags alone, so definedness stays linear.
+    /// </summary>
+    private static void SequenceWithBranches(CaseBuilder b, CodeForm[] pool)
+    {
+        StartSequence(b);
+        var ops = new OperandSet(b);
+        var e = b.Code;
+        var undefined = RflagsBits.None;
+        int length = b.Rng.Next(2, 9);
+        for (int i = 0; i < length; i++)
+        {
+            if (!AppendFrom(b, pool, ops, ref undefined))
+                throw new InvalidOperationException("no instruction of the pool fits the sequence");
+            if (b.Rng.Next(3) != 0) continue;
+            for (int tries = 0; tries < 16; tries++)
+            {
+                var code = Enum.Parse<Code>($"{ControlFlowForms.Jcc[b.Rng.Next(16)]}_rel8_64");
+                if ((Instruction.CreateBranch(code, 0).RflagsRead & undefined) != 0) continue;
+                int skip = e.CreateLabel();
+                e.Branch(code, skip);
+                e.Emit(Instruction.Create(Code.Mov_r32_imm32, b.PickRegister(4, SequenceAvoid), (uint)b.Rng.Next()));
+                e.Bind(skip);
+                break;
+            }
+        }
+        b.Finish();
+    }
+
+    /// <summary>
+    /// <c>clc/stc; L: mov rax, [rsi+rcx*8]; adc/sbb [rdi+rcx*8], rax; inc rcx; jnz L</c> with RCX
+    /// counting up from -n to 0: CF travels from one iteration to the next through INC (which
+    /// keeps it) and the block exit; the sum lands in memory.
+    /// </summary>
+    private static void CarryChainLoop(CaseBuilder b)
+    {
+        var rng = b.Rng;
+        var e = b.Code;
+        int n = rng.Next(1, 65);
+        bool subtract = rng.Next(2) == 0;
+        bool useDec = rng.Next(2) == 0;
+        ulong source = b.Layout.ScratchAddress + (ulong)rng.Next(0x1000, 0x4000) & ~7UL;
+        ulong destination = b.Layout.ScratchAddress + (ulong)rng.Next(0x6000, 0x9000) & ~7UL;
+        // With INC, RCX runs -n..-1 and the arrays are addressed from their ends; with DEC, n..1.
+        b.Pin(1, useDec ? (ulong)n : (ulong)-n);
+        b.Pin(6, useDec ? source - 8 : source + (ulong)(8 * n));
+        b.Pin(7, useDec ? destination - 8 : destination + (ulong)(8 * n));
+        for (int i = 0; i < n; i++)
+        {
+            // Mostly all-ones and zeros, so carries ripple.
+            ulong Word() => rng.Next(3) switch { 0 => ulong.MaxValue, 1 => 0, _ => EdgeValues.Value(rng, 64) };
+            b.WriteScratch(source + (ulong)(8 * i), 8, Word());
+            b.WriteScratch(destination + (ulong)(8 * i), 8, Word());
+        }
+        e.Emit(Instruction.Create(rng.Next(2) == 0 ? Code.Clc : Code.Stc));
+        int top = e.CreateLabel();
+        e.Bind(top);
+        e.Emit(Instruction.Create(Code.Mov_r64_rm64, Register.RAX, new MemoryOperand(Register.RSI, Register.RCX, 8, 0, 0)));
+        e.Emit(Instruction.Create(subtract ? Code.Sbb_rm64_r64 : Code.Adc_rm64_r64, new MemoryOperand(Register.RDI, Register.RCX, 8, 0, 0), Register.RAX));
+        e.Emit(Instruction.Create(useDec ? Code.Dec_rm64 : Code.Inc_rm64, Register.RCX));
+        e.Branch(Code.Jne_rel8_64, top);
+        // Make the final carry visible in a register too.
+        e.Emit(Instruction.Create(Code.Setb_rm8, Register.DL));
+        b.Note = $"{n} words, {(subtract ? "sbb" : "adc")}, counter {(useDec ? "dec" : "inc")}";
         b.Finish();
     }
 
