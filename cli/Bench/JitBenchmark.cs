@@ -41,6 +41,53 @@ internal sealed class JitBenchmark
         return Execute(tier, memory, iterations, warm: true);
     }
 
+    /// <summary>
+    /// The compiled blocks alone: dispatched by a minimal loop (a RIP compare per block, no budget,
+    /// no stop checks beyond the end address) instead of <see cref="GuestRunner"/>. The gap to the
+    /// JIT's figure is what returning to the run loop after every block costs, which chaining
+    /// inside compiled code would save.
+    /// </summary>
+    public Run MinimalDispatch(BenchMemory kind, long iterations)
+    {
+        var state = InterpreterLoop.CreateState(2);
+        using var physical = kind == BenchMemory.Mmu ? new PhysicalMemory(16UL << 20) : null;
+        IGuestMemory memory = physical is null ? _loop.CreateMemory() : _loop.CreateMmu(physical, state);
+        var runner = new GuestRunner(memory);
+        var decoder = new BlockDecoder(memory);
+        var compiler = new IlCompiler(new JitRuntime(memory));
+        var blocks = new Dictionary<ulong, CompiledBlock>();
+        foreach (ulong rip in BlockStarts(decoder))
+        {
+            decoder.TryDecode(rip, out var insns, out _);
+            blocks[rip] = compiler.Compile(runner.Build(insns));
+        }
+        // The loop's two blocks in locals, so dispatch is a compare and an indirect call.
+        var codes = blocks.Values.ToArray();
+        ulong stop = _loop.StopRip;
+        long Loop(long n)
+        {
+            InterpreterLoop.Reset(state, n);
+            long retired = 0;
+            ulong rip0 = codes[0].Block.StartRip, rip1 = codes[1].Block.StartRip;
+            CompiledBlock c0 = codes[0], c1 = codes[1];
+            while (state.Rip != stop)
+            {
+                ulong rip = state.Rip;
+                var code = rip == rip0 ? c0 : rip == rip1 ? c1 : blocks[rip];
+                retired += code.Execute(state).Retired;
+            }
+            return retired;
+        }
+        long warmStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 3 || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 0.5; i++) Loop(Math.Min(iterations, 200_000));
+        long start = Stopwatch.GetTimestamp();
+        long total = Loop(iterations);
+        var elapsed = Stopwatch.GetElapsedTime(start);
+        if (total != InterpreterLoop.InstructionsFor(iterations))
+            throw new InvalidOperationException($"the loop retired {total} instructions, expected {InterpreterLoop.InstructionsFor(iterations)}");
+        return new Run(ExecutionTier.Jit, total, elapsed.TotalSeconds, 0, null);
+    }
+
     /// <summary>A run from a cold runner: every block starts interpreted and hot ones are compiled in the background meanwhile.</summary>
     public Run ColdStart(ExecutionTier tier, BenchMemory memory, long iterations) => Execute(tier, memory, iterations, warm: false);
 

@@ -63,9 +63,10 @@ internal static class BenchJitCommand
                         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                             $"{memory,-4} run {i + 1}: interpreter {interp[^1].Mips:F1} MIPS, JIT {jit[^1].Mips:F1} MIPS"));
                 }
+                var minimal = bench.MinimalDispatch(memory, iterations);
                 var auto = bench.ColdStart(ExecutionTier.Auto, memory, iterations);
                 var compile = bench.MeasureCompile(memory, rounds: 200);
-                Report(memory, Median(interp), Median(jit), auto, compile, machineReadable);
+                Report(memory, Median(interp), Median(jit), minimal, auto, compile, machineReadable);
             }
             return 0;
         });
@@ -74,7 +75,7 @@ internal static class BenchJitCommand
 
     private static JitBenchmark.Run Median(List<JitBenchmark.Run> runs) => runs.OrderBy(r => r.Mips).ElementAt(runs.Count / 2);
 
-    private static void Report(BenchMemory memory, JitBenchmark.Run interp, JitBenchmark.Run jit, JitBenchmark.Run auto,
+    private static void Report(BenchMemory memory, JitBenchmark.Run interp, JitBenchmark.Run jit, JitBenchmark.Run minimal, JitBenchmark.Run auto,
         JitBenchmark.CompileCost compile, bool machineReadable)
     {
         var c = CultureInfo.InvariantCulture;
@@ -85,6 +86,7 @@ internal static class BenchJitCommand
             Console.WriteLine(string.Create(c, $"{m}_interp_mips {interp.Mips:F1}"));
             Console.WriteLine(string.Create(c, $"{m}_jit_mips {jit.Mips:F1}"));
             Console.WriteLine(string.Create(c, $"{m}_jit_speedup {jit.Mips / interp.Mips:F2}"));
+            Console.WriteLine(string.Create(c, $"{m}_jit_minimal_dispatch_mips {minimal.Mips:F1}"));
             Console.WriteLine(string.Create(c, $"{m}_auto_cold_mips {auto.Mips:F1}"));
             Console.WriteLine(string.Create(c, $"{m}_jit_allocated_bytes {jit.Allocated}"));
             Console.WriteLine(string.Create(c, $"{m}_compile_us_per_block {compile.MeanMicrosecondsPerBlock:F1}"));
@@ -97,6 +99,7 @@ internal static class BenchJitCommand
         Console.WriteLine($"{InterpreterLoop.InstructionsPerIteration}-instruction integer loop (1 load + 1 store), {memoryName}, optimised IR, median run:");
         Console.WriteLine(string.Create(c, $"  interpreter      {interp.Mips,9:F1} guest MIPS   ({interp.NsPerInstruction:F2} ns/instruction)"));
         Console.WriteLine(string.Create(c, $"  JIT              {jit.Mips,9:F1} guest MIPS   ({jit.NsPerInstruction:F2} ns/instruction, {jit.Mips / interp.Mips:F2}x the interpreter, {jit.Allocated} bytes allocated)"));
+        Console.WriteLine(string.Create(c, $"  JIT code alone   {minimal.Mips,9:F1} guest MIPS   (compiled blocks under a minimal dispatch loop: the run loop's share is what chaining would save)"));
         Console.WriteLine(string.Create(c, $"  auto, cold start {auto.Mips,9:F1} guest MIPS   (threshold {JitTier.DefaultThreshold}, background compile; "
             + $"{stats.BlocksCompiled} blocks compiled in {stats.CompileTime.TotalMilliseconds:F1} ms, {stats.CompiledExecutions} compiled / {stats.InterpretedExecutions} interpreted block executions)"));
         Console.WriteLine(string.Create(c, $"  compile          {compile.MeanMicrosecondsPerBlock,9:F1} us/block     ({compile.Blocks} blocks, {(double)compile.Ops / compile.Blocks:F0} ops and {compile.IlBytes / compile.Blocks} IL bytes per block, "
