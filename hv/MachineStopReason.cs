@@ -15,6 +15,12 @@ public enum MachineStopReason : byte
     Budget,
     /// <summary>The host asked the machine to stop.</summary>
     Host,
+    /// <summary>
+    /// A vCPU took exceptions over and over without retiring an instruction (for instance a
+    /// handler whose first instruction faults, on an IST stack that never runs out): the guest can
+    /// make no progress and its clock does not advance.
+    /// </summary>
+    FaultLoop,
     /// <summary>The run loop caught a host exception (a bug in Drk, not in the guest) and stopped the machine with a dump.</summary>
     InternalError,
 }

@@ -108,6 +108,7 @@ internal sealed class GuestSession(RunSettings settings, TextWriter stderr)
         MachineStopReason.Budget => RunExitStatus.MaxInstructions,
         MachineStopReason.Deadlock => RunExitStatus.Deadlock,
         MachineStopReason.Host => RunExitStatus.HostStop,
+        MachineStopReason.FaultLoop => RunExitStatus.FaultLoop,
         _ => RunExitStatus.InternalError,
     };
 

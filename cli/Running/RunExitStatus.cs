@@ -4,7 +4,7 @@ namespace Drk.Cli.Running;
 /// The exit statuses of <c>drk run</c> (docs/running.md). Statuses 0-63 are the guest's own: the
 /// value it wrote to isa-debug-exit (port 0xf4), unchanged; QEMU would report 2v+1 instead. 64 and
 /// up mean the host ended the run: a problem with the invocation (64-73, as in sysexits.h) or a
-/// machine stop the guest did not ask for (80-84).
+/// machine stop the guest did not ask for (80-85).
 /// </summary>
 internal static class RunExitStatus
 {
@@ -37,4 +37,7 @@ internal static class RunExitStatus
 
     /// <summary>The host stopped the run (Ctrl-C); a dump went to standard error.</summary>
     public const int HostStop = 84;
+
+    /// <summary>A vCPU took exceptions in a row without ever retiring an instruction; a dump went to standard error.</summary>
+    public const int FaultLoop = 85;
 }

@@ -38,6 +38,13 @@ public sealed class MachineRunOptions
     public bool VerifyIr { get; init; }
 
     /// <summary>
+    /// Blocks in a row that a vCPU may run without retiring an instruction (each one an exception
+    /// delivered) before the machine stops with <c>MachineStopReason.FaultLoop</c>: such a guest
+    /// makes no progress and its clock stands still, so no budget would ever stop it.
+    /// </summary>
+    public int MaxStalledBlocks { get; init; } = 10_000;
+
+    /// <summary>
     /// Rounds in a row in which every vCPU stayed halted and nothing retired before the machine is
     /// declared deadlocked even though a timer is armed (its interrupt can never be taken, e.g.
     /// because the APIC's priority blocks it).

@@ -52,6 +52,7 @@ public sealed class MachineRunResult
         MachineStopReason.Deadlock => "deadlock",
         MachineStopReason.Budget => "max-instructions",
         MachineStopReason.Host => "host-stop",
+        MachineStopReason.FaultLoop => "fault-loop",
         MachineStopReason.InternalError => "internal-error",
         _ => "running",
     };

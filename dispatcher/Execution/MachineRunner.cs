@@ -23,7 +23,8 @@ namespace Drk.Dispatcher.Execution;
 /// deliverable interrupt; otherwise its clock jumps to its timer deadline inside the round (and
 /// it is woken there) or to the round's end. When every vCPU is halted the next round starts at
 /// the earliest deadline (HLT fast-forward); when none can ever wake the machine stops with
-/// <see cref="MachineStopReason.Deadlock"/>. Everything depends only on retired instructions, so
+/// <see cref="MachineStopReason.Deadlock"/>; a vCPU that only takes exceptions, retiring
+/// nothing, stops it with <see cref="MachineStopReason.FaultLoop"/>. Everything depends only on retired instructions, so
 /// a run is repeatable to the instruction.
 /// </para>
 /// <para>
@@ -232,6 +233,12 @@ public sealed class MachineRunner
             if (state.InstructionsRetired >= limit)
             {
                 StopBudget();
+                break;
+            }
+            if (d.StalledBlocks >= _options.MaxStalledBlocks)
+            {
+                stop.Request(MachineStopReason.FaultLoop, 0,
+                    $"fault loop: vCPU {vcpu.Index} took {d.StalledBlocks} exceptions in a row without retiring an instruction (rip={state.Rip:x16})");
                 break;
             }
         }

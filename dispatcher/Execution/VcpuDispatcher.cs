@@ -80,6 +80,9 @@ public sealed class VcpuDispatcher
     /// <summary>Blocks run (or whose first fetch faulted) so far.</summary>
     public long BlocksRun => Recent.Count;
 
+    /// <summary>Blocks in a row, up to now, that retired nothing (they faulted on their first instruction, or could not be fetched).</summary>
+    public int StalledBlocks { get; private set; }
+
     /// <summary>Times a block was stopped because it wrote its own code.</summary>
     public long SelfModifyingRestarts { get; private set; }
 
@@ -112,6 +115,7 @@ public sealed class VcpuDispatcher
         if (fragment is null)
         {
             Recent.RecordFetchFault(rip);
+            StalledBlocks++;
             fault.Rip = rip;
             _vcpu.DeliverFault(fault);
             PollInterrupts();
@@ -125,6 +129,7 @@ public sealed class VcpuDispatcher
         var result = _jit is null ? _interpreter.Execute(fragment.Block, state) : _jit.Execute(fragment.Block, state, _interpreter);
         Executing = null;
         Recent.Record(rip, result.Retired, result.End);
+        StalledBlocks = result.Retired == 0 ? StalledBlocks + 1 : 0;
         switch (result.End)
         {
             case BlockEnd.Fault:
