@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using Drk.Cli.Running;
+using Drk.Dispatcher.Jit;
 
 namespace Drk.Cli.Commands;
 
@@ -16,7 +17,6 @@ namespace Drk.Cli.Commands;
 /// </remarks>
 internal static class RunCommand
 {
-    private static readonly string[] Tiers = ["interp", "interpreter"];
 
     public static Command Create()
     {
@@ -28,7 +28,7 @@ internal static class RunCommand
         var maxInstructions = Text("--max-instructions", "Stop (status 81, with a dump) after this many retired instructions");
         var serialOut = Text("--serial-out", "Write the guest's serial output to this file instead of standard output");
         var serialIn = Text("--serial-in", "Feed the guest's serial input from this file ('-': standard input)");
-        var tier = Text("--tier", "Execution tier: interp (the IR interpreter) [default: interp]");
+        var tier = Text("--tier", "Execution tier: interp (the IR interpreter), jit (every block compiled to IL), auto (hot blocks compiled in the background) [default: interp]");
         var stats = new Option<bool>("--stats") { Description = "Print instructions, blocks built, guest MIPS, wall time and the exit reason on standard error" };
 
         var command = new Command("run", "Boot a guest kernel on the Drk machine and run it through the dispatcher")
@@ -61,14 +61,27 @@ internal static class RunCommand
             if (parse.GetValue(memory) is { } memoryText && !RunArgumentParser.TryParseMemory(memoryText, out ram, out error)) return Usage(error);
             ulong budget = ulong.MaxValue;
             if (parse.GetValue(maxInstructions) is { } maxText && !RunArgumentParser.TryParseCount("--max-instructions", maxText, 1, ulong.MaxValue, out budget, out error)) return Usage(error);
-            if (parse.GetValue(tier) is { } tierText && Array.IndexOf(Tiers, tierText) < 0)
-                return Usage($"--tier '{tierText}' is not available; this build has: interp");
+            var executionTier = ExecutionTier.Interpreter;
+            if (parse.GetValue(tier) is { } tierText && !TryParseTier(tierText, out executionTier))
+                return Usage($"--tier '{tierText}' is not a tier: interp, jit or auto");
 
             var settings = new RunSettings(kernelPath, parse.GetValue(initrd), parse.GetValue(append) ?? "", (int)cpus, ram, budget,
-                parse.GetValue(serialOut), parse.GetValue(serialIn), parse.GetValue(stats));
+                parse.GetValue(serialOut), parse.GetValue(serialIn), executionTier, parse.GetValue(stats));
             return new GuestSession(settings, stderr).Execute();
         });
         return command;
+    }
+
+    private static bool TryParseTier(string text, out ExecutionTier tier)
+    {
+        (bool ok, tier) = text switch
+        {
+            "interp" or "interpreter" => (true, ExecutionTier.Interpreter),
+            "jit" => (true, ExecutionTier.Jit),
+            "auto" => (true, ExecutionTier.Auto),
+            _ => (false, ExecutionTier.Interpreter),
+        };
+        return ok;
     }
 
     private static Option<string?> Text(string name, string description) =>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Drk.Dispatcher.Execution;
+using Drk.Dispatcher.Jit;
 using Drk.Hv;
 using Drk.Hv.Boot;
 
@@ -69,7 +70,7 @@ internal sealed class GuestSession(RunSettings settings, TextWriter stderr)
             return Fail(RunExitStatus.BadImage, $"cannot boot {settings.Kernel}: {e.Message}");
         }
 
-        var runner = new MachineRunner(machine, new MachineRunOptions { MaxInstructions = settings.MaxInstructions });
+        var runner = new MachineRunner(machine, new MachineRunOptions { MaxInstructions = settings.MaxInstructions, Tier = settings.Tier });
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             // The run loop polls the stop request at block boundaries and ends with a dump.
@@ -94,7 +95,7 @@ internal sealed class GuestSession(RunSettings settings, TextWriter stderr)
             stderr.WriteLine($"drk run: {result.Summary}");
             stderr.Write(result.Dump);
         }
-        if (settings.Stats) PrintStats(result, status);
+        if (settings.Stats) PrintStats(runner, result, status);
         stderr.Flush();
         return status;
     }
@@ -112,13 +113,20 @@ internal sealed class GuestSession(RunSettings settings, TextWriter stderr)
         _ => RunExitStatus.InternalError,
     };
 
-    private void PrintStats(MachineRunResult result, int status)
+    private void PrintStats(MachineRunner runner, MachineRunResult result, int status)
     {
         var c = CultureInfo.InvariantCulture;
+        stderr.WriteLine($"tier: {TierName(settings.Tier)}");
         stderr.WriteLine(string.Create(c, $"instructions: {result.InstructionsRetired}"));
         stderr.WriteLine(string.Create(c, $"blocks-built: {result.BlocksBuilt}"));
         stderr.WriteLine(string.Create(c, $"blocks-run: {result.BlocksRun}"));
         stderr.WriteLine(string.Create(c, $"fragments-invalidated: {result.FragmentsInvalidated}"));
+        if (settings.Tier != ExecutionTier.Interpreter)
+        {
+            long compiled = 0;
+            foreach (var vcpu in runner.Vcpus) compiled += vcpu.Jit?.Statistics.BlocksCompiled ?? 0;
+            stderr.WriteLine(string.Create(c, $"blocks-compiled: {compiled}"));
+        }
         stderr.WriteLine(string.Create(c, $"wall-seconds: {result.Elapsed.TotalSeconds:F3}"));
         stderr.WriteLine(string.Create(c, $"mips: {result.Mips:F1}"));
         stderr.WriteLine($"exit-reason: {result.ReasonName}");
@@ -126,6 +134,13 @@ internal sealed class GuestSession(RunSettings settings, TextWriter stderr)
         if (result.Reason == MachineStopReason.DebugExit)
             stderr.WriteLine(string.Create(c, $"guest-status: {result.ExitStatus}"));
     }
+
+    private static string TierName(ExecutionTier tier) => tier switch
+    {
+        ExecutionTier.Jit => "jit",
+        ExecutionTier.Auto => "auto",
+        _ => "interp",
+    };
 
     private bool TryRead(string path, string what, out byte[] bytes, out int status)
     {

@@ -1,3 +1,5 @@
+using Drk.Dispatcher.Jit;
+
 namespace Drk.Cli.Running;
 
 /// <summary>A validated <c>drk run</c> invocation: what to boot, on what machine, with what limits.</summary>
@@ -10,4 +12,5 @@ internal sealed record RunSettings(
     ulong MaxInstructions,
     string? SerialOut,
     string? SerialIn,
+    ExecutionTier Tier,
     bool Stats);

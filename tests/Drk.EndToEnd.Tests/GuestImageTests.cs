@@ -29,6 +29,32 @@ public sealed partial class GuestImageTests
         Assert.Contains($"guest-status: {written}", r.StandardError);
     }
 
+    [Theory]
+    [InlineData("interp")]
+    [InlineData("jit")]
+    [InlineData("auto")]
+    public async Task Every_tier_runs_the_guest_to_the_same_status_and_count(string tier)
+    {
+        var image = TestElf.WriteTemporary(TestElf.FromCode(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(ecx, 1000);
+            a.xor(eax, eax);
+            a.Label(ref loop);
+            a.add(eax, ecx);
+            a.dec(ecx);
+            a.jne(loop);
+            a.and(eax, 0x3f);
+            a.@out(0xf4, eax);
+        }), "sum.elf");
+
+        var r = await DrkCli.RunAsync(["run", image, "--tier", tier, "--stats"]);
+
+        Assert.True(r.ExitCode == (500500 & 0x3f), DrkCli.Describe(r));
+        Assert.Contains("instructions: 3004", r.StandardError);
+        Assert.Contains($"tier: {tier}", r.StandardError);
+    }
+
     [Fact]
     public async Task Ud2_under_an_empty_idt_is_a_triple_fault_with_a_dump()
     {
