@@ -53,4 +53,30 @@ static inline u32 atomic_xchg32(volatile u32 *p, u32 v)
     return v;
 }
 
+static inline u64 atomic_xchg64(volatile u64 *p, u64 v)
+{
+    __asm__ __volatile__("lock xchgq %0, %1" : "+r"(v), "+m"(*p) : : "memory");
+    return v;
+}
+
+static inline void atomic_and32(volatile u32 *p, u32 v)
+{
+    __asm__ __volatile__("lock andl %1, %0" : "+m"(*p) : "r"(v) : "memory", "cc");
+}
+
+static inline void atomic_or32(volatile u32 *p, u32 v)
+{
+    __asm__ __volatile__("lock orl %1, %0" : "+m"(*p) : "r"(v) : "memory", "cc");
+}
+
+static inline void atomic_dec32(volatile u32 *p)
+{
+    __asm__ __volatile__("lock decl %0" : "+m"(*p) : : "memory", "cc");
+}
+
+static inline void atomic_inc32(volatile u32 *p)
+{
+    __asm__ __volatile__("lock incl %0" : "+m"(*p) : : "memory", "cc");
+}
+
 #endif

@@ -49,7 +49,23 @@ struct elf64_rela {
     s64 r_addend;
 };
 
+struct elf64_phdr {
+    u32 p_type;
+    u32 p_flags;
+    u64 p_offset;
+    u64 p_vaddr;
+    u64 p_paddr;
+    u64 p_filesz;
+    u64 p_memsz;
+    u64 p_align;
+};
+
 #define ET_REL          1
+#define ET_EXEC         2
+#define PT_LOAD         1
+#define PF_X            1
+#define PF_W            2
+#define PF_R            4
 #define EM_X86_64       62
 #define ELFCLASS64      2
 #define ELFDATA2LSB     1

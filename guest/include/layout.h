@@ -32,6 +32,13 @@
 /* The lower half belongs to user address spaces. */
 #define USER_SPACE_END      UL(0x0000800000000000)
 
+/* Inside a user address space (docs/guest-abi.md, section 2). */
+#define USER_IMAGE_MIN      UL(0x0000000000010000)  /* lowest address a program may be linked at */
+#define USER_MMAP_BASE      UL(0x0000100000000000)  /* anonymous mmap() regions */
+#define USER_MMAP_END       UL(0x0000600000000000)
+#define USER_STACK_TOP      UL(0x0000700000000000)  /* the stack grows down from here */
+#define USER_STACK_SIZE     UL(0x100000)            /* 1 MiB, mapped on demand */
+
 /* AP start-up trampoline (SIPI vector 0x08), see trampoline.S. */
 #define TRAMPOLINE_PHYS     UL(0x8000)
 #define TRAMPOLINE_HEADER_OFFSET   0x08
@@ -52,7 +59,13 @@
 /* Interrupt vectors above the 32 exceptions. */
 #define VECTOR_TIMER        0x40
 #define VECTOR_RESCHEDULE   0x41
+#define VECTOR_TLB_SHOOTDOWN 0x42
+/* Device interrupts handed out by request_irq(): drivers' simulated hardware raises them as IPIs. */
+#define VECTOR_IRQ_FIRST    0x50
+#define VECTOR_IRQ_COUNT    16
 #define VECTOR_SPURIOUS     0xff
+/* Not a vector: the "vector" field of a struct trap_frame built by the system-call entry. */
+#define SYSCALL_FRAME_VECTOR 0x100
 
 /* Exit statuses written to the isa-debug-exit port (QEMU exits with 2*status+1). */
 #define EXIT_SUCCESS        0

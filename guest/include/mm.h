@@ -27,6 +27,7 @@ enum page_kind {
     PAGE_KIND_STACK,
     PAGE_KIND_MODULE,
     PAGE_KIND_USER,         /* pages owned by a user address space */
+    PAGE_KIND_USER_TABLE,   /* page tables of user address spaces (the kernel's own are never freed) */
     PAGE_KIND_COUNT
 };
 
@@ -103,5 +104,11 @@ void as_destroy(struct address_space *as);
 void as_switch(struct address_space *as);   /* NULL: the kernel's own tables */
 int as_map_new_page(struct address_space *as, u64 va, u64 flags);
 bool as_translate(struct address_space *as, u64 va, u64 *pa);
+/* Unmaps [start, end) and frees the frames; only the calling CPU's TLB is flushed (see tlb.h). */
+void as_unmap_range(struct address_space *as, u64 start, u64 end);
+/* A copy of every user page of src (fork); NULL when out of memory. */
+struct address_space *as_clone(struct address_space *src);
+/* Makes a mapped page more permissive (adds PTE_WRITE, drops PTE_NX as flags ask). */
+int as_widen_page(struct address_space *as, u64 va, u64 flags);
 
 #endif

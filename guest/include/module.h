@@ -58,4 +58,16 @@ const struct module_desc *module_last_event(void);
 
 bool module_symbolize(u64 address, char *buf, size_t size);
 
+/*
+ * Module references: while a module is "held" it cannot be unloaded
+ * (module_unload returns -EBUSY). The VFS holds the module whose
+ * file_operations serve an open device node.
+ */
+struct module;
+/* The module whose text, rodata, data or bss contains address; NULL for the kernel. */
+struct module *module_of_address(u64 address);
+/* Holds m; false if it is being unloaded. m NULL (the kernel) always succeeds. */
+bool module_get(struct module *m);
+void module_put(struct module *m);
+
 #endif

@@ -15,6 +15,7 @@ enum thread_state {
 
 typedef int (*thread_fn)(void *arg);
 struct address_space;
+struct process;
 
 struct waitq {
     struct spinlock lock;
@@ -45,6 +46,7 @@ struct thread {
     struct thread *sleep_next;
     struct waitq exit_wait;
     struct address_space *as;   /* NULL for kernel threads */
+    struct process *proc;       /* the user process this thread runs, or NULL */
 };
 
 static inline struct thread *current_thread(void)
@@ -74,6 +76,8 @@ void waitq_init(struct waitq *wq, const char *name);
 void waitq_sleep_locked(struct waitq *wq, u64 irq_flags);
 void wake_up_all(struct waitq *wq);
 void wake_up_one(struct waitq *wq);
+/* Wakes all with wq->lock already held: for waking from a structure that may be freed once the lock drops. */
+void wake_up_all_locked(struct waitq *wq);
 
 #define wait_event(wq, cond)                                        \
     do {                                                            \

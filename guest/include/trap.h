@@ -14,6 +14,8 @@ struct trap_frame {
 };
 
 void idt_init(void);
+/* "page fault" and so on for vectors 0-31. */
+const char *exception_name(u64 vector);
 void idt_load(void);
 void interrupt_dispatch(struct trap_frame *frame);
 

@@ -53,16 +53,10 @@ typedef unsigned int gfp_t;
 #define READ_ONCE(x)    (*(const volatile __typeof__(x) *)&(x))
 #define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
 
-/* Error numbers, returned negated. */
-#define EPERM    1
-#define ENOENT   2
-#define EIO      5
-#define ENOEXEC  8
-#define ENOMEM   12
-#define EBUSY    16
-#define EEXIST   17
-#define EINVAL   22
-#define ENOSPC   28
-#define ERANGE   34
+/* Error numbers, returned negated (shared with user programs). */
+#include "uapi/errno.h"
+
+/* Marks a pointer into user space: only copy_to_user and friends may use it. */
+#define __user
 
 #endif

@@ -4,9 +4,11 @@
 
 struct cpu cpus[MAX_CPUS];
 u32 cpu_count = 1;
+EXPORT_SYMBOL(cpu_count);
 u32 cpu_apic_ids[MAX_CPUS];
 
 extern char early_ist_top[];
+void syscall_init(void);
 
 #define IST_DOUBLE_FAULT    1   /* TSS.ist[0] */
 #define IST_NMI             2
@@ -64,6 +66,7 @@ void cpu_init(struct cpu *c)
     /* Loading GS cleared its base; the kernel's per-CPU pointer goes back in. */
     wrmsr(MSR_GS_BASE, (u64)c);
     wrmsr(MSR_KERNEL_GS_BASE, 0);
+    syscall_init();
     /* x87 instructions fault (#NM) and SSE ones are undefined (CR4.OSFXSR clear): none may run. */
     write_cr0((read_cr0() | CR0_EM | CR0_NE | CR0_WP) & ~CR0_MP);
 }

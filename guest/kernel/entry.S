@@ -49,6 +49,9 @@ interrupt_common:
     cld
     movq %rsp, %rdi
     call interrupt_dispatch
+/* Also where user_enter and the slow system-call return join: RSP points to a struct trap_frame. */
+    .globl interrupt_return
+interrupt_return:
     popq %r15
     popq %r14
     popq %r13
@@ -69,6 +72,81 @@ interrupt_common:
     swapgs
 2:  addq $16, %rsp              /* vector and error code */
     iretq
+
+/*
+ * SYSCALL lands here (MSR_LSTAR) with RCX = user RIP, R11 = user RFLAGS,
+ * interrupts off (SFMASK), and the user's RSP and GS. The entry builds the
+ * same struct trap_frame an interrupt from user mode would, so fork, exec
+ * and faults treat both alike, and calls syscall_dispatch(frame).
+ */
+    .globl syscall_entry
+syscall_entry:
+    swapgs
+    movq %rsp, %gs:CPU_OFFSET_USER_RSP
+    movq %gs:CPU_OFFSET_KERNEL_RSP, %rsp
+    pushq $(GDT_USER_DATA | 3)          /* ss */
+    pushq %gs:CPU_OFFSET_USER_RSP       /* rsp */
+    pushq %r11                          /* rflags */
+    pushq $(GDT_USER_CODE | 3)          /* cs */
+    pushq %rcx                          /* rip */
+    pushq $0                            /* error code */
+    pushq $SYSCALL_FRAME_VECTOR         /* vector: marks a system call */
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    xorl %ebp, %ebp                     /* ends kernel backtraces at the user boundary */
+    cld
+    movq %rsp, %rdi
+    call syscall_dispatch               /* returns with interrupts off */
+
+/*
+ * Back to user mode by SYSRET, unless the frame's RIP is not canonical
+ * (SYSRET would fault in ring 0 with the user's RSP): then IRETQ.
+ * SYSRET takes RIP from RCX and RFLAGS from R11, so those two registers
+ * come back as the return address and flags, as the ABI says.
+ */
+    movq 136(%rsp), %rcx                /* frame rip */
+    shrq $47, %rcx
+    jnz interrupt_return
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    addq $8, %rsp                       /* r11 */
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    addq $8, %rsp                       /* rcx */
+    popq %rbx
+    popq %rax
+    movq 16(%rsp), %rcx                 /* rip (after vector and error code) */
+    movq 32(%rsp), %r11                 /* rflags */
+    movq 40(%rsp), %rsp                 /* user rsp */
+    swapgs
+    sysretq
+
+/* void user_enter(struct trap_frame *frame): enters user mode with frame's registers. */
+    .globl user_enter
+user_enter:
+    cli
+    movq %rdi, %rsp
+    jmp interrupt_return
 
 /*
  * void switch_stacks(u64 *save_rsp, u64 new_rsp)

@@ -38,8 +38,8 @@ static bool field(const u8 *header, int index, u64 *out)
     return true;
 }
 
-/* Calls visit for each regular file until it returns true; false on a malformed archive. */
-static bool walk(bool (*visit)(const char *name, const void *data, size_t size, void *ctx), void *ctx)
+/* Calls visit for each entry until it returns true; false on a malformed archive. */
+static bool walk(bool (*visit)(const char *name, u32 mode, const void *data, size_t size, void *ctx), void *ctx)
 {
     size_t off = 0;
     while (off + NEWC_HEADER_SIZE <= initrd_size) {
@@ -59,16 +59,22 @@ static bool walk(bool (*visit)(const char *name, const void *data, size_t size, 
         size_t data_off = ALIGN_UP(name_off + name_size, 4);
         if (data_off + file_size > initrd_size)
             return false;
-        if ((mode & 0170000) == 0100000 && visit(name, initrd + data_off, file_size, ctx))
+        if (visit(name, (u32)mode, initrd + data_off, file_size, ctx))
             return true;
         off = ALIGN_UP(data_off + file_size, 4);
     }
     return false;
 }
 
-static bool count_visit(const char *name, const void *data, size_t size, void *ctx)
+static bool is_regular(u32 mode)
 {
-    (*(u32 *)ctx)++;
+    return (mode & 0170000) == 0100000;
+}
+
+static bool count_visit(const char *name, u32 mode, const void *data, size_t size, void *ctx)
+{
+    if (is_regular(mode))
+        (*(u32 *)ctx)++;
     return false;
 }
 
@@ -79,10 +85,10 @@ struct find_ctx {
     bool found;
 };
 
-static bool find_visit(const char *name, const void *data, size_t size, void *ctx)
+static bool find_visit(const char *name, u32 mode, const void *data, size_t size, void *ctx)
 {
     struct find_ctx *f = ctx;
-    if (strcmp(name, f->path) != 0)
+    if (!is_regular(mode) || strcmp(name, f->path) != 0)
         return false;
     f->data = data;
     f->size = size;
@@ -127,4 +133,23 @@ u32 initrd_file_count(void)
     if (initrd)
         walk(count_visit, &files);
     return files;
+}
+
+struct for_each_ctx {
+    void (*visit)(const char *name, u32 mode, const void *data, size_t size, void *ctx);
+    void *ctx;
+};
+
+static bool for_each_visit(const char *name, u32 mode, const void *data, size_t size, void *ctx)
+{
+    struct for_each_ctx *e = ctx;
+    e->visit(name, mode, data, size, e->ctx);
+    return false;
+}
+
+void initrd_for_each(void (*visit)(const char *name, u32 mode, const void *data, size_t size, void *ctx), void *ctx)
+{
+    struct for_each_ctx e = { visit, ctx };
+    if (initrd)
+        walk(for_each_visit, &e);
 }

@@ -11,6 +11,8 @@
 #include "initrd.h"
 #include "selftest.h"
 #include "ksyms.h"
+#include "vfs.h"
+#include "workload.h"
 
 __noreturn void kernel_entry(u64 start_info_phys);
 
@@ -119,6 +121,7 @@ static int init_main(void *arg)
 {
     u64 start_ticks = ticks_now();
     initrd_init();
+    vfs_init();
     load_boot_modules();
     char how[32];
     if (cmdline_value("crash", how, sizeof(how)))
@@ -126,6 +129,12 @@ static int init_main(void *arg)
     int status = EXIT_SUCCESS;
     if (cmdline_has("selftest"))
         status = selftest_run();
+    char list[256];
+    if (cmdline_value("run", list, sizeof(list))) {
+        int run_status = workloads_run(list);
+        if (status == EXIT_SUCCESS)
+            status = run_status;
+    }
     printk("[t] init: done after %lu ticks\n", ticks_now() - start_ticks);
     poweroff(status);
 }

@@ -40,6 +40,8 @@ struct module {
     u32 symbol_count;
     char *symbol_names;
     void (*exit)(void);
+    u32 refs;                           /* module_get holds, under ref_lock */
+    bool unloading;                     /* set by module_unload: no new holds */
     struct module_desc desc;
 };
 
@@ -49,6 +51,7 @@ static struct module_reloc_counts last_counts;
 static volatile u64 events_seen;
 static const struct module_desc *last_event;
 static u32 module_count;
+static struct spinlock ref_lock = SPINLOCK_INIT("module_refs");
 
 extern const struct kernel_symbol __ksymtab_start[], __ksymtab_end[];
 
@@ -600,6 +603,17 @@ int module_unload(const char *name)
         printk("module %s: not loaded\n", name);
         return -ENOENT;
     }
+    /* Checked and marked in one step, so no hold can slip in between. */
+    u64 flags = spin_lock_irqsave(&ref_lock);
+    u32 refs = m->refs;
+    if (!refs)
+        m->unloading = true;
+    spin_unlock_irqrestore(&ref_lock, flags);
+    if (refs) {
+        mutex_unlock(&module_mutex);
+        printk("module %s: busy (%u users)\n", name, refs);
+        return -EBUSY;
+    }
     if (m->exit)
         m->exit();
     notify(m, MODULE_EVENT_UNLOAD);
@@ -645,4 +659,41 @@ bool module_symbolize(u64 address, char *buf, size_t size)
         return true;
     }
     return false;
+}
+
+/*
+ * Lock-free like module_symbolize: callers are a module's own init or exit
+ * (which hold module_mutex) or hold the module, so the list cannot change
+ * under them in a way that matters.
+ */
+struct module *module_of_address(u64 address)
+{
+    for (struct module *m = modules; m; m = m->next)
+        for (int r = 0; r < REGION_COUNT; r++)
+            if (m->region[r] && address >= (u64)m->region[r] && address < (u64)m->region[r] + m->region_size[r])
+                return m;
+    return NULL;
+}
+
+bool module_get(struct module *m)
+{
+    if (!m)
+        return true;
+    u64 flags = spin_lock_irqsave(&ref_lock);
+    bool ok = !m->unloading;
+    if (ok)
+        m->refs++;
+    spin_unlock_irqrestore(&ref_lock, flags);
+    return ok;
+}
+
+void module_put(struct module *m)
+{
+    if (!m)
+        return;
+    u64 flags = spin_lock_irqsave(&ref_lock);
+    if (m->refs == 0)
+        panic("module %s: module_put without a hold", m->name);
+    m->refs--;
+    spin_unlock_irqrestore(&ref_lock, flags);
 }

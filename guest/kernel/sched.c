@@ -326,6 +326,7 @@ void waitq_init(struct waitq *wq, const char *name)
     spin_init(&wq->lock, name);
     wq->head = wq->tail = NULL;
 }
+EXPORT_SYMBOL(waitq_init);
 
 void waitq_sleep_locked(struct waitq *wq, u64 irq_flags)
 {
@@ -341,6 +342,7 @@ void waitq_sleep_locked(struct waitq *wq, u64 irq_flags)
     schedule();
     irq_restore(irq_flags);
 }
+EXPORT_SYMBOL(waitq_sleep_locked);
 
 static void wake_locked(struct waitq *wq, bool all)
 {
@@ -364,12 +366,19 @@ void wake_up_all(struct waitq *wq)
 }
 EXPORT_SYMBOL(wake_up_all);
 
+void wake_up_all_locked(struct waitq *wq)
+{
+    wake_locked(wq, true);
+}
+EXPORT_SYMBOL(wake_up_all_locked);
+
 void wake_up_one(struct waitq *wq)
 {
     u64 flags = spin_lock_irqsave(&wq->lock);
     wake_locked(wq, false);
     spin_unlock_irqrestore(&wq->lock, flags);
 }
+EXPORT_SYMBOL(wake_up_one);
 
 /* ---- mutexes ---- */
 

@@ -1,14 +1,29 @@
 /*
- * The IDT and what happens on each vector. Every exception in the kernel is
- * fatal for now: it prints an oops (vector, RIP, CR2, error code, registers,
- * a frame-pointer backtrace with symbol names) and powers off with
- * EXIT_OOPS. #DF and NMI run on IST stacks so that a kernel stack overflow
- * into the guard page can still be reported.
+ * The IDT and what happens on each vector.
+ *
+ * Exceptions: in user mode, a page fault in a region the process may map on
+ * demand maps a page; anything else kills the process (process.c). In the
+ * kernel, a page fault on a user address is first served the same way
+ * (copy_to_user into a fresh stack page), then looked up in the exception
+ * table (a fault in copy_to_user and friends continues at its fixup and
+ * becomes -EFAULT). Every other kernel exception is fatal: it prints an oops
+ * (vector, RIP, CR2, error code, registers, a frame-pointer backtrace with
+ * symbol names) and powers off with EXIT_OOPS. #DF and NMI run on IST stacks
+ * so that a kernel stack overflow into the guard page can still be reported.
  */
 #include "kernel.h"
 #include "trap.h"
 #include "apic.h"
 #include "ksyms.h"
+#include "irq.h"
+#include "tlb.h"
+#include "process.h"
+#include "uaccess.h"
+
+/* entry.S builds and reads these frames by offset. */
+static_assert(offsetof(struct trap_frame, vector) == 120, "trap_frame layout");
+static_assert(offsetof(struct trap_frame, rip) == 136, "trap_frame layout");
+static_assert(sizeof(struct trap_frame) == 176, "trap_frame layout");
 
 struct idt_gate {
     u64 low;
@@ -30,6 +45,11 @@ static const char *const exception_names[32] = {
     "reserved (27)", "hypervisor injection", "VMM communication", "security exception",
     "reserved (31)",
 };
+
+const char *exception_name(u64 vector)
+{
+    return vector < 32 ? exception_names[vector] : "interrupt";
+}
 
 void idt_init(void)
 {
@@ -207,13 +227,36 @@ done:
 
 /* ---- dispatch ---- */
 
+static void exception(struct trap_frame *f)
+{
+    if (f->cs & 3) {
+        process_user_fault(f);  /* returns only if the fault was served */
+        return;
+    }
+    if (f->vector == 14) {
+        u64 cr2 = read_cr2();
+        if (cr2 < USER_SPACE_END && process_demand_fault(cr2, f->error_code))
+            return;
+    }
+    u64 fixup = exception_fixup(f->rip);
+    if (fixup) {
+        f->rip = fixup;
+        return;
+    }
+    oops(f);
+}
+
 void interrupt_dispatch(struct trap_frame *f)
 {
     u64 vector = f->vector;
-    if (vector < 32)
-        oops(f);
-
     struct cpu *c = this_cpu();
+    if (vector < 32) {
+        exception(f);
+        if (c->need_resched && c->current && (f->cs & 3))
+            schedule();
+        return;
+    }
+
     switch (vector) {
     case VECTOR_TIMER:
         lapic_eoi();
@@ -223,11 +266,19 @@ void interrupt_dispatch(struct trap_frame *f)
         lapic_eoi();
         c->need_resched = true;
         break;
+    case VECTOR_TLB_SHOOTDOWN:
+        lapic_eoi();
+        tlb_shootdown_interrupt();
+        break;
     case VECTOR_SPURIOUS:
         return;                 /* spurious interrupts take no EOI */
     default:
-        printk("interrupt: unexpected vector %lu on cpu %u\n", vector, c->id);
         lapic_eoi();
+        if (irq_dispatch(vector))
+            break;
+        /* A device vector whose handler was freed while an interrupt was on its way is not news. */
+        if (vector < VECTOR_IRQ_FIRST || vector >= VECTOR_IRQ_FIRST + VECTOR_IRQ_COUNT)
+            printk("interrupt: unexpected vector %lu on cpu %u\n", vector, c->id);
         break;
     }
     /* Preempt: this is the only place a running thread is switched out involuntarily. */

@@ -6,11 +6,14 @@
  *   MODULE_AREA_BASE  module text and data
  * User address spaces copy these upper-half entries, so kernel mappings made
  * later (stacks, modules) show up everywhere; the lower half is private.
- * Kernel virtual ranges are never reused, which is why freeing them needs no
- * TLB shoot-down on other CPUs.
+ * Kernel virtual ranges are never reused, so a stale pointer into a freed
+ * stack or module faults; the frames behind them are reused, so other CPUs
+ * drop their cached translations first (tlb_shootdown). User address spaces
+ * are only ever loaded on their process's CPU and need local flushes only.
  */
 #include "kernel.h"
 #include "bootinfo.h"
+#include "tlb.h"
 
 static u64 *kernel_pml4;
 static u64 kernel_root;
@@ -29,21 +32,25 @@ extern char boot_stack_guard[], early_ist_guard[];
 
 static inline u64 *table_at(u64 entry) { return phys_to_virt(entry & PTE_ADDR_MASK); }
 
-static u64 *new_table(void)
+static u64 *new_table(enum page_kind kind)
 {
-    u64 *t = page_alloc(0, PAGE_KIND_PAGE_TABLE, true);
+    u64 *t = page_alloc(0, kind, true);
     if (!t)
         panic("vm: out of memory for page tables");
     return t;
 }
 
-/* Next-level table under entry, created if asked. Intermediate entries are permissive; leaves decide. */
+/*
+ * Next-level table under entry, created if asked. Intermediate entries are
+ * permissive; leaves decide. Tables under user addresses belong to the
+ * address space (freed with it), the kernel's are never freed.
+ */
 static u64 *next_table(u64 *entry, bool create, bool user)
 {
     if (!(*entry & PTE_PRESENT)) {
         if (!create)
             return NULL;
-        u64 *t = new_table();
+        u64 *t = new_table(user ? PAGE_KIND_USER_TABLE : PAGE_KIND_PAGE_TABLE);
         *entry = virt_to_phys(t) | PTE_PRESENT | PTE_WRITE | (user ? PTE_USER : 0);
     } else if (*entry & PTE_HUGE) {
         return NULL;
@@ -172,7 +179,7 @@ void vm_init(void)
             top = MAX(top, boot_info.memmap[i].addr + boot_info.memmap[i].size);
     top = ALIGN_UP(top, 1ul << 30);
 
-    kernel_pml4 = new_table();
+    kernel_pml4 = new_table(PAGE_KIND_PAGE_TABLE);
     kernel_root = virt_to_phys(kernel_pml4);
     map_direct(top);
     map_kernel_image();
@@ -213,14 +220,23 @@ static int map_fresh_pages(u64 va, u64 pages, enum page_kind kind, u64 flags)
     return 0;
 }
 
+/* The frames are freed only after every CPU has dropped the old translations. */
 static void unmap_and_free(u64 va, u64 pages)
 {
-    for (u64 i = 0; i < pages; i++) {
-        u64 lock_flags = spin_lock_irqsave(&kernel_vm_lock);
-        u64 old = vm_unmap_page(kernel_pml4, va + i * PAGE_SIZE);
-        spin_unlock_irqrestore(&kernel_vm_lock, lock_flags);
-        if (old & PTE_PRESENT)
-            page_free(phys_to_virt(old & PTE_ADDR_MASK), 0);
+    u64 frames[16];
+    u64 done = 0;
+    while (done < pages) {
+        u64 batch = MIN(pages - done, (u64)ARRAY_SIZE(frames));
+        for (u64 i = 0; i < batch; i++) {
+            u64 lock_flags = spin_lock_irqsave(&kernel_vm_lock);
+            frames[i] = vm_unmap_page(kernel_pml4, va + (done + i) * PAGE_SIZE);
+            spin_unlock_irqrestore(&kernel_vm_lock, lock_flags);
+        }
+        tlb_shootdown(va + done * PAGE_SIZE, va + (done + batch) * PAGE_SIZE);
+        for (u64 i = 0; i < batch; i++)
+            if (frames[i] & PTE_PRESENT)
+                page_free(phys_to_virt(frames[i] & PTE_ADDR_MASK), 0);
+        done += batch;
     }
 }
 
@@ -264,24 +280,25 @@ void module_area_free(void *base, size_t bytes)
 int module_area_protect(void *base, size_t bytes, bool exec, bool write)
 {
     u64 flags = (exec ? 0 : PTE_NX) | (write ? PTE_WRITE : 0);
-    for (u64 va = (u64)base; va < (u64)base + bytes; va += PAGE_SIZE) {
+    int err = 0;
+    for (u64 va = (u64)base; va < (u64)base + bytes && !err; va += PAGE_SIZE) {
         u64 lock_flags = spin_lock_irqsave(&kernel_vm_lock);
-        int err = vm_protect_page(kernel_pml4, va, flags);
+        err = vm_protect_page(kernel_pml4, va, flags);
         spin_unlock_irqrestore(&kernel_vm_lock, lock_flags);
-        if (err)
-            return err;
     }
-    return 0;
+    /* Another CPU may still hold a writable translation. */
+    tlb_shootdown((u64)base, (u64)base + bytes);
+    return err;
 }
 
 /* ---- AP boot tables ---- */
 
 u64 vm_ap_boot_tables_create(void)
 {
-    u64 *pml4 = new_table();
+    u64 *pml4 = new_table(PAGE_KIND_PAGE_TABLE);
     memcpy(pml4, kernel_pml4, PAGE_SIZE);
-    u64 *pdpt = new_table();
-    u64 *pd = new_table();
+    u64 *pdpt = new_table(PAGE_KIND_PAGE_TABLE);
+    u64 *pd = new_table(PAGE_KIND_PAGE_TABLE);
     for (u64 i = 0; i < 512; i++)
         pd[i] = (i << 21) | PTE_PRESENT | PTE_WRITE | PTE_HUGE;
     pdpt[0] = virt_to_phys(pd) | PTE_PRESENT | PTE_WRITE;
@@ -308,7 +325,7 @@ struct address_space *as_create(void)
     struct address_space *as = kzalloc(sizeof(*as), GFP_KERNEL);
     if (!as)
         return NULL;
-    as->pml4 = page_alloc(0, PAGE_KIND_PAGE_TABLE, true);
+    as->pml4 = page_alloc(0, PAGE_KIND_USER_TABLE, true);
     if (!as->pml4) {
         kfree(as);
         return NULL;
@@ -373,4 +390,102 @@ int as_map_new_page(struct address_space *as, u64 va, u64 flags)
 bool as_translate(struct address_space *as, u64 va, u64 *pa)
 {
     return vm_translate(as->pml4, va, pa, NULL);
+}
+
+int as_widen_page(struct address_space *as, u64 va, u64 flags)
+{
+    u64 *pte = walk(as->pml4, va, false);
+    if (!pte || !(*pte & PTE_PRESENT))
+        return -ENOENT;
+    u64 e = *pte | (flags & PTE_WRITE);
+    if (!(flags & PTE_NX))
+        e &= ~PTE_NX;
+    *pte = e;
+    return 0;
+}
+
+/* Unmaps the leaves of one page table in [start, end); frees owned frames. */
+static void unmap_leaves(struct address_space *as, u64 *pt, u64 table_va, u64 start, u64 end)
+{
+    for (u64 i = 0; i < 512; i++) {
+        u64 va = table_va + i * PAGE_SIZE;
+        if (va < start || va >= end || !(pt[i] & PTE_PRESENT))
+            continue;
+        u64 old = pt[i];
+        pt[i] = 0;
+        if (read_cr3() == as->root)
+            invlpg(va);
+        if (old & PTE_OWNED) {
+            page_free(table_at(old), 0);
+            as->user_pages--;
+        }
+    }
+}
+
+/* Walks only the tables that exist, so a large sparse range costs little. */
+static void unmap_range_level(struct address_space *as, u64 *table, int level, u64 table_va, u64 start, u64 end)
+{
+    u64 span = PAGE_SIZE << (9 * (level - 1));  /* bytes one entry covers */
+    for (u64 i = 0; i < 512; i++) {
+        u64 va = table_va + i * span;
+        if (va + span <= start || va >= end || !(table[i] & PTE_PRESENT))
+            continue;
+        if (level == 2)
+            unmap_leaves(as, table_at(table[i]), va, start, end);
+        else
+            unmap_range_level(as, table_at(table[i]), level - 1, va, start, end);
+    }
+}
+
+void as_unmap_range(struct address_space *as, u64 start, u64 end)
+{
+    if (end > USER_SPACE_END)
+        end = USER_SPACE_END;
+    if (start >= end)
+        return;
+    unmap_range_level(as, as->pml4, 4, 0, start, end);
+}
+
+/* Copies the user mappings under one table of src into dst, level 1 being the leaves. */
+static int clone_level(struct address_space *dst, u64 *table, int level, u64 table_va)
+{
+    u64 span = PAGE_SIZE << (9 * (level - 1));
+    for (u64 i = 0; i < 512; i++) {
+        u64 va = table_va + i * span;
+        if (va >= USER_SPACE_END)
+            break;
+        u64 e = table[i];
+        if (!(e & PTE_PRESENT))
+            continue;
+        if (level > 1) {
+            int err = clone_level(dst, table_at(e), level - 1, va);
+            if (err)
+                return err;
+            continue;
+        }
+        void *frame = page_alloc(0, PAGE_KIND_USER, false);
+        if (!frame)
+            return -ENOMEM;
+        memcpy(frame, table_at(e), PAGE_SIZE);
+        u64 flags = e & (PTE_WRITE | PTE_USER | PTE_NX);
+        int err = vm_map_page(dst->pml4, va, virt_to_phys(frame), flags | PTE_OWNED);
+        if (err) {
+            page_free(frame, 0);
+            return err;
+        }
+        dst->user_pages++;
+    }
+    return 0;
+}
+
+struct address_space *as_clone(struct address_space *src)
+{
+    struct address_space *dst = as_create();
+    if (!dst)
+        return NULL;
+    if (clone_level(dst, src->pml4, 4, 0) != 0) {
+        as_destroy(dst);
+        return NULL;
+    }
+    return dst;
 }
