@@ -1,0 +1,33 @@
+/* File create, write, read back and unlink: 4 KiB through the in-memory file system each time. */
+#include "ulib.h"
+
+#define SIZE 4096
+
+static const char path[] = "/tmp/file-io";
+static u64 out[SIZE / 8], in[SIZE / 8];
+
+int main(int argc, char **argv)
+{
+    u64 n = workload_iterations(argc, argv, 1000);
+    u64 sum = 0;
+    u64 start = rdtsc();
+    for (u64 i = 0; i < n; i++) {
+        out[0] = i;
+        out[i % (SIZE / 8)] ^= i * 0x9e3779b97f4a7c15ull;
+        long fd = sys_open(path, O_CREAT | O_RDWR | O_TRUNC);
+        if (fd < 0)
+            die("file-io: create: %ld\n", fd);
+        long w = sys_write((int)fd, out, SIZE);
+        long s = sys_lseek((int)fd, 0, SEEK_SET);
+        long r = sys_read((int)fd, in, SIZE);
+        if (w != SIZE || s != 0 || r != SIZE)
+            die("file-io: iteration %lu: write %ld, seek %ld, read %ld\n", i, w, s, r);
+        sys_close((int)fd);
+        if (sys_unlink(path) < 0)
+            die("file-io: unlink failed\n");
+        sum = sum * 31 + (in[0] ^ in[i % (SIZE / 8)] ^ in[SIZE / 8 - 1]);
+    }
+    u64 cycles = rdtsc() - start;
+    workload_result("file-io", n, sum, cycles);
+    return 0;
+}

@@ -1,0 +1,26 @@
+/* lmbench's open/close: open a file (/tmp/open-close, made first) and close it again. */
+#include "ulib.h"
+
+static const char path[] = "/tmp/open-close";
+
+int main(int argc, char **argv)
+{
+    u64 n = workload_iterations(argc, argv, 10000);
+    long fd = sys_open(path, O_CREAT | O_WRONLY | O_TRUNC);
+    if (fd < 0)
+        die("open-close: create %s: %ld\n", path, fd);
+    sys_close((int)fd);
+    u64 sum = 0;
+    u64 start = rdtsc();
+    for (u64 i = 0; i < n; i++) {
+        fd = sys_open(path, O_RDONLY);
+        if (fd < 0)
+            die("open-close: open: %ld\n", fd);
+        sum = sum * 31 + (u64)fd;
+        sys_close((int)fd);
+    }
+    u64 cycles = rdtsc() - start;
+    sys_unlink(path);
+    workload_result("open-close", n, sum, cycles);
+    return 0;
+}
