@@ -274,8 +274,6 @@ long sys_execve(struct trap_frame *f, const char __user *upath, const char __use
     size_t used = 0;
     for (;;) {
         u64 uarg;
-        if (!uargv) /* no argument vector: none */
-            break;
         if (copy_from_user(&uarg, uargv + argc, sizeof(uarg))) {
             err = -EFAULT;
             goto out;

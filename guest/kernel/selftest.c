@@ -8,6 +8,11 @@
 #include "kernel.h"
 #include "selftest.h"
 #include "bootinfo.h"
+#include "uaccess.h"
+#include "vfs.h"
+#include "irq.h"
+#include "tlb.h"
+#include "process.h"
 
 static const char *suite_name;
 static u32 suite_checks, suite_failures;
@@ -545,6 +550,11 @@ static void test_modules(void)
 {
     long value;
     struct module_reloc_counts counts;
+    /* "modules=good" may have loaded it at boot: start from unloaded, and leave it as found. */
+    bool preloaded = module_is_loaded("good");
+    if (preloaded)
+        CHECK(module_unload("good") == 0);
+    u32 loaded_before = modules_loaded();
     u64 events = module_events_seen();
     reports_clear();
 
@@ -586,8 +596,232 @@ static void test_modules(void)
     CHECK(module_load("bad_init") == -EIO);
     CHECK(module_events_seen() == before + 2);      /* loaded, then unloaded */
     CHECK(!module_is_loaded("bad_init"));
-    CHECK(modules_loaded() == 0);
+    CHECK(modules_loaded() == loaded_before);
     reports_clear();
+    if (preloaded)
+        CHECK(module_load("good") == 0);
+}
+
+/* ---- user memory access ---- */
+
+static void test_uaccess(void)
+{
+    u8 buf[64];
+    char str[16];
+    const u64 user_va = 0x600000;
+    /* Kernel addresses and ranges running past the user half are refused before any access. */
+    CHECK(copy_from_user(buf, (const void __user *)KERNEL_VMA, 8) == 8);
+    CHECK(copy_to_user((void __user *)DIRECT_MAP_BASE, buf, 8) == 8);
+    CHECK(copy_to_user((void __user *)(USER_SPACE_END - 4), buf, 8) == 8);
+    CHECK(copy_from_user(buf, (const void __user *)~0ul, 2) == 2);
+    CHECK(strncpy_from_user(str, (const char __user *)KERNEL_VMA, sizeof(str)) == -EFAULT);
+
+    /* A kernel thread has no process, so nothing is mapped on demand: faults go to the fixups. */
+    struct address_space *as = as_create();
+    CHECK(as != NULL);
+    if (!as)
+        return;
+    CHECK(as_map_new_page(as, user_va, PTE_WRITE) == 0);
+    CHECK(as_map_new_page(as, user_va + 2 * PAGE_SIZE, 0) == 0);   /* read-only */
+    struct thread *me = current_thread();
+    u64 flags = irq_save();
+    me->as = as;                /* so a preemption switches back to it */
+    as_switch(as);
+    irq_restore(flags);
+
+    memset(buf, 0x5a, sizeof(buf));
+    CHECK(copy_to_user((void __user *)user_va, buf, sizeof(buf)) == 0);
+    CHECK(*(volatile u8 *)(user_va + 63) == 0x5a);
+    /* Straddling into the unmapped page: the first part is copied, the rest reported. */
+    CHECK(copy_to_user((void __user *)(user_va + PAGE_SIZE - 10), buf, 30) == 20);
+    CHECK(copy_from_user(buf, (const void __user *)(user_va + PAGE_SIZE - 10), 30) == 20);
+    CHECK(copy_from_user(buf, (const void __user *)(user_va + PAGE_SIZE), 4) == 4);
+    /* A read-only user page: reading works, writing faults (CR0.WP) and is caught. */
+    CHECK(copy_from_user(buf, (const void __user *)(user_va + 2 * PAGE_SIZE), 8) == 0);
+    CHECK(copy_to_user((void __user *)(user_va + 2 * PAGE_SIZE), buf, 8) == 8);
+    CHECK(copy_from_user(buf, NULL, 1) == 1);
+
+    memcpy((void *)user_va, "hello\0", 6);
+    CHECK(strncpy_from_user(str, (const char __user *)user_va, sizeof(str)) == 5 && strcmp(str, "hello") == 0);
+    CHECK(strncpy_from_user(str, (const char __user *)user_va, 5) == -ENAMETOOLONG && str[4] == 0);
+    memset((void *)(user_va + PAGE_SIZE - 4), 'x', 4);
+    CHECK(strncpy_from_user(str, (const char __user *)(user_va + PAGE_SIZE - 4), sizeof(str)) == -EFAULT);
+
+    flags = irq_save();
+    me->as = NULL;
+    as_switch(NULL);
+    irq_restore(flags);
+    as_destroy(as);
+}
+
+/* ---- file system ---- */
+
+static long selftest_dev_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
+{
+    return (long)cmd + 1;
+}
+
+static const struct file_operations selftest_dev_ops = { .ioctl = selftest_dev_ioctl };
+
+static void test_vfs(void)
+{
+    enum inode_type type;
+    u64 inodes = vfs_inodes_live(), files = vfs_files_live();
+    CHECK(vfs_lookup_type("/", &type) && type == INODE_DIR);
+    CHECK(vfs_lookup_type("/bin", &type) && type == INODE_DIR);
+    CHECK(vfs_lookup_type("/bin/usertest", &type) && type == INODE_FILE);
+    CHECK(vfs_lookup_type("modules/good.o", &type) && type == INODE_FILE);
+    CHECK(vfs_lookup_type("/dev/console", &type) && type == INODE_CHAR_DEVICE);
+    CHECK(vfs_lookup_type("/dev/null", &type) && vfs_lookup_type("/dev/zero", &type));
+    CHECK(!vfs_lookup_type("/bin/nothing", &type));
+
+    const u8 *data;
+    size_t size;
+    CHECK(vfs_file_data("/bin/hello", &data, &size) == 0 && size > 64 && memcmp(data, "\177ELF", 4) == 0);
+    CHECK(vfs_file_data("/bin", &data, &size) == -EISDIR);
+    CHECK(vfs_file_data("/dev/null", &data, &size) == -EACCES);
+
+    CHECK(vfs_mkdir("/tmp/selftest") == 0);
+    CHECK(vfs_mkdir("/tmp/selftest") == -EEXIST);
+    CHECK(vfs_mkdir("/tmp/none/x") == -ENOENT);
+    struct file *f;
+    CHECK(vfs_open("/tmp/selftest/file", O_CREAT | O_RDWR, &f) == 0);
+    CHECK(vfs_rmdir("/tmp/selftest") == -ENOTEMPTY);
+    CHECK(vfs_unlink("/tmp/selftest/file") == 0);
+    CHECK(vfs_inodes_live() == inodes + 2);     /* the directory, and the unlinked file still open */
+    file_put(f);
+    CHECK(vfs_inodes_live() == inodes + 1);
+    CHECK(vfs_rmdir("/tmp/selftest") == 0);
+    CHECK(vfs_rmdir("/") == -EEXIST);
+
+    /* A device node with kernel operations; busy while open. */
+    CHECK(register_device("selftest", INODE_CHAR_DEVICE, &selftest_dev_ops, NULL) == 0);
+    CHECK(register_device("selftest", INODE_CHAR_DEVICE, &selftest_dev_ops, NULL) == -EEXIST);
+    CHECK(register_device("a/b", INODE_CHAR_DEVICE, &selftest_dev_ops, NULL) == -EINVAL);
+    CHECK(vfs_open("/dev/selftest", O_RDWR, &f) == 0);
+    CHECK(vfs_ioctl(f, 41, 0) == 42);
+    CHECK(vfs_read(f, NULL, 1) == -EINVAL);
+    CHECK(unregister_device("selftest") == -EBUSY);
+    CHECK(vfs_unlink("/dev/selftest") == -EPERM);
+    file_put(f);
+    CHECK(unregister_device("selftest") == 0);
+    CHECK(unregister_device("selftest") == -ENOENT);
+    CHECK(vfs_inodes_live() == inodes && vfs_files_live() == files);
+}
+
+/* ---- device interrupts ---- */
+
+struct irq_probe {
+    volatile u32 calls;
+    volatile u32 last_cpu;
+};
+
+static void probe_handler(void *dev)
+{
+    struct irq_probe *p = dev;
+    p->last_cpu = cpu_id();
+    atomic_inc32(&p->calls);
+}
+
+static bool probe_called(struct irq_probe *p, u32 calls)
+{
+    /* Counted iterations, never time: the interrupt comes at once on real and emulated CPUs alike. */
+    for (u64 i = 0; i < 100000000ul; i++) {
+        if (READ_ONCE(p->calls) >= calls)
+            return true;
+        cpu_relax();
+    }
+    return false;
+}
+
+static void test_irq(void)
+{
+    struct irq_probe probe = { 0, 0 };
+    int v = request_irq(probe_handler, "selftest", &probe);
+    CHECK(v >= VECTOR_IRQ_FIRST && v < VECTOR_IRQ_FIRST + VECTOR_IRQ_COUNT);
+    if (v < 0)
+        return;
+    CHECK(request_irq(NULL, "selftest", NULL) == -EINVAL);
+    bool reached = true, right_cpu = true;
+    for (u32 cpu = 0; cpu < cpu_count; cpu++) {
+        irq_raise(v, cpu);
+        reached &= probe_called(&probe, cpu + 1);
+        right_cpu &= probe.last_cpu == cpu;
+    }
+    CHECK(reached);
+    CHECK(right_cpu);
+    CHECK(irq_count(v) == cpu_count);
+    free_irq(v);
+    irq_raise(v, 0);            /* ignored: nothing installed */
+    CHECK(probe.calls == cpu_count);
+
+    /* The vectors run out, and come back. */
+    int taken[VECTOR_IRQ_COUNT + 1], n = 0;
+    while (n <= VECTOR_IRQ_COUNT && (taken[n] = request_irq(probe_handler, "selftest", &probe)) >= 0)
+        n++;
+    CHECK(n <= VECTOR_IRQ_COUNT && taken[n] == -EBUSY);
+    for (int i = 0; i < n; i++)
+        free_irq(taken[i]);
+    v = request_irq(probe_handler, "selftest", &probe);
+    CHECK(v >= 0);
+    free_irq(v);
+}
+
+/* ---- TLB shoot-down ---- */
+
+static volatile u64 tlb_read_value;
+
+static int read_word(void *arg)
+{
+    tlb_read_value = *(volatile u64 *)arg;     /* puts the translation in this CPU's TLB */
+    return 0;
+}
+
+static void test_tlb(void)
+{
+    u64 sent = tlb_shootdowns_sent(), received = tlb_shootdowns_received();
+    u64 *page = kstack_alloc(1);
+    CHECK(page != NULL);
+    if (!page)
+        return;
+    *page = 0x1234;
+    struct thread *t = thread_create("tlb", read_word, page, (int)cpu_count - 1);
+    CHECK(t != NULL);
+    if (t)
+        thread_join(t);
+    CHECK(tlb_read_value == 0x1234);
+    kstack_free(page, 1);       /* the other CPUs must forget the page before its frame is reused */
+    if (cpu_count > 1) {
+        CHECK(tlb_shootdowns_sent() > sent);
+        CHECK(tlb_shootdowns_received() >= received + cpu_count - 1);
+    } else {
+        CHECK(tlb_shootdowns_sent() == sent);
+    }
+}
+
+/* ---- user processes: every system call and every driver ---- */
+
+static const char *const driver_modules[] = { "chardev", "ramblk", "loopback", "compute" };
+
+static void test_user(void)
+{
+    /* usertest loads and unloads each driver itself: take away any loaded at boot, and put them back. */
+    bool preloaded[ARRAY_SIZE(driver_modules)];
+    for (unsigned i = 0; i < ARRAY_SIZE(driver_modules); i++) {
+        preloaded[i] = module_is_loaded(driver_modules[i]);
+        if (preloaded[i])
+            CHECK(module_unload(driver_modules[i]) == 0);
+    }
+    const char *argv[] = { "usertest" };
+    u64 processes = processes_live();
+    struct process *p = process_spawn("/bin/usertest", 1, argv, 0);
+    CHECK(p != NULL);
+    if (p)
+        CHECK(process_wait_spawned(p) == 0);
+    CHECK(processes_live() == processes);
+    for (unsigned i = 0; i < ARRAY_SIZE(driver_modules); i++)
+        if (preloaded[i])
+            CHECK(module_load(driver_modules[i]) == 0);
 }
 
 /* ---- runner ---- */
@@ -643,6 +877,11 @@ int selftest_run(void)
     run_suite("sched", test_sched);
     run_suite("smp", test_smp);
     run_suite("modules", test_modules);
+    run_suite("uaccess", test_uaccess);
+    run_suite("vfs", test_vfs);
+    run_suite("irq", test_irq);
+    run_suite("tlb", test_tlb);
+    run_suite("user", test_user);
     printk("[t] selftest: %lu ticks\n", ticks_now() - start);
     printk("selftest: %u of %u suites passed\n", suites_run - suites_failed, suites_run);
     return suites_failed ? EXIT_SELFTEST_FAILED : EXIT_SUCCESS;

@@ -303,24 +303,25 @@ static long file_read_locked(struct inode *i, void __user *buf, size_t count, u6
     if (*pos >= i->size)
         return 0;
     count = MIN(count, i->size - *pos);
-    if (i->initrd_data) {
-        u64 left = copy_to_user(buf, i->initrd_data + *pos, count);
-        if (left == count)
-            return -EFAULT;
-        *pos += count - left;
-        return (long)(count - left);
-    }
+    /* A copy that faults part way transfers what it could, as read(2) does. */
     size_t done = 0;
     while (done < count) {
         u64 at = *pos + done;
         u64 page = at / PAGE_SIZE, offset = at % PAGE_SIZE;
         size_t n = MIN(count - done, PAGE_SIZE - offset);
         static const u8 zeroes[PAGE_SIZE];
-        const u8 *src = page < i->page_slots && i->pages[page] ? i->pages[page] + offset : zeroes;
-        if (copy_to_user((u8 __user *)buf + done, src, n))
-            return done ? (long)done : -EFAULT;
-        done += n;
+        const u8 *src;
+        if (i->initrd_data)
+            src = i->initrd_data + at;
+        else
+            src = page < i->page_slots && i->pages[page] ? i->pages[page] + offset : zeroes;
+        u64 left = copy_to_user((u8 __user *)buf + done, src, n);
+        done += n - left;
+        if (left)
+            break;
     }
+    if (!done && count)
+        return -EFAULT;
     *pos += done;
     return (long)done;
 }
@@ -349,12 +350,13 @@ static long file_write_locked(struct inode *i, const void __user *buf, size_t co
             if (!i->pages[page])
                 break;
         }
-        if (copy_from_user(i->pages[page] + offset, (const u8 __user *)buf + done, n)) {
+        u64 left = copy_from_user(i->pages[page] + offset, (const u8 __user *)buf + done, n);
+        done += n - left;
+        if (left) {
             if (!done)
                 return -EFAULT;
             break;
         }
-        done += n;
     }
     if (!done && count)
         return -ENOMEM;
