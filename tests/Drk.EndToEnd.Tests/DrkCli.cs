@@ -2,18 +2,11 @@ using Drk.Guest.Tests;
 
 namespace Drk.EndToEnd.Tests;
 
-/// <summary>Runs the <c>drk</c> command built next to these tests (same configuration) as a child process.</summary>
+/// <summary>Runs the <c>drk</c> command (the Release build the test project references) as a child process.</summary>
 public static class DrkCli
 {
-    /// <summary>The build configuration of this test assembly, which is also the one of the referenced CLI.</summary>
-#if DEBUG
-    public const string Configuration = "Debug";
-#else
-    public const string Configuration = "Release";
-#endif
-
-    /// <summary>cli/bin/CONFIG/net10.0/drk.dll.</summary>
-    public static string Dll => Path.Combine(RepositoryRoot.Path, "cli", "bin", Configuration, "net10.0", "drk.dll");
+    /// <summary>cli/bin/Release/net10.0/drk.dll, built with these tests.</summary>
+    public static string Dll => Path.Combine(RepositoryRoot.Path, "cli", "bin", "Release", "net10.0", "drk.dll");
 
     /// <summary>Runs <c>drk ARGS</c> and waits at most <paramref name="timeout"/> (default two minutes).</summary>
     public static Task<ProcessResult> RunAsync(IEnumerable<string> arguments, TimeSpan? timeout = null) =>
