@@ -6,37 +6,22 @@
  * back every byte and object the workload (and any driver module it loaded
  * and unloaded) used: one "memcheck" line per workload.
  *
- * Nothing here depends on time: iteration counts come from the table below
+ * Nothing here depends on time: iteration counts come from uapi/workloads.h
  * or the command line, and the output is printed by one process at a time.
  */
 #include "kernel.h"
 #include "bootinfo.h"
 #include "process.h"
 #include "vfs.h"
+#include "uapi/workloads.h"
 
 struct workload {
     const char *name;
-    u64 iterations;             /* default; sized so that run=all takes seconds in QEMU TCG */
+    u64 iterations;             /* default */
 };
 
-/* The suite, in the order run=all runs it. */
-static const struct workload suite[] = {
-    { "null-syscall",   100000 },
-    { "dev-rw",          20000 },
-    { "open-close",      10000 },
-    { "pipe",             5000 },
-    { "ctx-switch",      10000 },
-    { "fork-exit",         300 },
-    { "page-fault",       4096 },
-    { "file-io",          1000 },
-    { "ioctl",           50000 },
-    { "blk-io",           2000 },
-    { "loopback",         2000 },
-    { "compute-user",    20000 },
-    { "compute-module",  20000 },
-};
-
-#define DEFAULT_ITERATIONS 1000     /* programs in /bin that are not in the suite */
+#define WORKLOAD_ENTRY(name, iterations) { name, iterations },
+static const struct workload suite[] = { WORKLOAD_SUITE(WORKLOAD_ENTRY) };
 
 /* What must come back to where it was after a workload. */
 struct usage {
@@ -85,7 +70,7 @@ static bool memcheck(const char *name, const struct usage *b, const struct usage
 
 static u64 iterations_for(const char *name)
 {
-    u64 n = DEFAULT_ITERATIONS;
+    u64 n = WORKLOAD_DEFAULT_ITERATIONS;
     for (unsigned i = 0; i < ARRAY_SIZE(suite); i++)
         if (strcmp(suite[i].name, name) == 0)
             n = suite[i].iterations;

@@ -15,6 +15,7 @@
 #include "uapi/syscall.h"
 #include "uapi/errno.h"
 #include "uapi/devices.h"
+#include "uapi/workloads.h"
 
 typedef uint8_t u8;
 typedef uint16_t u16;
@@ -82,8 +83,8 @@ static inline u64 rdtsc(void)
     return ((u64)hi << 32) | lo;
 }
 
-/* The iteration count: "iterations=N" or a bare number in argv[1..], else the default. */
-u64 workload_iterations(int argc, char **argv, u64 fallback);
+/* The iteration count: "iterations=N" or a bare number in argv[1..], else the suite's default for name. */
+u64 workload_iterations(int argc, char **argv, const char *name);
 /* Folds a value into a running checksum (FNV-1a over its 8 bytes): order matters, values are exact. */
 u64 checksum_add(u64 sum, u64 value);
 #define CHECKSUM_INIT 0xcbf29ce484222325ull

@@ -15,9 +15,20 @@ static bool parse_u64(const char *s, u64 *out)
     return true;
 }
 
-u64 workload_iterations(int argc, char **argv, u64 fallback)
+struct suite_entry {
+    const char *name;
+    u64 iterations;
+};
+
+#define SUITE_ENTRY(name, iterations) { name, iterations },
+static const struct suite_entry suite[] = { WORKLOAD_SUITE(SUITE_ENTRY) };
+
+u64 workload_iterations(int argc, char **argv, const char *name)
 {
-    u64 n = fallback;
+    u64 n = WORKLOAD_DEFAULT_ITERATIONS;
+    for (unsigned i = 0; i < ARRAY_SIZE(suite); i++)
+        if (strcmp(suite[i].name, name) == 0)
+            n = suite[i].iterations;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "iterations=", 11) == 0)

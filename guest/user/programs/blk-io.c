@@ -11,7 +11,7 @@ static u64 out[BLOCK / 8], in[BLOCK / 8];
 
 int main(int argc, char **argv)
 {
-    u64 n = workload_iterations(argc, argv, 2000);
+    u64 n = workload_iterations(argc, argv, "blk-io");
     bool loaded = workload_insmod(RAMBLK_MODULE);
     long fd = sys_open(RAMBLK_PATH, O_RDWR);
     if (fd < 0)

@@ -7,7 +7,7 @@
 
 int main(int argc, char **argv)
 {
-    u64 n = workload_iterations(argc, argv, 20000);
+    u64 n = workload_iterations(argc, argv, "compute-module");
     bool loaded = workload_insmod(COMPUTE_MODULE);
     long fd = sys_open(COMPUTE_PATH, O_RDWR);
     if (fd < 0)

@@ -6,7 +6,7 @@ static u64 state[COMPUTE_STATE_SIZE / 8];
 
 int main(int argc, char **argv)
 {
-    u64 n = workload_iterations(argc, argv, 20000);
+    u64 n = workload_iterations(argc, argv, "compute-user");
     struct compute_state *s = (struct compute_state *)state;
     compute_init(s);
     u64 start = rdtsc();

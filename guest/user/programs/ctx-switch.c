@@ -7,7 +7,7 @@
 
 int main(int argc, char **argv)
 {
-    u64 n = workload_iterations(argc, argv, 10000);
+    u64 n = workload_iterations(argc, argv, "ctx-switch");
     long pid = sys_fork();
     if (pid < 0)
         die("ctx-switch: fork: %ld\n", pid);

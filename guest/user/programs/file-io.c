@@ -8,7 +8,7 @@ static u64 out[SIZE / 8], in[SIZE / 8];
 
 int main(int argc, char **argv)
 {
-    u64 n = workload_iterations(argc, argv, 1000);
+    u64 n = workload_iterations(argc, argv, "file-io");
     u64 sum = 0;
     u64 start = rdtsc();
     for (u64 i = 0; i < n; i++) {

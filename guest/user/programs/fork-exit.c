@@ -3,7 +3,7 @@
 
 int main(int argc, char **argv)
 {
-    u64 n = workload_iterations(argc, argv, 300);
+    u64 n = workload_iterations(argc, argv, "fork-exit");
     u64 sum = 0;
     u64 start = rdtsc();
     for (u64 i = 0; i < n; i++) {

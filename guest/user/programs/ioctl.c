@@ -3,7 +3,7 @@
 
 int main(int argc, char **argv)
 {
-    u64 n = workload_iterations(argc, argv, 50000);
+    u64 n = workload_iterations(argc, argv, "ioctl");
     bool loaded = workload_insmod(CHARDEV_MODULE);
     long fd = sys_open(CHARDEV_PATH, O_RDWR);
     if (fd < 0)

@@ -21,7 +21,7 @@ static long endpoint(int port, int peer)
 
 int main(int argc, char **argv)
 {
-    u64 n = workload_iterations(argc, argv, 2000);
+    u64 n = workload_iterations(argc, argv, "loopback");
     bool loaded = workload_insmod(LOOPBACK_MODULE);
     int a = (int)endpoint(1000, 2000), b = (int)endpoint(2000, 1000);
     u64 packet[PACKET_WORDS], got[LOOPBACK_MTU / 8];

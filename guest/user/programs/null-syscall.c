@@ -3,7 +3,7 @@
 
 int main(int argc, char **argv)
 {
-    u64 n = workload_iterations(argc, argv, 100000);
+    u64 n = workload_iterations(argc, argv, "null-syscall");
     long pid = sys_getpid();
     u64 sum = 0;
     u64 start = rdtsc();

@@ -5,7 +5,7 @@ static const char path[] = "/tmp/open-close";
 
 int main(int argc, char **argv)
 {
-    u64 n = workload_iterations(argc, argv, 10000);
+    u64 n = workload_iterations(argc, argv, "open-close");
     long fd = sys_open(path, O_CREAT | O_WRONLY | O_TRUNC);
     if (fd < 0)
         die("open-close: create %s: %ld\n", path, fd);

@@ -10,7 +10,7 @@
 
 int main(int argc, char **argv)
 {
-    u64 n = workload_iterations(argc, argv, 4096);
+    u64 n = workload_iterations(argc, argv, "page-fault");
     u64 sum = 0;
     u64 start = rdtsc();
     for (u64 done = 0; done < n;) {

@@ -3,7 +3,7 @@
 
 int main(int argc, char **argv)
 {
-    u64 n = workload_iterations(argc, argv, 5000);
+    u64 n = workload_iterations(argc, argv, "pipe");
     int down[2], up[2];
     if (sys_pipe(down) < 0 || sys_pipe(up) < 0)
         die("pipe: pipe failed\n");
