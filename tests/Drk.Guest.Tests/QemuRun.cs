@@ -11,8 +11,8 @@ public sealed record QemuRun(ProcessResult Process, string Serial)
     /// </summary>
     public int? GuestStatus => !Process.TimedOut && Process.ExitCode % 2 == 1 ? (Process.ExitCode - 1) / 2 : null;
 
-    /// <summary>The serial output without the documented timing lines, for run-to-run comparison.</summary>
-    public string Deterministic => SerialOutput.WithoutTimingLines(Serial);
+    /// <summary>The serial output without the documented timing lines and fields, for run-to-run comparison.</summary>
+    public string Deterministic => SerialOutput.WithoutTimingLinesAndFields(Serial);
 
     /// <summary>A summary for assertion messages: exit code, stderr and the serial output.</summary>
     public string Describe() =>

@@ -1,7 +1,9 @@
+using System.Text.RegularExpressions;
+
 namespace Drk.Guest.Tests;
 
-/// <summary>The guest's output conventions (docs/guest-abi.md): line endings and the marked line kinds.</summary>
-public static class SerialOutput
+/// <summary>The guest's output conventions (docs/guest-abi.md): line endings, the marked line kinds and timing fields.</summary>
+public static partial class SerialOutput
 {
     /// <summary>Lines starting with this vary from run to run (times, tick counts).</summary>
     public const string TimingPrefix = "[t] ";
@@ -18,6 +20,16 @@ public static class SerialOutput
     /// <summary>The output without timing and machine lines: what QEMU and Drk must agree on.</summary>
     public static string WithoutTimingAndMachineLines(string serial) =>
         WithoutLines(WithoutLines(serial, TimingPrefix), MachinePrefix);
+
+    /// <summary>
+    /// The output without timing lines and with the one timing field of other lines, a result line's
+    /// <c>cycles=N</c>, replaced by <c>cycles=*</c>: what must repeat exactly from run to run.
+    /// </summary>
+    public static string WithoutTimingLinesAndFields(string serial) =>
+        CyclesField().Replace(WithoutTimingLines(serial), "${head}cycles=*");
+
+    [GeneratedRegex(@"(?<head>^result .*)cycles=\d+", RegexOptions.Multiline)]
+    private static partial Regex CyclesField();
 
     private static string WithoutLines(string serial, string prefix) =>
         string.Join('\n', serial.Split('\n').Where(line => !line.StartsWith(prefix, StringComparison.Ordinal)));

@@ -1,14 +1,19 @@
-/* File create, write, read back and unlink: 4 KiB through the in-memory file system each time. */
+/*
+ * File create, write, read back and unlink: 4 KiB through the in-memory file
+ * system each time, in /tmp/file-io.PID (the PID keeps two native runs on
+ * one host apart).
+ */
 #include "ulib.h"
 
 #define SIZE 4096
 
-static const char path[] = "/tmp/file-io";
 static u64 out[SIZE / 8], in[SIZE / 8];
 
 int main(int argc, char **argv)
 {
     u64 n = workload_iterations(argc, argv, "file-io");
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/file-io.%ld", sys_getpid());
     u64 sum = 0;
     u64 start = rdtsc();
     for (u64 i = 0; i < n; i++) {

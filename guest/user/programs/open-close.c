@@ -1,11 +1,14 @@
-/* lmbench's open/close: open a file (/tmp/open-close, made first) and close it again. */
+/*
+ * lmbench's open/close: open a file (/tmp/open-close.PID, made first) and
+ * close it again. The PID keeps two native runs on one host apart.
+ */
 #include "ulib.h"
-
-static const char path[] = "/tmp/open-close";
 
 int main(int argc, char **argv)
 {
     u64 n = workload_iterations(argc, argv, "open-close");
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/open-close.%ld", sys_getpid());
     long fd = sys_open(path, O_CREAT | O_WRONLY | O_TRUNC);
     if (fd < 0)
         die("open-close: create %s: %ld\n", path, fd);
