@@ -12,14 +12,24 @@ namespace Drk.Dispatcher.Jit;
 /// <see cref="BlockResult"/> and the retired count.
 /// </summary>
 /// <remarks>
+/// <para>
 /// The object is the generated method's first argument (the delegate is closed over it): the
 /// method reads the typed memory from it and calls its out-of-line paths (TLB misses, faults,
 /// system instructions, tool calls), which use its scratch fields so the method itself never
 /// takes the address of a local. Not thread-safe: it runs on its vCPU's thread only.
+/// </para>
+/// <para>
+/// The method returns an int, not a <see cref="BlockResult"/>: the number of one of the block's
+/// exits, whose results are built once at compile time, or -1 when an out-of-line path left the
+/// whole result (with its fault) in <see cref="Result"/>. Building a fresh 48-byte struct per
+/// execution cost more than a small block's own work (RyuJIT zeroes and copies it through
+/// temporaries, and the copies stall on store forwarding).
+/// </para>
 /// </remarks>
 public sealed class CompiledBlock
 {
-    private Func<VcpuState, BlockResult> _code = null!;
+    private Func<VcpuState, int> _code = null!;
+    private BlockResult[] _exits = [];
 
     // Read by generated code: the concrete memory (one of these is set, by the access path chosen),
     // the state whose CPL selects the TLB, and scratch for out-parameters of the slow paths.
@@ -54,30 +64,42 @@ public sealed class CompiledBlock
     /// <summary>Time spent emitting IL and creating the delegate, and running RyuJIT on it (the first call is made at compile time with a null state, which returns at once).</summary>
     public TimeSpan CompileTime { get; internal set; }
 
-    internal void SetCode(Func<VcpuState, BlockResult> code) => _code = code;
+    internal void SetCode(Func<VcpuState, int> code, BlockResult[] exits)
+    {
+        _code = code;
+        _exits = exits;
+    }
 
     /// <summary>
     /// Executes the block from its first op until it leaves, says why, and adds the instructions it
     /// retired to <see cref="VcpuState.InstructionsRetired"/>, as <see cref="IrInterpreter.Execute"/> does.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public BlockResult Execute(VcpuState state)
     {
-        var result = _code(state);
+        int exit = _code(state);
+        ref readonly var result = ref exit >= 0 ? ref _exits[exit] : ref Result;
         state.InstructionsRetired += (ulong)result.Retired;
         return result;
     }
 
+    /// <summary>What generated code returns when the block's result is in <see cref="Result"/>.</summary>
+    internal const int ResultInField = -1;
+
     // ---- out-of-line paths called by the generated code; each mirrors the interpreter ------------
+
+    // Each ends the block: it leaves the result in Result and returns ResultInField, which the
+    // generated code returns.
 
     /// <summary>A faulting Load/Store: <see cref="Fault"/> holds what the memory reported.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal BlockResult MemoryFault(VcpuState state, int guest) => FaultAt(state, guest, Fault);
+    internal int MemoryFault(VcpuState state, int guest) => FaultAt(state, guest, Fault);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal BlockResult DivideError(VcpuState state, int guest) => FaultAt(state, guest, GuestFault.DivideError());
+    internal int DivideError(VcpuState state, int guest) => FaultAt(state, guest, GuestFault.DivideError());
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal BlockResult Raise(VcpuState state, int guest, int vector, ulong imm)
+    internal int Raise(VcpuState state, int guest, int vector, ulong imm)
     {
         var fault = new GuestFault
         {
@@ -89,10 +111,11 @@ public sealed class CompiledBlock
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static BlockResult SoftInt(VcpuState state, int guest, int vector, ulong imm)
+    internal int SoftInt(VcpuState state, int guest, int vector, ulong imm)
     {
         state.Rip = imm;
-        return new BlockResult(BlockEnd.SoftInt, guest + 1, new GuestFault { Vector = (ExceptionVector)vector, Rip = imm });
+        Result = new BlockResult(BlockEnd.SoftInt, guest + 1, new GuestFault { Vector = (ExceptionVector)vector, Rip = imm });
+        return ResultInField;
     }
 
     /// <summary>
@@ -106,7 +129,7 @@ public sealed class CompiledBlock
         var system = _runtime.System;
         if (system is null)
         {
-            Result = FaultAt(state, op.Guest, GuestFault.InvalidOpcode());
+            FaultAt(state, op.Guest, GuestFault.InvalidOpcode());
             return false;
         }
         var insn = Block.Instructions[op.Guest];
@@ -125,7 +148,7 @@ public sealed class CompiledBlock
                 Result = new BlockResult(BlockEnd.SystemJump, op.Guest + 1);
                 return false;
             case SystemOutcome.Fault:
-                Result = FaultAt(state, op.Guest, in fault);
+                FaultAt(state, op.Guest, in fault);
                 return false;
             case SystemOutcome.Halt:
                 state.Rip = insn.NextRip;
@@ -150,11 +173,11 @@ public sealed class CompiledBlock
 
     /// <summary>A block without a terminator: a bug in whoever built it (the interpreter reports it the same way).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal BlockResult RanOffEnd() =>
+    internal int RanOffEnd() =>
         throw new InvalidOperationException($"block {Block.StartRip:x} ran off its end: it has no terminator");
 
     /// <summary>Ends the block with a fault in guest instruction <paramref name="guest"/>: RIP = its RIP, #UD with its bytes.</summary>
-    private BlockResult FaultAt(VcpuState state, int guest, in GuestFault reported)
+    private int FaultAt(VcpuState state, int guest, in GuestFault reported)
     {
         var fault = reported;
         var insn = Block.Instructions[guest];
@@ -162,7 +185,8 @@ public sealed class CompiledBlock
         state.Rip = insn.Rip;
         if (fault.Vector == ExceptionVector.InvalidOpcode && fault.Bytes is null)
             fault.Bytes = FetchBytes(insn);
-        return new BlockResult(BlockEnd.Fault, guest, fault);
+        Result = new BlockResult(BlockEnd.Fault, guest, fault);
+        return ResultInField;
     }
 
     /// <summary>The instruction's bytes as fetched now, for the #UD report (fewer when the fetch stops short).</summary>

@@ -8,7 +8,8 @@ using Drk.Hv.Memory;
 namespace Drk.Dispatcher.Jit;
 
 /// <summary>
-/// Emits the IL of one block: <c>BlockResult M(CompiledBlock self, VcpuState state)</c> with the
+/// Emits the IL of one block: <c>int M(CompiledBlock self, VcpuState state)</c> (the exit code of
+/// <see cref="CompiledBlock"/>) with the
 /// semantics of <see cref="IrInterpreter"/> op for op.
 /// </summary>
 /// <remarks>
@@ -38,6 +39,7 @@ internal sealed class IlBlockEmitter
     private readonly int[] _def;
     private readonly bool[] _deferred;
     private readonly List<Action> _cold = new();
+    private readonly List<BlockResult> _exits = new();
     private LocalBuilder _slots = null!;
     private LocalBuilder? _tlb;
     private LocalBuilder? _entry;
@@ -55,6 +57,9 @@ internal sealed class IlBlockEmitter
         _deferred = new bool[block.TempCount];
     }
 
+    /// <summary>The results of the block's exits, by the number the generated code returns.</summary>
+    public BlockResult[] Exits => _exits.ToArray();
+
     public void Emit()
     {
         bool accessesMemory = Analyse();
@@ -64,8 +69,7 @@ internal sealed class IlBlockEmitter
         var body = _il.DefineLabel();
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Brtrue, body);
-        _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockResult);
+        _il.Emit(OpCodes.Ldc_I4_0);
         _il.Emit(OpCodes.Ret);
         _il.MarkLabel(body);
 
@@ -337,6 +341,7 @@ internal sealed class IlBlockEmitter
                 return false;
             }
             case IrOpcode.SoftInt:
+                _il.Emit(OpCodes.Ldarg_0);
                 _il.Emit(OpCodes.Ldarg_1);
                 LdcI4(op.Guest);
                 LdcI4(op.Aux);
@@ -879,8 +884,7 @@ internal sealed class IlBlockEmitter
         _cold.Add(() =>
         {
             _il.MarkLabel(ends);
-            _il.Emit(OpCodes.Ldarg_0);
-            _il.Emit(OpCodes.Ldfld, IlMembers.BlockResult);
+            LdcI4(CompiledBlock.ResultInField);
             _il.Emit(OpCodes.Ret);
         });
     }
@@ -892,11 +896,16 @@ internal sealed class IlBlockEmitter
         _il.Emit(OpCodes.Stind_I8);
     }
 
+    /// <summary>Returns the number of the exit whose result is (<paramref name="end"/>, <paramref name="retired"/>).</summary>
     private void ReturnResult(BlockEnd end, int retired)
     {
-        LdcI4((int)end);
-        LdcI4(retired);
-        _il.Emit(OpCodes.Newobj, IlMembers.BlockResultCtor);
+        int exit = _exits.FindIndex(r => r.End == end && r.Retired == retired);
+        if (exit < 0)
+        {
+            exit = _exits.Count;
+            _exits.Add(new BlockResult(end, retired));
+        }
+        LdcI4(exit);
         _il.Emit(OpCodes.Ret);
     }
 

@@ -60,19 +60,20 @@ public sealed class IlCompiler
         long start = Stopwatch.GetTimestamp();
         var compiled = new CompiledBlock(block, _runtime);
         var method = new DynamicMethod(
-            $"drk_block_{block.StartRip:x}", typeof(BlockResult), [typeof(CompiledBlock), typeof(VcpuState)],
+            $"drk_block_{block.StartRip:x}", typeof(int), [typeof(CompiledBlock), typeof(VcpuState)],
             typeof(CompiledBlock).Module, skipVisibility: true)
         {
             // Verified IR writes every temp before reading it, so the zeroing would be wasted work on every call.
             InitLocals = false,
         };
         var il = method.GetILGenerator(64 + 24 * block.Count);
-        new IlBlockEmitter(block, il, _path, _supervisorTlb, _userTlb).Emit();
+        var emitter = new IlBlockEmitter(block, il, _path, _supervisorTlb, _userTlb);
+        emitter.Emit();
         compiled.IlSize = il.ILOffset;
-        var code = method.CreateDelegate<Func<VcpuState, BlockResult>>(compiled);
+        var code = method.CreateDelegate<Func<VcpuState, int>>(compiled);
         // The generated code returns at once for a null state; calling it runs RyuJIT here.
         code(null!);
-        compiled.SetCode(code);
+        compiled.SetCode(code, emitter.Exits);
         compiled.CompileTime = Stopwatch.GetElapsedTime(start);
         return compiled;
     }

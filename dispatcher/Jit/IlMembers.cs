@@ -13,12 +13,9 @@ namespace Drk.Dispatcher.Jit;
 internal static class IlMembers
 {
     private const BindingFlags Internal = BindingFlags.Instance | BindingFlags.NonPublic;
-    private const BindingFlags InternalStatic = BindingFlags.Static | BindingFlags.NonPublic;
 
     public static readonly FieldInfo Slots = typeof(VcpuState).GetField(nameof(VcpuState.Slots))!;
     public static readonly FieldInfo Cpl = typeof(VcpuState).GetField(nameof(VcpuState.Cpl))!;
-
-    public static readonly ConstructorInfo BlockResultCtor = typeof(BlockResult).GetConstructor([typeof(BlockEnd), typeof(int)])!;
 
     public static readonly FieldInfo BlockMmu = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Mmu), Internal)!;
     public static readonly FieldInfo BlockFlat = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Flat), Internal)!;
@@ -27,12 +24,11 @@ internal static class IlMembers
     public static readonly FieldInfo BlockCleanCalls = typeof(CompiledBlock).GetField(nameof(CompiledBlock.CleanCalls), Internal)!;
     public static readonly FieldInfo BlockValue = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Value), Internal)!;
     public static readonly FieldInfo BlockFault = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Fault), Internal)!;
-    public static readonly FieldInfo BlockResult = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Result), Internal)!;
 
     public static readonly MethodInfo MemoryFault = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.MemoryFault), Internal)!;
     public static readonly MethodInfo DivideError = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.DivideError), Internal)!;
     public static readonly MethodInfo Raise = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.Raise), Internal)!;
-    public static readonly MethodInfo SoftInt = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.SoftInt), InternalStatic)!;
+    public static readonly MethodInfo SoftInt = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.SoftInt), Internal)!;
     public static readonly MethodInfo SystemCall = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.System), Internal)!;
     public static readonly MethodInfo Meta = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.Meta), Internal)!;
     public static readonly MethodInfo RanOffEnd = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.RanOffEnd), Internal)!;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Drk.Dispatcher.Execution;
 using Drk.Dispatcher.IR;
 using Drk.Hv.Cpu;
@@ -67,7 +68,27 @@ public sealed class JitTier
     /// <paramref name="interpreter"/> (which must run against the same memory and system), counting
     /// towards the threshold. Adds the retired instructions to the state's clock either way.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public BlockResult Execute(IrBlock block, VcpuState state, IrInterpreter interpreter)
+    {
+        // Not inlined on purpose: called, it writes its result straight into the caller's local,
+        // while inlined the 48-byte struct is built and copied through temps (store-forwarding stalls).
+        // The steady state comes first: the block's code is there.
+        var s = block.JitState;
+        if (s is not null && s.Tier == this)
+        {
+            var code = Volatile.Read(ref s.Compiled);
+            if (code is not null)
+            {
+                Statistics.CompiledRuns++;
+                return code.Execute(state);
+            }
+        }
+        return ExecuteCold(block, state, interpreter);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private BlockResult ExecuteCold(IrBlock block, VcpuState state, IrInterpreter interpreter)
     {
         var s = block.JitState;
         if (s is null || s.Tier != this) block.JitState = s = new JitBlockState(this);
