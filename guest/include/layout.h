@@ -69,7 +69,7 @@
 
 /* Exit statuses written to the isa-debug-exit port (QEMU exits with 2*status+1). */
 #define EXIT_SUCCESS        0
-#define EXIT_SELFTEST_FAILED 1
+#define EXIT_FAILED         1       /* a self-test or a workload failed */
 #define EXIT_OOPS           2
 
 #define MAX_CPUS            16

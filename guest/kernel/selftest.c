@@ -884,5 +884,5 @@ int selftest_run(void)
     run_suite("user", test_user);
     printk("[t] selftest: %lu ticks\n", ticks_now() - start);
     printk("selftest: %u of %u suites passed\n", suites_run - suites_failed, suites_run);
-    return suites_failed ? EXIT_SELFTEST_FAILED : EXIT_SUCCESS;
+    return suites_failed ? EXIT_FAILED : EXIT_SUCCESS;
 }

@@ -135,5 +135,5 @@ int workloads_run(const char *list)
     }
     printk("[t] run: %lu ticks\n", ticks_now() - start);
     printk("run: %u of %u workloads passed\n", runs - failed, runs);
-    return failed ? EXIT_SELFTEST_FAILED : EXIT_SUCCESS;
+    return failed ? EXIT_FAILED : EXIT_SUCCESS;
 }
