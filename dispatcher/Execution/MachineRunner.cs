@@ -228,7 +228,7 @@ public sealed class MachineRunner
                 if (Idle(vcpu, target)) continue;
                 break;
             }
-            d.RunBlock(target, limit);
+            d.RunBlock();
             if (stop.IsRequested || vcpu.WaitingForStartup) break;
             if (state.InstructionsRetired >= limit)
             {

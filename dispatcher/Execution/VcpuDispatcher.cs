@@ -96,10 +96,8 @@ public sealed class VcpuDispatcher
     /// <summary>
     /// Runs one block at the current RIP and retires it (the interpreter adds to the clock), or
     /// delivers the fault that prevents it; then delivers a pending interrupt if one may be taken.
-    /// A block that jumps back to its own start runs again at once, as long as the vCPU's clock is
-    /// below <paramref name="tickLimit"/> and its retired count below <paramref name="retiredLimit"/>.
     /// </summary>
-    public void RunBlock(ulong tickLimit = 0, ulong retiredLimit = 0)
+    public void RunBlock()
     {
         var state = _state;
         ulong rip = state.Rip;
@@ -127,19 +125,11 @@ public sealed class VcpuDispatcher
         // The shadow of STI / MOV SS covers one instruction: the first of this block, and those end
         // their blocks, so no interrupt can come in between. Set again by this block, it survives.
         state.Sys.InterruptShadow = false;
-        var result = Execute(fragment, state);
+        Executing = fragment;
+        var result = _jit is null ? _interpreter.Execute(fragment.Block, state) : _jit.Execute(fragment.Block, state, _interpreter);
+        Executing = null;
         Recent.Record(rip, result.Retired, result.End);
         StalledBlocks = result.Retired == 0 ? StalledBlocks + 1 : 0;
-        // The next iteration of a REP string instruction, or a loop of one block, needs no lookup:
-        // nothing it contains can change the translation of its page or the CPL (such instructions
-        // end their blocks with an exit elsewhere), so it still means the same while it is valid,
-        // nothing waits to be delivered, and the vCPU's time and budget last.
-        while (result.End == BlockEnd.Exit && state.Rip == rip && fragment.IsValid && !_vcpu.Apic.MayHaveInterrupt
-               && state.Ticks < tickLimit && state.InstructionsRetired < retiredLimit && !_vcpu.WaitingForStartup)
-        {
-            result = Execute(fragment, state);
-            Recent.Record(rip, result.Retired, result.End);
-        }
         switch (result.End)
         {
             case BlockEnd.Fault:
@@ -161,14 +151,6 @@ public sealed class VcpuDispatcher
         }
         _restartRequested = false;
         PollInterrupts();
-    }
-
-    private BlockResult Execute(Fragment fragment, VcpuState state)
-    {
-        Executing = fragment;
-        var result = _jit is null ? _interpreter.Execute(fragment.Block, state) : _jit.Execute(fragment.Block, state, _interpreter);
-        Executing = null;
-        return result;
     }
 
     /// <summary>Forgets every fragment of this vCPU.</summary>
