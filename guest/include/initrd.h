@@ -1,4 +1,4 @@
-/* The initrd: a cpio "newc" archive of module objects (docs/guest-abi.md). */
+/* The initrd: a cpio "newc" archive of modules and programs (docs/guest-abi.md). */
 #ifndef DRK_INITRD_H
 #define DRK_INITRD_H
 

@@ -216,9 +216,11 @@ static void test_vm(void)
 
     mem_stats_get(&after);
     CHECK(after.pages_by_kind[PAGE_KIND_USER] == before.pages_by_kind[PAGE_KIND_USER] + 2);
+    CHECK(after.pages_by_kind[PAGE_KIND_USER_TABLE] > before.pages_by_kind[PAGE_KIND_USER_TABLE]);
     as_destroy(as);
     mem_stats_get(&after);
     CHECK(after.pages_by_kind[PAGE_KIND_USER] == before.pages_by_kind[PAGE_KIND_USER]);
+    CHECK(after.pages_by_kind[PAGE_KIND_USER_TABLE] == before.pages_by_kind[PAGE_KIND_USER_TABLE]);
     CHECK(after.pages_by_kind[PAGE_KIND_PAGE_TABLE] == before.pages_by_kind[PAGE_KIND_PAGE_TABLE]);
 }
 

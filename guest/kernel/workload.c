@@ -1,7 +1,7 @@
 /*
  * The workload runner ("run=" on the command line). Each workload is a user
  * program /bin/NAME in the initrd that runs a fixed number of iterations and
- * prints one result line (docs/guest-abi.md, section 13). The runner starts
+ * prints one result line (docs/guest-abi.md, section 15). The runner starts
  * them one at a time on cpu0, waits for each, and checks that the kernel got
  * back every byte and object the workload (and any driver module it loaded
  * and unloaded) used: one "memcheck" line per workload.

@@ -1,7 +1,7 @@
 /*
  * The driver modules' device nodes, ioctl commands and structures, shared
  * by the modules in guest/modules/ and the programs in guest/user/.
- * docs/guest-abi.md (section 12) describes each device.
+ * docs/guest-abi.md (section 14) describes each device.
  */
 #ifndef DRK_UAPI_DEVICES_H
 #define DRK_UAPI_DEVICES_H

@@ -1,7 +1,7 @@
 /*
  * Error numbers, shared by the kernel and user programs. System calls return
  * them negated. The values are Linux's, so the workloads that use no Drk
- * device also run unchanged on a Linux host (docs/guest-abi.md, section 13).
+ * device also run unchanged on a Linux host (docs/guest-abi.md, section 15.4).
  */
 #ifndef DRK_UAPI_ERRNO_H
 #define DRK_UAPI_ERRNO_H
