@@ -122,6 +122,8 @@ public sealed class LoweringContractTests
         { "66ef" }, // out dx,ax
         { "0f013f" }, // invlpg [rdi]
         { "48cf" }, // iretq
+        { "48cb" }, // retfq (lretq)
+        { "ca0800" }, // retfd 8
         { "0f05" }, // syscall
         { "480f07" }, // sysretq
         { "0f01f8" }, // swapgs
@@ -204,7 +206,6 @@ public sealed class LoweringContractTests
     [InlineData("cf")] // iretd
     [InlineData("0f07")] // sysretd (return to compatibility mode)
     [InlineData("ff1c2500000000")] // far call m16:64 (Iced: call fword ptr [...])
-    [InlineData("cb")] // retf
     [InlineData("6c")] // insb: port-string instructions are not lowered
     [InlineData("6e")] // outsb
     [InlineData("0f21c0")] // mov rax,dr0
