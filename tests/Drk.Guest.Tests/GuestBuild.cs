@@ -18,7 +18,7 @@ public sealed class GuestBuild
     public static GuestBuild Shared => shared.Value;
 
     /// <summary>Why the guest cannot be built here (a missing tool), or null.</summary>
-    public static string? WhyUnavailable => ExternalTool.Missing("make", "gcc", "nm", "objdump");
+    public static string? WhyUnavailable => ExternalTool.Missing("make", "gcc", "nm", "objdump", "ld", "ar", "objcopy");
 
     /// <summary>The make run: exit code and output, for failure messages.</summary>
     public ProcessResult Make { get; }
