@@ -23,10 +23,13 @@ public sealed class JitGuestInvariantTests
         string initrd = Path.Combine(root ?? "", "guest", "build", "initrd");
         Skip.IfNot(root is not null && File.Exists(kernel) && File.Exists(initrd), "the guest kernel is not built (make -C guest)");
 
-        var (interpSerial, interpResult) = Run(kernel, initrd, commandLine, cpus, ExecutionTier.Interpreter, out _);
+        // Read once: the guest may be rebuilt while the tiers run.
+        byte[] kernelImage = File.ReadAllBytes(kernel);
+        byte[] initrdImage = File.ReadAllBytes(initrd);
+        var (interpSerial, interpResult) = Run(kernelImage, initrdImage, commandLine, cpus, ExecutionTier.Interpreter, out _);
         foreach (var tier in new[] { ExecutionTier.Jit, ExecutionTier.Auto })
         {
-            var (serial, result) = Run(kernel, initrd, commandLine, cpus, tier, out long compiled);
+            var (serial, result) = Run(kernelImage, initrdImage, commandLine, cpus, tier, out long compiled);
             string where = $"{commandLine}, {cpus} vCPU(s), {tier}";
             Assert.True(interpResult.Reason == result.Reason && interpResult.ExitStatus == result.ExitStatus,
                 $"{where}: {interpResult.Summary} vs {result.Summary}");
@@ -37,11 +40,11 @@ public sealed class JitGuestInvariantTests
         }
     }
 
-    private static (string Serial, MachineRunResult Result) Run(string kernel, string initrd, string commandLine, int cpus, ExecutionTier tier, out long blocksCompiled)
+    private static (string Serial, MachineRunResult Result) Run(byte[] kernel, byte[] initrd, string commandLine, int cpus, ExecutionTier tier, out long blocksCompiled)
     {
         var serial = new MemoryStream();
         using var machine = MachineRunner.CreateMachine(new MachineConfig { CpuCount = cpus, SerialOutput = serial, DiagnosticLog = TextWriter.Null });
-        PvhBootLoader.Boot(machine, File.ReadAllBytes(kernel), new BootOptions { CommandLine = commandLine, Initrd = File.ReadAllBytes(initrd) });
+        PvhBootLoader.Boot(machine, kernel, new BootOptions { CommandLine = commandLine, Initrd = initrd });
         var runner = new MachineRunner(machine, new MachineRunOptions { Tier = tier, MaxInstructions = 2_000_000_000 });
         var result = runner.Run();
         machine.Serial.Flush();
