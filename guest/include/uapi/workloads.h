@@ -19,8 +19,8 @@
     X("ioctl",          200000)     \
     X("blk-io",           3000)     \
     X("loopback",         4000)     \
-    X("compute-user",    80000)     \
-    X("compute-module",  80000)
+    X("compute-user",    40000)     \
+    X("compute-module",  40000)
 
 /* Programs in /bin that are not in the suite (usertest...) get this many. */
 #define WORKLOAD_DEFAULT_ITERATIONS 1000

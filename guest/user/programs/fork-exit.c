@@ -9,7 +9,7 @@ int main(int argc, char **argv)
     for (u64 i = 0; i < n; i++) {
         long pid = sys_fork();
         if (pid == 0)
-            sys_exit((int)(i % 101));
+            sys_exit((int)(i * 37 % 101));
         if (pid < 0)
             die("fork-exit: fork: %ld\n", pid);
         int status;
