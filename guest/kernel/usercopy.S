@@ -1,8 +1,10 @@
 /*
- * The only instructions that touch user memory. Each one that may fault has
- * an entry in __ex_table naming where to continue instead of an oops
- * (trap.c looks it up); the fixups return what the C callers turn into
- * -EFAULT. REP MOVSB faults precisely: RCX still counts the bytes not moved.
+ * The only instructions that reach user memory through user addresses on a
+ * system call's behalf (copy_to_user and friends in uaccess.c). Each one
+ * that may fault has an entry in __ex_table naming where to continue instead
+ * of an oops (trap.c looks it up); the fixups return what the C callers turn
+ * into -EFAULT. REP MOVSB faults precisely: RCX still counts the bytes not
+ * moved.
  */
     .macro EXTABLE insn, fixup
     .pushsection __ex_table, "a"
