@@ -43,9 +43,8 @@ internal sealed class JitBenchmark
 
     /// <summary>
     /// The compiled blocks alone: dispatched by a minimal loop (a RIP compare per block, no budget,
-    /// no stop checks beyond the end address) instead of <see cref="GuestRunner"/>. The gap to the
-    /// JIT's figure is the run loop's own work per block; returning to any loop after every block
-    /// is what chaining inside compiled code would save on top.
+    /// no stop checks beyond the end address) instead of <see cref="GuestRunner"/>: how much of the
+    /// JIT's figure is the run loop's own work per block.
     /// </summary>
     public Run MinimalDispatch(BenchMemory kind, long iterations)
     {

@@ -99,7 +99,7 @@ internal static class BenchJitCommand
         Console.WriteLine($"{InterpreterLoop.InstructionsPerIteration}-instruction integer loop (1 load + 1 store), {memoryName}, optimised IR, median run:");
         Console.WriteLine(string.Create(c, $"  interpreter      {interp.Mips,9:F1} guest MIPS   ({interp.NsPerInstruction:F2} ns/instruction)"));
         Console.WriteLine(string.Create(c, $"  JIT              {jit.Mips,9:F1} guest MIPS   ({jit.NsPerInstruction:F2} ns/instruction, {jit.Mips / interp.Mips:F2}x the interpreter, {jit.Allocated} bytes allocated)"));
-        Console.WriteLine(string.Create(c, $"  JIT code alone   {minimal.Mips,9:F1} guest MIPS   (the compiled blocks under a minimal dispatch loop instead of GuestRunner: the run loop's own share)"));
+        Console.WriteLine(string.Create(c, $"  JIT code alone   {minimal.Mips,9:F1} guest MIPS   (the compiled blocks under a minimal dispatch loop instead of GuestRunner)"));
         Console.WriteLine(string.Create(c, $"  auto, cold start {auto.Mips,9:F1} guest MIPS   (threshold {JitTier.DefaultThreshold}, background compile; "
             + $"{stats.BlocksCompiled} blocks compiled in {stats.CompileTime.TotalMilliseconds:F1} ms, {stats.CompiledExecutions} compiled / {stats.InterpretedExecutions} interpreted block executions)"));
         Console.WriteLine(string.Create(c, $"  compile          {compile.MeanMicrosecondsPerBlock,9:F1} us/block     ({compile.Blocks} blocks, {(double)compile.Ops / compile.Blocks:F0} ops and {compile.IlBytes / compile.Blocks} IL bytes per block, "
