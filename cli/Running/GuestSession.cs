@@ -44,6 +44,16 @@ internal sealed class GuestSession(RunSettings settings, TextWriter stderr)
             }
             return Run(kernel, initrd, serialIn, serialOut);
         }
+        catch (OutOfMemoryException)
+        {
+            return Fail(RunExitStatus.HostOutOfMemory, $"the host cannot provide {settings.MemoryBytes >> 20} MiB of guest RAM (try a smaller --memory)");
+        }
+        catch (Exception e)
+        {
+            // The run loop turns its own failures into a stop with a dump; this is what is left
+            // (the loader, a stream): still one line and a status, not a stack trace.
+            return Fail(RunExitStatus.InternalError, $"internal error: {e.GetType().Name}: {e.Message}");
+        }
         finally
         {
             serialOut?.Dispose();

@@ -20,6 +20,9 @@ internal static class RunExitStatus
     /// <summary>The kernel, initrd or serial input cannot be read (EX_NOINPUT).</summary>
     public const int NoInput = 66;
 
+    /// <summary>The host has not the memory the guest's RAM needs (EX_OSERR).</summary>
+    public const int HostOutOfMemory = 71;
+
     /// <summary>The serial output file cannot be created (EX_CANTCREAT).</summary>
     public const int CannotCreateOutput = 73;
 

@@ -348,9 +348,14 @@ public sealed class MachineRunner
         return b.ToString();
     }
 
+    /// <summary>The registers; a state too broken to format (a bad flag thunk after a host error) still gives what it can.</summary>
     private static string SafeStateDump(VcpuState state)
     {
         try { return VcpuStateDump.Format(state, LazyFlagsAccess.Instance); }
-        catch (ArgumentOutOfRangeException) { return VcpuStateDump.Format(state); }
+        catch (Exception)
+        {
+            try { return VcpuStateDump.Format(state); }
+            catch (Exception e) { return $"(registers cannot be formatted: {e.GetType().Name}: {e.Message})"; }
+        }
     }
 }
