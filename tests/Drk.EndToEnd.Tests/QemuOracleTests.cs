@@ -17,6 +17,9 @@ public sealed partial class QemuOracleTests
 
     private static readonly int[] CpuCounts = [1, 2];
 
+    /// <summary>run=all retires about 10^9 instructions: half a minute on the interpreter, more on a busy machine.</summary>
+    private static readonly TimeSpan DrkTimeout = TimeSpan.FromMinutes(6);
+
     public static TheoryData<string, int> Cases
     {
         get
@@ -36,7 +39,7 @@ public sealed partial class QemuOracleTests
         var build = GuestPrerequisites.RequireBoot();
         var qemuRun = QemuRunner.RunAsync(new QemuOptions(build.KernelPath, build.InitrdPath, commandLine, cpus));
         var drkRun = DrkCli.RunAsync(["run", build.KernelPath, "--initrd", build.InitrdPath, "--append", commandLine,
-                                      "--smp", cpus.ToString(CultureInfo.InvariantCulture)]);
+                                      "--smp", cpus.ToString(CultureInfo.InvariantCulture)], DrkTimeout);
         var qemu = await qemuRun;
         var drk = await drkRun;
 
