@@ -11,31 +11,32 @@ namespace Drk.Cli.Commands;
 /// (docs/running.md lists every status).
 /// </summary>
 /// <remarks>
-/// Every option takes its value as text and is validated here, and unknown words are collected
-/// instead of rejected by the parser, so that any bad invocation ends with one line on standard
-/// error and status 64, never the parser's status 1 (which is a guest status).
+/// Every option takes its value as text and is validated here, and unknown words are collected by
+/// a hidden argument instead of rejected by the parser, so that any bad invocation ends with one
+/// line on standard error and status 64, never the parser's status 1 (which is a guest status).
 /// </remarks>
 internal static class RunCommand
 {
 
     public static Command Create()
     {
-        var kernel = new Argument<string?>("kernel") { Description = "The guest kernel (ELF64 with a 64-bit entry), e.g. guest/build/kernel.elf", Arity = ArgumentArity.ZeroOrOne };
-        var initrd = Text("--initrd", "The initrd, loaded at the top of RAM as module 0");
-        var append = Text("--append", "The kernel command line, e.g. \"selftest\"");
-        var smp = Text("--smp", "Number of vCPUs, 1-254 [default: 1]");
-        var memory = Text("--memory", "Guest RAM: 256M, 1G, or a number of MiB [default: 256M]");
-        var maxInstructions = Text("--max-instructions", "Stop (status 81, with a dump) after this many retired instructions");
-        var serialOut = Text("--serial-out", "Write the guest's serial output to this file instead of standard output");
-        var serialIn = Text("--serial-in", "Feed the guest's serial input from this file ('-': standard input)");
-        var tier = Text("--tier", "Execution tier: interp (the IR interpreter), jit (every block compiled to IL), auto (hot blocks compiled in the background) [default: interp]");
+        var kernel = new Argument<string?>("KERNEL") { Description = "The guest kernel (ELF64 with a 64-bit entry), e.g. guest/build/kernel.elf", Arity = ArgumentArity.ZeroOrOne };
+        var initrd = Text("--initrd", "The initrd, loaded at the top of RAM as module 0", "FILE");
+        var append = Text("--append", "The kernel command line, e.g. \"selftest\"", "TEXT");
+        var smp = Text("--smp", "Number of vCPUs, 1-254 [default: 1]", "N");
+        var memory = Text("--memory", "Guest RAM: 256M, 1G, or a number of MiB [default: 256M]", "SIZE");
+        var maxInstructions = Text("--max-instructions", "Stop (status 81, with a dump) after this many retired instructions", "N");
+        var serialOut = Text("--serial-out", "Write the guest's serial output to this file instead of standard output", "FILE");
+        var serialIn = Text("--serial-in", "Feed the guest's serial input from this file ('-': standard input)", "FILE");
+        var tier = Text("--tier", "Execution tier: interp (the IR interpreter), jit (every block compiled to IL), auto (hot blocks compiled in the background) [default: interp]", "TIER");
         var stats = new Option<bool>("--stats") { Description = "Print instructions, blocks built, guest MIPS, wall time and the exit reason on standard error" };
 
-        var command = new Command("run", "Boot a guest kernel on the Drk machine and run it through the dispatcher")
-        {
-            TreatUnmatchedTokensAsErrors = false,
-        };
+        // Collects whatever else is on the command line, so the action (not the parser) rejects it.
+        var surplus = new Argument<string[]>("surplus") { Arity = ArgumentArity.ZeroOrMore, Hidden = true };
+
+        var command = new Command("run", "Boot a guest kernel on the Drk machine and run it through the dispatcher");
         command.Arguments.Add(kernel);
+        command.Arguments.Add(surplus);
         foreach (var o in new Option[] { initrd, append, smp, memory, maxInstructions, serialOut, serialIn, tier, stats })
             command.Options.Add(o);
 
@@ -49,6 +50,7 @@ internal static class RunCommand
             }
 
             if (parse.Errors.Count > 0) return Usage(parse.Errors[0].Message);
+            if (parse.GetValue(surplus) is [var first, ..]) return Usage($"unexpected argument '{first}' (see drk run --help)");
             if (parse.UnmatchedTokens.Count > 0) return Usage($"unexpected argument '{parse.UnmatchedTokens[0]}' (see drk run --help)");
             var kernelPath = parse.GetValue(kernel);
             if (string.IsNullOrEmpty(kernelPath)) return Usage("no kernel given: drk run KERNEL.elf [options]");
@@ -84,6 +86,6 @@ internal static class RunCommand
         return ok;
     }
 
-    private static Option<string?> Text(string name, string description) =>
-        new(name) { Description = description, Arity = ArgumentArity.ZeroOrOne };
+    private static Option<string?> Text(string name, string description, string valueName) =>
+        new(name) { Description = description, Arity = ArgumentArity.ZeroOrOne, HelpName = valueName };
 }
