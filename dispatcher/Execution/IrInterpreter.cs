@@ -32,15 +32,19 @@ public sealed class IrInterpreter
     private readonly ulong[] _temps = new ulong[ushort.MaxValue + 1];
     private BlockResult _systemResult;
 
-    public IrInterpreter(IGuestMemory memory, ISystemInstructions? system = null, CleanCallTable? cleanCalls = null)
+    public IrInterpreter(IGuestMemory memory, ISystemInstructions? system = null, CleanCallTable? cleanCalls = null, CounterTable? counters = null)
     {
         _memory = memory;
         _system = system;
         CleanCalls = cleanCalls ?? new CleanCallTable();
+        Counters = counters ?? new CounterTable();
     }
 
     /// <summary>The callbacks CleanCall ops invoke.</summary>
     public CleanCallTable CleanCalls { get; }
+
+    /// <summary>The counters CounterAdd ops add to.</summary>
+    public CounterTable Counters { get; }
 
     /// <summary>Executes Meta ops whose Aux is <paramref name="kind"/> with <paramref name="handler"/>; Meta ops without a handler do nothing and yield 0.</summary>
     public void RegisterMetaHandler(byte kind, IMetaOpHandler handler) => _metaHandlers[kind] = handler;
@@ -214,6 +218,9 @@ public sealed class IrInterpreter
                     break;
                 case IrOpcode.Meta:
                     RunMeta(state, in op, ref t);
+                    break;
+                case IrOpcode.CounterAdd:
+                    Counters.Values[op.Imm] += (long)Unsafe.Add(ref t, op.A);
                     break;
                 default:
                     return Invalid(block, op.Code);

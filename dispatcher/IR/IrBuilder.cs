@@ -217,4 +217,12 @@ public sealed class IrBuilder
     /// <summary>A clean call to tool callback <paramref name="callback"/> with up to four I64 arguments.</summary>
     public void CleanCall(ulong callback, IrValue a, IrValue b, IrValue c, IrValue d) =>
         Emit(IrOpcode.CleanCall, IrType.I64, a, b, c, d, imm: callback, hasResult: false);
+
+    /// <summary>Adds <paramref name="amount"/> (I64) to tool counter <paramref name="counter"/>, inline.</summary>
+    public void CounterAdd(int counter, IrValue amount)
+    {
+        Require(amount, IrType.I64, "CounterAdd");
+        ArgumentOutOfRangeException.ThrowIfNegative(counter);
+        Emit(IrOpcode.CounterAdd, IrType.I64, amount, imm: (ulong)counter, hasResult: false);
+    }
 }

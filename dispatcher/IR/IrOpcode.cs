@@ -138,4 +138,11 @@ public enum IrOpcode : byte
     /// CALL pushes or RET pops).
     /// </summary>
     RaiseIf,
+
+    // ---- inline counter (meta; added after RaiseIf: numbering of the others unchanged) ----
+    /// <summary>
+    /// Adds A (I64) to tool counter number Imm (<c>CounterTable</c>), inline: no call, no guest
+    /// state read or written, never faults. How inline instruction and event counts are kept.
+    /// </summary>
+    CounterAdd,
 }

@@ -53,6 +53,7 @@ public static class IrPrinter
             IrOpcode.RaiseIf => $"{args} -> {(ExceptionVector)op.Aux}" + ((op.Imm >> 32) != 0 ? $" err=0x{(uint)op.Imm:x}" : ""),
             IrOpcode.SoftInt => $"0x{op.Aux:x} next=0x{op.Imm:x}",
             IrOpcode.System => $"{(SystemOp)op.Aux}" + (args.Length > 0 ? ", " + args : ""),
+            IrOpcode.CounterAdd => $"counter#{op.Imm}, {args}",
             IrOpcode.CleanCall => $"#{op.Imm}" + (args.Length > 0 ? ", " + args : ""),
             IrOpcode.Meta => $"#{op.Aux}" + (args.Length > 0 ? ", " + args : "") + $" imm=0x{op.Imm:x}",
             _ => args,

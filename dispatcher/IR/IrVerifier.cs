@@ -191,6 +191,12 @@ public static class IrVerifier
                     Optional(_op.A, "A"); Optional(_op.B, "B"); Optional(_op.C, "C"); Optional(_op.D, "D");
                     if (!_op.IsMeta) Error("a clean call must be a meta op");
                     break;
+                case IrOpcode.CounterAdd:
+                    NoResult();
+                    Operand(_op.A, IrType.I64, "A");
+                    Absent(_op.B, "B"); Absent(_op.C, "C"); Absent(_op.D, "D");
+                    if (!_op.IsMeta) Error("a counter add must be a meta op");
+                    break;
                 case IrOpcode.Meta:
                     if (_op.Dst != IrOp.None) Result(t);
                     foreach (var id in new[] { _op.A, _op.B, _op.C, _op.D })

@@ -38,6 +38,8 @@ public sealed class CompiledBlock
     internal readonly IGuestMemory Memory;
     internal readonly VcpuState? MmuState;
     internal readonly CleanCallTable CleanCalls;
+    // The counter array as it was at compile time: tools allocate their counters before any block runs.
+    internal readonly long[] CounterValues;
     internal ulong Value;
     internal GuestFault Fault;
     internal BlockResult Result;
@@ -53,6 +55,7 @@ public sealed class CompiledBlock
         Flat = runtime.Memory as FlatMemory;
         MmuState = Mmu?.State;
         CleanCalls = runtime.CleanCalls;
+        CounterValues = runtime.Counters.Values;
     }
 
     /// <summary>The block this code was compiled from.</summary>

@@ -353,6 +353,17 @@ internal sealed class IlBlockEmitter
             case IrOpcode.System:
                 EmitSystem(index, op);
                 return false;
+            case IrOpcode.CounterAdd:
+                _il.Emit(OpCodes.Ldarg_0);
+                _il.Emit(OpCodes.Ldfld, IlMembers.BlockCounterValues);
+                LdcI4(checked((int)op.Imm));
+                _il.Emit(OpCodes.Ldelema, typeof(long));
+                _il.Emit(OpCodes.Dup);
+                _il.Emit(OpCodes.Ldind_I8);
+                LdArgument(op.A);
+                _il.Emit(OpCodes.Add);
+                _il.Emit(OpCodes.Stind_I8);
+                return false;
             case IrOpcode.CleanCall:
                 _il.Emit(OpCodes.Ldarg_0);
                 _il.Emit(OpCodes.Ldfld, IlMembers.BlockCleanCalls);

@@ -18,16 +18,17 @@ public sealed class JitRuntime
     private readonly IrInterpreter? _interpreter;
 
     /// <summary>A runtime of its own: tools register their callbacks and handlers here.</summary>
-    public JitRuntime(IGuestMemory memory, ISystemInstructions? system = null, CleanCallTable? cleanCalls = null)
+    public JitRuntime(IGuestMemory memory, ISystemInstructions? system = null, CleanCallTable? cleanCalls = null, CounterTable? counters = null)
     {
         Memory = memory;
         System = system;
         CleanCalls = cleanCalls ?? new CleanCallTable();
+        Counters = counters ?? new CounterTable();
     }
 
     /// <summary>A runtime sharing <paramref name="interpreter"/>'s tool callbacks and Meta-op handlers; give it the memory and system instructions the interpreter runs against.</summary>
     public JitRuntime(IrInterpreter interpreter, IGuestMemory memory, ISystemInstructions? system)
-        : this(memory, system, interpreter.CleanCalls)
+        : this(memory, system, interpreter.CleanCalls, interpreter.Counters)
     {
         _interpreter = interpreter;
     }
@@ -40,6 +41,9 @@ public sealed class JitRuntime
 
     /// <summary>The callbacks CleanCall ops invoke.</summary>
     public CleanCallTable CleanCalls { get; }
+
+    /// <summary>The counters CounterAdd ops add to.</summary>
+    public CounterTable Counters { get; }
 
     /// <summary>Executes Meta ops whose Aux is <paramref name="kind"/> with <paramref name="handler"/> (in the shared interpreter too, when there is one); Meta ops without a handler do nothing and yield 0, as in the interpreter.</summary>
     public void RegisterMetaHandler(byte kind, IMetaOpHandler handler)

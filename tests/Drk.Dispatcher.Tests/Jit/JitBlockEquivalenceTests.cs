@@ -229,6 +229,37 @@ public sealed class JitBlockEquivalenceTests
         Assert.Equal(new MixingMetaHandler().Execute(default, 0x1111, 0x99, 0, 0, twin.Jit.State), twin.Jit.State[GuestReg.Rbx]);
     }
 
+    [Fact]
+    public void Counter_adds_are_inline_and_equal_in_both_tiers()
+    {
+        using var twin = new TierTwin();
+        foreach (var side in new[] { twin.Interp, twin.Jit })
+        {
+            Assert.Equal(0, side.Counters.Allocate("blocks"));
+            Assert.Equal(1, side.Counters.Allocate("rax"));
+        }
+        var block = Block(ir =>
+        {
+            var rax = ir.GetReg(GuestReg.Rax);
+            ir.Meta = true;
+            ir.CounterAdd(0, ir.Const64(1));
+            ir.CounterAdd(1, rax);
+            ir.CounterAdd(1, rax);
+            ir.Meta = false;
+            ir.PutReg(GuestReg.Rbx, rax);
+            ir.Exit(0x5000);
+        }, 1);
+        Reset(twin);
+        twin.Interp.State[GuestReg.Rax] = 0x1111;
+        twin.Jit.State[GuestReg.Rax] = 0x1111;
+        twin.Run(block, "counter add");
+        foreach (var side in new[] { twin.Interp, twin.Jit })
+        {
+            Assert.Equal(1, side.Counters[0]);
+            Assert.Equal(0x2222, side.Counters[1]);
+        }
+    }
+
     private static IrValue MetaOp(IrBuilder ir, byte kind, IrType type, IrValue a, IrValue b)
     {
         var dst = ir.Block.NewTemp(type);

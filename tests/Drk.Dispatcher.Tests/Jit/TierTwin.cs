@@ -31,14 +31,15 @@ internal sealed class TierTwin : IDisposable
         public readonly VcpuState State = new();
         public readonly ScriptedSystemInstructions System = new();
         public readonly CleanCallTable CleanCalls = new();
+        public readonly CounterTable Counters = new();
         public IrInterpreter Interpreter = null!;
         public JitRuntime Runtime = null!;
         public IlCompiler Compiler = null!;
 
         internal void Wire()
         {
-            Interpreter = new IrInterpreter(Memory, System, CleanCalls);
-            Runtime = new JitRuntime(Memory, System, CleanCalls);
+            Interpreter = new IrInterpreter(Memory, System, CleanCalls, Counters);
+            Runtime = new JitRuntime(Memory, System, CleanCalls, Counters);
             Compiler = new IlCompiler(Runtime);
         }
     }
