@@ -232,7 +232,7 @@ public sealed class JitBlockEquivalenceTests
     [Fact]
     public void Counter_adds_are_inline_and_equal_in_both_tiers()
     {
-        using var twin = new TierTwin();
+        using var twin = NewTwin(4);
         foreach (var side in new[] { twin.Interp, twin.Jit })
         {
             Assert.Equal(0, side.Counters.Allocate("blocks"));
