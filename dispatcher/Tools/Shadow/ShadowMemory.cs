@@ -297,24 +297,50 @@ public sealed class ShadowMemory
         CheckRange(srcPa, length);
         CheckRange(dstPa, length);
         if (length == 0 || srcPa == dstPa) return;
-        if (dstPa < srcPa || dstPa >= srcPa + length)
+        bool backward = dstPa > srcPa && dstPa < srcPa + length;
+        // Destination chunk by destination chunk, so a destination chunk whose source is uniform
+        // (even across two source chunks) is set, or shared when whole, instead of materialised.
+        // Where the destination overlaps the source's tail, go from the end so no source byte is
+        // overwritten before it is read (memmove).
+        for (ulong done = 0; done < length;)
         {
-            for (ulong done = 0; done < length;)
+            ulong left = length - done;
+            int piece;
+            ulong s, d;
+            if (!backward)
             {
-                ulong s = srcPa + done, d = dstPa + done;
-                int piece = (int)Math.Min(length - done, Math.Min(ChunkSize - (s & ChunkMask), ChunkSize - (d & ChunkMask)));
-                CopyPiece(s, d, piece, backward: false);
-                done += (ulong)piece;
+                d = dstPa + done;
+                piece = (int)Math.Min(left, ChunkSize - (d & ChunkMask));
+                s = srcPa + done;
             }
-            return;
-        }
-        // The destination overlaps the source's tail: copy from the end so no source byte is overwritten before it is read.
-        for (ulong left = length; left > 0;)
-        {
-            ulong sEnd = srcPa + left, dEnd = dstPa + left;
-            int piece = (int)Math.Min(left, Math.Min(((sEnd - 1) & ChunkMask) + 1, ((dEnd - 1) & ChunkMask) + 1));
-            CopyPiece(sEnd - (ulong)piece, dEnd - (ulong)piece, piece, backward: true);
-            left -= (ulong)piece;
+            else
+            {
+                ulong dEnd = dstPa + left;
+                piece = (int)Math.Min(left, ((dEnd - 1) & ChunkMask) + 1);
+                d = dEnd - (ulong)piece;
+                s = srcPa + left - (ulong)piece;
+            }
+            int dstIndex = (int)(d >> ChunkShift), dstOffset = (int)(d & ChunkMask);
+            if (IsUniformRange(s, piece, out byte value))
+            {
+                SetPiece(dstIndex, dstOffset, piece, value);
+            }
+            else
+            {
+                // The source may straddle a chunk boundary: copy its two parts in the right order.
+                int first = (int)Math.Min((ulong)piece, ChunkSize - (s & ChunkMask));
+                if (!backward || first == piece)
+                {
+                    CopyPiece(s, d, first, backward);
+                    if (first < piece) CopyPiece(s + (ulong)first, d + (ulong)first, piece - first, backward);
+                }
+                else
+                {
+                    CopyPiece(s + (ulong)first, d + (ulong)first, piece - first, backward);
+                    CopyPiece(s, d, first, backward);
+                }
+            }
+            done += (ulong)piece;
         }
     }
 
@@ -458,6 +484,17 @@ public sealed class ShadowMemory
         int whole = (count - i) >> 2;
         chunk.AsSpan((offset + i) >> 2, whole).Fill(Pattern(value));
         for (i += whole * 4; i < count; i++) SetInChunk(chunk, offset + i, value);
+    }
+
+    // True when [pa, pa + count) (count <= ChunkSize, so at most two chunks) lies in shared chunks of one value.
+    private bool IsUniformRange(ulong pa, int count, out byte value)
+    {
+        byte[] first = ChunkAt(pa);
+        value = 0;
+        if (!IsShared(first)) return false;
+        value = UniformValue(first);
+        byte[] last = ChunkAt(pa + (ulong)count - 1);
+        return ReferenceEquals(first, last) || (IsShared(last) && UniformValue(last) == value);
     }
 
     // Copies count bytes, src and dst each inside one chunk, in the given direction where they overlap.
