@@ -29,6 +29,8 @@ public sealed class Fragment
         InstructionCount = insns.Length;
         SecondPage = secondPage;
         SecondLinearPage = secondLinearPage;
+        foreach (ref readonly var op in block.Ops)
+            if (op.Code == IrOpcode.System) HasSystemOp = true;
     }
 
     /// <summary>The guest RIP of the first instruction.</summary>
@@ -62,7 +64,44 @@ public sealed class Fragment
     public bool SpansTwoPages => SecondPage != NoPage;
 
     /// <summary>False once the fragment was dropped from its cache; it must not run again.</summary>
-    public bool IsValid { get; internal set; } = true;
+    public bool IsValid { get; private set; } = true;
+
+    /// <summary>True once the fragment was added to a cache (only cached fragments are linked to or traced).</summary>
+    public bool IsCached { get; internal set; }
+
+    /// <summary>
+    /// True when the block holds a system instruction: it may change the page tables, the CPL or
+    /// interrupt state, so its successor is always looked up in full and it never joins a trace.
+    /// </summary>
+    public bool HasSystemOp { get; }
+
+    // Links: the last two direct successors found for this fragment's exits. A link is only a
+    // hint; it is followed after a cheap check (the target is valid, same CPL, same translation),
+    // so invalidating a fragment unlinks it from every source at once, without back-pointers.
+    internal Fragment? LinkA;
+    internal Fragment? LinkB;
+
+    /// <summary>NET trace-head counter: entries through a backward branch or a trace exit.</summary>
+    internal int HeadCount;
+
+    /// <summary>The trace that starts at this fragment, once one was recorded.</summary>
+    internal Trace? Trace;
+
+    // The traces this fragment is part of, dropped with it.
+    private List<Trace>? _traces;
+
+    internal void JoinTrace(Trace trace) => (_traces ??= new List<Trace>()).Add(trace);
+
+    /// <summary>Marks the fragment dead, with every trace it is part of.</summary>
+    internal void Invalidate()
+    {
+        IsValid = false;
+        LinkA = LinkB = null;
+        Trace = null;
+        if (_traces is null) return;
+        foreach (var t in _traces) t.Invalidate();
+        _traces = null;
+    }
 
     /// <summary>True when the block's code lies (partly) in physical page <paramref name="page"/>.</summary>
     public bool IsOnPage(ulong page) => FirstPage == page || SecondPage == page;

@@ -19,6 +19,18 @@ public sealed class FragmentCache
     /// <summary>Fragments in the cache.</summary>
     public int Count => _fragments.Count;
 
+    /// <summary>Bytes of guest code translated by the fragments in the cache (the measure of <c>--cache-size</c>).</summary>
+    public long CodeBytes { get; private set; }
+
+    /// <summary>The most <see cref="CodeBytes"/> seen so far.</summary>
+    public long PeakCodeBytes { get; private set; }
+
+    /// <summary>Fragments added so far.</summary>
+    public long Added { get; private set; }
+
+    /// <summary>Times the whole cache was dropped (<see cref="Clear"/>), e.g. because it was full.</summary>
+    public long Flushes { get; private set; }
+
     /// <summary>Fragments dropped because their code was written (or the page was flushed) so far.</summary>
     public long Invalidated { get; private set; }
 
@@ -45,6 +57,10 @@ public sealed class FragmentCache
         var key = new FragmentKey(fragment.Rip, fragment.PhysicalAddress, fragment.Cpl);
         if (_fragments.TryGetValue(key, out var old)) Remove(old);
         _fragments[key] = fragment;
+        fragment.IsCached = true;
+        Added++;
+        CodeBytes += fragment.Length;
+        if (CodeBytes > PeakCodeBytes) PeakCodeBytes = CodeBytes;
         Index(fragment.FirstPage, fragment);
         if (fragment.SpansTwoPages) Index(fragment.SecondPage, fragment);
         _front[Slot(fragment.Rip)] = fragment;
@@ -68,8 +84,10 @@ public sealed class FragmentCache
     /// <summary>Drops every fragment.</summary>
     public void Clear()
     {
-        foreach (var f in _fragments.Values) f.IsValid = false;
+        foreach (var f in _fragments.Values) f.Invalidate();
         Invalidated += _fragments.Count;
+        Flushes++;
+        CodeBytes = 0;
         _fragments.Clear();
         _byPage.Clear();
         Array.Clear(_front);
@@ -80,8 +98,9 @@ public sealed class FragmentCache
 
     private void Remove(Fragment f)
     {
-        f.IsValid = false;
+        f.Invalidate();
         Invalidated++;
+        CodeBytes -= f.Length;
         _fragments.Remove(new FragmentKey(f.Rip, f.PhysicalAddress, f.Cpl));
         ref Fragment? slot = ref _front[Slot(f.Rip)];
         if (ReferenceEquals(slot, f)) slot = null;

@@ -31,6 +31,16 @@ public sealed class MachineRunOptions
     /// </summary>
     public ExecutionTier Tier { get; init; } = ExecutionTier.Interpreter;
 
+    /// <summary>
+    /// Most bytes of guest code the fragments of one vCPU's code cache may translate; 0 (the
+    /// default) for no limit. When a new fragment would pass it, the whole cache is dropped
+    /// (DynamoRIO's cache reset) and filling starts again; the run goes on unchanged.
+    /// </summary>
+    public long CacheSize { get; init; }
+
+    /// <summary>Whether the JIT tier records and compiles traces of hot paths (on by default; off to measure what they give).</summary>
+    public bool Traces { get; init; } = true;
+
     /// <summary>Whether blocks are optimised after lowering (off only to test the optimiser).</summary>
     public bool Optimize { get; init; } = true;
 

@@ -228,7 +228,7 @@ public sealed class MachineRunner
                 if (Idle(vcpu, target)) continue;
                 break;
             }
-            d.RunBlock();
+            d.Run(target, limit, _options.MaxStalledBlocks, stop);
             if (stop.IsRequested || vcpu.WaitingForStartup) break;
             if (state.InstructionsRetired >= limit)
             {

@@ -39,8 +39,23 @@ public sealed class VcpuDispatcher
     private readonly JitTier? _jit;
     private readonly bool _optimize;
     private readonly bool _verify;
+    private readonly bool _tracing;
+    private readonly int _traceThreshold;
+    private readonly long _cacheCapacity;
     private bool _restartRequested;
     private bool _runNextAlone;
+    private Trace? _executingTrace;
+    private Fragment? _executing;
+    private List<Fragment>? _recording;
+    // Where the current Run call stops, as a retired count; 0 outside Run (no chaining, no traces).
+    private ulong _chainStopRetired;
+    private ulong _stopRetired;
+
+    /// <summary>Most fragments in one trace.</summary>
+    public const int MaxTraceBlocks = 16;
+
+    /// <summary>Entries of a trace head (through backward branches and trace exits) before its trace is recorded, for the JIT tier (DynamoRIO's NET uses 50).</summary>
+    public const int DefaultTraceThreshold = 50;
 
     /// <summary>Creates the dispatcher of <paramref name="vcpu"/>, whose RAM is <paramref name="physical"/>.</summary>
     public VcpuDispatcher(Vcpu vcpu, PhysicalMemory physical, MachineRunOptions options)
@@ -51,9 +66,12 @@ public sealed class VcpuDispatcher
         _physical = physical;
         _decoder = new BlockDecoder(_mmu);
         _interpreter = new IrInterpreter(_mmu, vcpu.System);
-        _jit = JitTier.For(options.Tier, new JitRuntime(_interpreter, _mmu, vcpu.System));
+        _jit = JitTier.For(options.Tier, new JitRuntime(_interpreter, _mmu, vcpu.System) { Apic = vcpu.Apic });
         _optimize = options.Optimize;
         _verify = options.VerifyIr;
+        _cacheCapacity = options.CacheSize;
+        _tracing = _jit is not null && options.Traces;
+        _traceThreshold = Math.Max(DefaultTraceThreshold, _jit?.Threshold ?? 0);
         Recent = new RecentBlocks(options.RecentBlockCount);
     }
 
@@ -71,8 +89,26 @@ public sealed class VcpuDispatcher
     /// <summary>The JIT tier (tier 1) and its statistics when <see cref="MachineRunOptions.Tier"/> asks for it; it shares the interpreter's tool callbacks.</summary>
     public JitTier? Jit => _jit;
 
-    /// <summary>The fragment being interpreted right now, or null between blocks.</summary>
-    public Fragment? Executing { get; private set; }
+    /// <summary>
+    /// The fragment being executed right now, or null between blocks; inside a trace, the
+    /// fragment of the trace's block that is running (the trace's code says which).
+    /// </summary>
+    public Fragment? Executing
+    {
+        get
+        {
+            var trace = _executingTrace;
+            if (trace is not null && trace.Code is { } code) return trace.Fragments[code.Section];
+            return _executing;
+        }
+        private set => _executing = value;
+    }
+
+    /// <summary>The indirect-branch lookup table (indirect jumps, calls, returns).</summary>
+    public IndirectBranchTable Ibl { get; } = new();
+
+    /// <summary>Links, lookups, traces and per-tier execution of this vCPU.</summary>
+    public DispatchStatistics Statistics { get; } = new();
 
     /// <summary>Blocks decoded and lowered (cache misses, and instructions re-run alone).</summary>
     public long BlocksBuilt { get; private set; }
@@ -99,17 +135,62 @@ public sealed class VcpuDispatcher
     /// </summary>
     public void RunBlock()
     {
+        _stopRetired = ulong.MaxValue;
+        _chainStopRetired = 0;
+        Step(null);
+    }
+
+    /// <summary>
+    /// Runs blocks until the run loop has to look: the clock reaches <paramref name="targetTicks"/>,
+    /// <paramref name="limitRetired"/> instructions have retired, the vCPU halts or waits for a
+    /// STARTUP, <paramref name="stop"/> is requested, or <paramref name="maxStalled"/> blocks in a row retired nothing.
+    /// Between blocks it checks exactly what <see cref="RunBlock"/> in a loop would (interrupts are
+    /// polled at every block boundary), so the guest cannot tell the difference; the gain is that
+    /// direct exits follow links, indirect exits the indirect-branch table, and hot paths run as
+    /// compiled traces.
+    /// </summary>
+    public void Run(ulong targetTicks, ulong limitRetired, int maxStalled, MachineStop stop)
+    {
+        var state = _state;
+        var sys = state.Sys;
+        if (state.Ticks >= targetTicks) return;
+        // Idle ticks do not change while the vCPU runs, so the round's end is a retired count.
+        ulong stopRetired = Math.Min(limitRetired, targetTicks - state.IdleTicks);
+        _stopRetired = stopRetired;
+        _chainStopRetired = stopRetired;
+        Fragment? next = null;
+        do
+        {
+            next = Step(next);
+        }
+        while (state.InstructionsRetired < stopRetired && !stop.IsRequested && !sys.Halted && !_vcpu.WaitingForStartup
+            && StalledBlocks < maxStalled);
+        _chainStopRetired = 0;
+    }
+
+    /// <summary>
+    /// Runs the block at RIP (<paramref name="linked"/> when a link or the indirect-branch table
+    /// already found it, or its trace), handles how it ended, polls interrupts, and answers the
+    /// fragment that comes next when it can be known without a full lookup.
+    /// </summary>
+    private Fragment? Step(Fragment? linked)
+    {
         var state = _state;
         ulong rip = state.Rip;
-        GuestFault fault;
+        GuestFault fault = default;
         Fragment? fragment;
-        if (_runNextAlone)
+        if (linked is not null)
+        {
+            fragment = linked;
+        }
+        else if (_runNextAlone)
         {
             _runNextAlone = false;
             fragment = Translate(rip, out ulong physical, out fault) ? Build(rip, physical, 1, false, out fault) : null;
         }
         else
         {
+            Statistics.FullLookups++;
             fragment = Find(rip, out fault);
         }
         if (fragment is null)
@@ -119,16 +200,37 @@ public sealed class VcpuDispatcher
             fault.Rip = rip;
             _vcpu.DeliverFault(fault);
             PollInterrupts();
-            return;
+            _recording?.Clear();
+            return null;
         }
 
         // The shadow of STI / MOV SS covers one instruction: the first of this block, and those end
         // their blocks, so no interrupt can come in between. Set again by this block, it survives.
         state.Sys.InterruptShadow = false;
-        Executing = fragment;
-        var result = _jit is null ? _interpreter.Execute(fragment.Block, state) : _jit.Execute(fragment.Block, state, _interpreter);
-        Executing = null;
-        Recent.Record(rip, result.Retired, result.End);
+        BlockResult result;
+        bool fromTrace = false;
+        var trace = fragment.Trace;
+        if (trace is not null && _jit is not null && _chainStopRetired != 0 && Volatile.Read(ref trace.Code) is { } code
+            && TraceMappingHolds(trace))
+        {
+            _executingTrace = trace;
+            code.Limits.StopRetired = _chainStopRetired;
+            ulong before = state.InstructionsRetired;
+            result = code.Execute(state);
+            fragment = trace.Fragments[code.ExitSection];
+            _executingTrace = null;
+            Statistics.TraceRuns++;
+            Statistics.TraceInstructions += (long)(state.InstructionsRetired - before);
+            fromTrace = true;
+        }
+        else
+        {
+            Executing = fragment;
+            result = _jit is null ? _interpreter.Execute(fragment.Block, state) : _jit.Execute(fragment.Block, state, _interpreter);
+            Executing = null;
+            Statistics.BlockInstructions += result.Retired;
+        }
+        Recent.Record(fragment.Rip, result.Retired, result.End);
         StalledBlocks = result.Retired == 0 ? StalledBlocks + 1 : 0;
         switch (result.End)
         {
@@ -150,11 +252,139 @@ public sealed class VcpuDispatcher
                 break;
         }
         _restartRequested = false;
-        PollInterrupts();
+        bool chains = result.End is BlockEnd.Exit or BlockEnd.ExitIndirect;
+        if (_vcpu.Apic.MayHaveInterrupt && _vcpu.TryDeliverInterrupt()) chains = false;
+        if (!chains || _chainStopRetired == 0 || !fragment.IsCached)
+        {
+            _recording?.Clear();
+            return null;
+        }
+
+        var next = result.End == BlockEnd.Exit ? FollowLink(fragment) : FollowIndirect();
+        if (_tracing)
+        {
+            if (next is not null && (fromTrace || (result.End == BlockEnd.Exit && state.Rip <= fragment.Rip)))
+                CountTraceHead(next);
+            if (_recording is { Count: > 0 } recording && !fromTrace) Record(recording, fragment, next);
+        }
+        return next;
+    }
+
+    /// <summary>The fragment at the direct exit's target (state RIP), through a link when one holds; the link is set on a miss.</summary>
+    private Fragment? FollowLink(Fragment from)
+    {
+        ulong rip = _state.Rip;
+        var link = from.LinkA;
+        if (link is null || link.Rip != rip)
+        {
+            link = from.LinkB;
+            if (link is not null && link.Rip != rip) link = null;
+        }
+        if (link is not null && LinkHolds(from, link))
+        {
+            Statistics.LinkHits++;
+            return link;
+        }
+        Statistics.LinkMisses++;
+        var target = Find(rip, out _);
+        // A fetch fault is delivered by the next step's own lookup.
+        if (target is null || !target.IsCached) return null;
+        if (from.LinkA is null || !from.LinkA.IsValid || from.LinkA.Rip == rip) from.LinkA = target;
+        else from.LinkB = target;
+        return target;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="to"/> is what a full lookup would find: alive, lowered for this CPL,
+    /// and its bytes still where RIP translates. A target on the source's first page shares the
+    /// source's translation (checked when the source was entered) unless the source ran a system
+    /// instruction, which may have changed the page tables; any other target is translated again.
+    /// </summary>
+    private bool LinkHolds(Fragment from, Fragment to)
+    {
+        if (!to.IsValid || to.Cpl != _state.Cpl) return false;
+        if (((to.Rip ^ from.Rip) & PageMask) != 0 || from.HasSystemOp)
+        {
+            if (!Translate(to.Rip, out ulong physical, out _) || physical != to.PhysicalAddress) return false;
+        }
+        return !to.SpansTwoPages || SecondPageUnchanged(to);
+    }
+
+    /// <summary>The fragment at an indirect exit's target through the indirect-branch table; a miss looks it up in full and fills the table.</summary>
+    private Fragment? FollowIndirect()
+    {
+        ulong rip = _state.Rip;
+        if (!Translate(rip, out ulong physical, out _)) return null;
+        var f = Ibl.Lookup(rip, physical, _state.Cpl);
+        if (f is not null && (!f.SpansTwoPages || SecondPageUnchanged(f))) return f;
+        f = Find(rip, out _);
+        if (f is null || !f.IsCached) return null;
+        Ibl.Insert(f);
+        return f;
+    }
+
+    /// <summary>Checks that every page of the trace still translates as when it was recorded.</summary>
+    private bool TraceMappingHolds(Trace trace)
+    {
+        var linear = trace.LinearPages;
+        var physical = trace.PhysicalPages;
+        for (int i = 0; i < linear.Length; i++)
+        {
+            if (!Translate(linear[i], out ulong p, out _) || p != physical[i])
+            {
+                Statistics.TraceMappingMisses++;
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ---- traces (NET: next executing tail) ---------------------------------------------------
+
+    /// <summary>Fragments entered through a backward branch or a trace exit count towards becoming a trace head.</summary>
+    private void CountTraceHead(Fragment head)
+    {
+        if (head.Trace is not null || head.HasSystemOp || _recording is { Count: > 0 }) return;
+        if (++head.HeadCount < _traceThreshold) return;
+        head.HeadCount = int.MinValue; // recorded once; a trace that dies is not recorded again at once
+        (_recording ??= new List<Fragment>(MaxTraceBlocks)).Add(head);
+    }
+
+    /// <summary>
+    /// Records the path after a hot head: <paramref name="ran"/> has just run and exited to
+    /// <paramref name="next"/>. The trace ends when the path comes back to its head, reaches
+    /// another trace, grows to <see cref="MaxTraceBlocks"/>, or goes where a trace cannot follow.
+    /// </summary>
+    private void Record(List<Fragment> recording, Fragment ran, Fragment? next)
+    {
+        // The head was added when it was chosen; it has just run if it is the only entry.
+        if (!ReferenceEquals(recording[^1], ran))
+        {
+            recording.Clear();
+            Statistics.TracesAbandoned++;
+            return;
+        }
+        if (next is not null && !ReferenceEquals(next, recording[0]) && next.Trace is null && !next.HasSystemOp
+            && recording.Count < MaxTraceBlocks)
+        {
+            recording.Add(next);
+            return;
+        }
+        var trace = new Trace(recording.ToArray());
+        recording.Clear();
+        trace.Head.Trace = trace;
+        Statistics.TracesBuilt++;
+        _jit!.RequestTrace(trace);
     }
 
     /// <summary>Forgets every fragment of this vCPU.</summary>
-    public void Flush() => Cache.Clear();
+    public void Flush()
+    {
+        Cache.Clear();
+        Ibl.Clear();
+        _recording?.Clear();
+    }
+
 
     private void PollInterrupts()
     {
@@ -210,6 +440,9 @@ public sealed class VcpuDispatcher
         var fragment = new Fragment(block, physical, cpl, secondPage, secondLinear);
         if (cacheable)
         {
+            // Full: drop everything and start again (DynamoRIO's cache reset). Safe here, between
+            // blocks: nothing runs from the cache while a block is built.
+            if (_cacheCapacity > 0 && Cache.CodeBytes + fragment.Length > _cacheCapacity) Flush();
             Cache.Add(fragment);
             // Watch before the fragment runs: a store by its own first instruction must be seen.
             _physical.WatchCodePage(physical);

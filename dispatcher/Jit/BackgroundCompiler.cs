@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Drk.Dispatcher.Execution;
 using Drk.Dispatcher.IR;
 
 namespace Drk.Dispatcher.Jit;
@@ -9,13 +10,20 @@ namespace Drk.Dispatcher.Jit;
 /// </summary>
 internal static class BackgroundCompiler
 {
-    private static readonly BlockingCollection<(JitTier Tier, IrBlock Block, JitBlockState State)> Queue = new();
+    // A block with its state, or a trace (Block and State null).
+    private static readonly BlockingCollection<(JitTier Tier, IrBlock? Block, JitBlockState? State, Trace? Trace)> Queue = new();
     private static readonly Lazy<Thread> Worker = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
 
     public static void Enqueue(JitTier tier, IrBlock block, JitBlockState state)
     {
         _ = Worker.Value;
-        Queue.Add((tier, block, state));
+        Queue.Add((tier, block, state, null));
+    }
+
+    public static void Enqueue(JitTier tier, Trace trace)
+    {
+        _ = Worker.Value;
+        Queue.Add((tier, null, null, trace));
     }
 
     private static Thread Start()
@@ -27,7 +35,10 @@ internal static class BackgroundCompiler
 
     private static void Run()
     {
-        foreach (var (tier, block, state) in Queue.GetConsumingEnumerable())
-            tier.CompileQueued(block, state);
+        foreach (var (tier, block, state, trace) in Queue.GetConsumingEnumerable())
+        {
+            if (trace is not null) tier.CompileQueued(trace);
+            else tier.CompileQueued(block!, state!);
+        }
     }
 }

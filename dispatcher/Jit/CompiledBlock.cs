@@ -44,11 +44,27 @@ public sealed class CompiledBlock
     internal GuestFault Fault;
     internal BlockResult Result;
 
-    private readonly JitRuntime _runtime;
+    // Traces: the block running now (kept current by the generated code at every jump between
+    // blocks), cleared validity (the trace died: leave at the next block boundary), where the run
+    // loop wants control back, and the APIC whose pending interrupts end the trace at a boundary.
+    internal int Section;
+    internal bool TraceValid = true;
+    internal readonly TraceBudget Limits;
+    internal readonly Drk.Hv.Devices.LocalApic? Apic;
 
-    internal CompiledBlock(IrBlock block, JitRuntime runtime)
+    private readonly JitRuntime _runtime;
+    private readonly IrBlock[] _sections;
+
+    internal CompiledBlock(IrBlock block, JitRuntime runtime) : this([block], runtime)
     {
-        Block = block;
+    }
+
+    internal CompiledBlock(IrBlock[] sections, JitRuntime runtime)
+    {
+        _sections = sections;
+        Block = sections[0];
+        Limits = runtime.Budget;
+        Apic = runtime.Apic;
         _runtime = runtime;
         Memory = runtime.Memory;
         Mmu = runtime.Memory as Mmu;
@@ -58,8 +74,24 @@ public sealed class CompiledBlock
         CounterValues = runtime.Counters.Values;
     }
 
-    /// <summary>The block this code was compiled from.</summary>
+    /// <summary>The block this code was compiled from (a trace's head).</summary>
     public IrBlock Block { get; }
+
+    /// <summary>Blocks compiled into this code: 1, or a trace's length.</summary>
+    public int SectionCount => _sections.Length;
+
+    /// <summary>After <see cref="Execute"/> of a trace: the index of the block the trace left from (its result belongs to that block).</summary>
+    public int ExitSection => Section;
+
+    /// <summary>Out-of-line paths get a block's guest-instruction or op index with the trace section above bit 16.</summary>
+    internal const int SectionShift = 16;
+
+    private IrBlock SectionBlock(ref int index)
+    {
+        int section = index >> SectionShift;
+        index &= (1 << SectionShift) - 1;
+        return _sections[section];
+    }
 
     /// <summary>Size of the generated IL in bytes.</summary>
     public int IlSize { get; internal set; }
@@ -116,6 +148,7 @@ public sealed class CompiledBlock
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal int SoftInt(VcpuState state, int guest, int vector, ulong imm)
     {
+        SectionBlock(ref guest);
         state.Rip = imm;
         Result = new BlockResult(BlockEnd.SoftInt, guest + 1, new GuestFault { Vector = (ExceptionVector)vector, Rip = imm });
         return ResultInField;
@@ -128,14 +161,16 @@ public sealed class CompiledBlock
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal bool System(VcpuState state, int opIndex, ulong a, ulong b)
     {
-        var op = Block.Ops[opIndex];
+        int opIndexSection = opIndex >> SectionShift;
+        var block = SectionBlock(ref opIndex);
+        var op = block.Ops[opIndex];
         var system = _runtime.System;
         if (system is null)
         {
-            FaultAt(state, op.Guest, GuestFault.InvalidOpcode());
+            FaultAt(state, op.Guest | (opIndexSection << SectionShift), GuestFault.InvalidOpcode());
             return false;
         }
-        var insn = Block.Instructions[op.Guest];
+        var insn = block.Instructions[op.Guest];
         // As in the interpreter: the hypervisor sees RIP of the instruction and a clock that counts
         // the instructions of this block that retired before it.
         state.Rip = insn.Rip;
@@ -151,7 +186,7 @@ public sealed class CompiledBlock
                 Result = new BlockResult(BlockEnd.SystemJump, op.Guest + 1);
                 return false;
             case SystemOutcome.Fault:
-                FaultAt(state, op.Guest, in fault);
+                FaultAt(state, op.Guest | (opIndexSection << SectionShift), in fault);
                 return false;
             case SystemOutcome.Halt:
                 state.Rip = insn.NextRip;
@@ -169,7 +204,7 @@ public sealed class CompiledBlock
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal ulong Meta(VcpuState state, int opIndex, ulong a, ulong b, ulong c, ulong d)
     {
-        var op = Block.Ops[opIndex];
+        var op = SectionBlock(ref opIndex).Ops[opIndex];
         var handler = _runtime.MetaHandler(op.Aux);
         return handler?.Execute(in op, a, b, c, d, state) ?? 0;
     }
@@ -183,7 +218,7 @@ public sealed class CompiledBlock
     private int FaultAt(VcpuState state, int guest, in GuestFault reported)
     {
         var fault = reported;
-        var insn = Block.Instructions[guest];
+        var insn = SectionBlock(ref guest).Instructions[guest];
         fault.Rip = insn.Rip;
         state.Rip = insn.Rip;
         if (fault.Vector == ExceptionVector.InvalidOpcode && fault.Bytes is null)

@@ -39,13 +39,25 @@ internal sealed class IlBlockEmitter
     private readonly int[] _def;
     private readonly bool[] _deferred;
     private readonly List<Action> _cold = new();
-    private readonly List<BlockResult> _exits = new();
+    private readonly List<BlockResult> _exits;
+    private readonly int _section;
+    private readonly IlTraceEmitter? _trace;
     private LocalBuilder _slots = null!;
     private LocalBuilder? _tlb;
     private LocalBuilder? _entry;
 
     public IlBlockEmitter(IrBlock block, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb)
+        : this(block, il, path, supervisorTlb, userTlb, new List<BlockResult>(), 0, null)
     {
+    }
+
+    /// <summary>The emitter of block <paramref name="section"/> of a trace: exits to the trace's next block (or its head) go through <paramref name="trace"/>.</summary>
+    internal IlBlockEmitter(IrBlock block, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb,
+        List<BlockResult> exits, int section, IlTraceEmitter? trace)
+    {
+        _exits = exits;
+        _section = section;
+        _trace = trace;
         _block = block;
         _il = il;
         _path = path;
@@ -63,7 +75,14 @@ internal sealed class IlBlockEmitter
     public void Emit()
     {
         bool accessesMemory = Analyse();
+        EmitPrologue(accessesMemory);
+        EmitBody();
+        EmitCold();
+    }
 
+    /// <summary>The method's entry: the null-state return, the slots reference, the TLB base when <paramref name="accessesMemory"/>.</summary>
+    internal void EmitPrologue(bool accessesMemory)
+    {
         // A null state returns at once: the compiler calls the new method that way so RyuJIT
         // compiles it on the compiling thread, not on the first real execution.
         var body = _il.DefineLabel();
@@ -85,7 +104,19 @@ internal sealed class IlBlockEmitter
             _entry = _il.DeclareLocal(typeof(nint));
             LoadTlb();
         }
+    }
 
+    /// <summary>Uses the locals that <paramref name="first"/>'s prologue declared (the blocks of one trace share them).</summary>
+    internal void ShareLocals(IlBlockEmitter first)
+    {
+        _slots = first._slots;
+        _tlb = first._tlb;
+        _entry = first._entry;
+    }
+
+    /// <summary>The block's ops, laid out straight.</summary>
+    internal void EmitBody()
+    {
         bool terminated = false;
         var ops = _block.Ops;
         for (int i = 0; i < ops.Length && !terminated; i++)
@@ -96,12 +127,17 @@ internal sealed class IlBlockEmitter
             _il.Emit(OpCodes.Call, IlMembers.RanOffEnd);
             _il.Emit(OpCodes.Ret);
         }
+    }
+
+    /// <summary>The rare paths, after the body.</summary>
+    internal void EmitCold()
+    {
         // Stubs may add stubs (a TLB miss's call has its own fault stub).
         for (int i = 0; i < _cold.Count; i++) _cold[i]();
     }
 
     /// <summary>Counts uses, records definitions, picks the conditions to emit at their use; true when the block loads or stores.</summary>
-    private bool Analyse()
+    internal bool Analyse()
     {
         Array.Fill(_def, -1);
         bool memory = false;
@@ -312,18 +348,22 @@ internal sealed class IlBlockEmitter
                 {
                     _il.MarkLabel(taken);
                     SetRip(op.Imm);
+                    _trace?.TryJump(_section, op.Imm, BlockEnd.Exit, op.Guest + 1);
                     ReturnResult(BlockEnd.Exit, op.Guest + 1);
                 });
                 return false;
             }
             case IrOpcode.Exit:
                 SetRip(op.Imm);
+                _trace?.TryJump(_section, op.Imm, BlockEnd.Exit, op.Guest + 1);
                 ReturnResult(BlockEnd.Exit, op.Guest + 1);
                 return true;
             case IrOpcode.ExitIndirect:
                 SlotAddress(GuestReg.Rip);
                 Ld(op.A);
                 _il.Emit(OpCodes.Stind_I8);
+                // The inlined indirect-branch check: on the recorded target, stay in the trace.
+                _trace?.TryJumpIndirect(_section, () => Ld(op.A), op.Guest + 1);
                 ReturnResult(BlockEnd.ExitIndirect, op.Guest + 1);
                 return true;
             case IrOpcode.Raise:
@@ -343,7 +383,7 @@ internal sealed class IlBlockEmitter
             case IrOpcode.SoftInt:
                 _il.Emit(OpCodes.Ldarg_0);
                 _il.Emit(OpCodes.Ldarg_1);
-                LdcI4(op.Guest);
+                LdcI4(InSection(op.Guest));
                 LdcI4(op.Aux);
                 LdcI8(op.Imm);
                 _il.Emit(OpCodes.Call, IlMembers.SoftInt);
@@ -377,7 +417,7 @@ internal sealed class IlBlockEmitter
             case IrOpcode.Meta:
                 _il.Emit(OpCodes.Ldarg_0);
                 _il.Emit(OpCodes.Ldarg_1);
-                LdcI4(index);
+                LdcI4(InSection(index));
                 LdArgument(op.A);
                 LdArgument(op.B);
                 LdArgument(op.C);
@@ -529,7 +569,7 @@ internal sealed class IlBlockEmitter
             _il.MarkLabel(fault);
             _il.Emit(OpCodes.Ldarg_0);
             _il.Emit(OpCodes.Ldarg_1);
-            LdcI4(op.Guest);
+            LdcI4(InSection(op.Guest));
             _il.Emit(OpCodes.Call, IlMembers.MemoryFault);
             _il.Emit(OpCodes.Ret);
         });
@@ -575,7 +615,7 @@ internal sealed class IlBlockEmitter
             _il.MarkLabel(error);
             _il.Emit(OpCodes.Ldarg_0);
             _il.Emit(OpCodes.Ldarg_1);
-            LdcI4(op.Guest);
+            LdcI4(InSection(op.Guest));
             _il.Emit(OpCodes.Call, IlMembers.DivideError);
             _il.Emit(OpCodes.Ret);
         });
@@ -867,7 +907,7 @@ internal sealed class IlBlockEmitter
     {
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldarg_1);
-        LdcI4(op.Guest);
+        LdcI4(InSection(op.Guest));
         LdcI4(op.Aux);
         LdcI8(op.Imm);
         _il.Emit(OpCodes.Call, IlMembers.Raise);
@@ -879,7 +919,7 @@ internal sealed class IlBlockEmitter
         var ends = _il.DefineLabel();
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldarg_1);
-        LdcI4(index);
+        LdcI4(InSection(index));
         LdArgument(op.A);
         LdArgument(op.B);
         _il.Emit(OpCodes.Call, IlMembers.SystemCall);
@@ -908,17 +948,23 @@ internal sealed class IlBlockEmitter
     }
 
     /// <summary>Returns the number of the exit whose result is (<paramref name="end"/>, <paramref name="retired"/>).</summary>
-    private void ReturnResult(BlockEnd end, int retired)
+    private void ReturnResult(BlockEnd end, int retired) => EmitReturn(_il, _exits, end, retired);
+
+    /// <summary>Emits the return of the exit number for (<paramref name="end"/>, <paramref name="retired"/>), adding it to <paramref name="exits"/> if new (in a trace the block is told by <see cref="CompiledBlock.Section"/>).</summary>
+    internal static void EmitReturn(ILGenerator il, List<BlockResult> exits, BlockEnd end, int retired)
     {
-        int exit = _exits.FindIndex(r => r.End == end && r.Retired == retired);
+        int exit = exits.FindIndex(r => r.End == end && r.Retired == retired);
         if (exit < 0)
         {
-            exit = _exits.Count;
-            _exits.Add(new BlockResult(end, retired));
+            exit = exits.Count;
+            exits.Add(new BlockResult(end, retired));
         }
-        LdcI4(exit);
-        _il.Emit(OpCodes.Ret);
+        il.Emit(OpCodes.Ldc_I4, exit);
+        il.Emit(OpCodes.Ret);
     }
+
+    /// <summary>A guest-instruction or op index as out-of-line paths get it: with the trace section above <see cref="CompiledBlock.SectionShift"/>.</summary>
+    private int InSection(int index) => index | (_section << CompiledBlock.SectionShift);
 
     // ---- locals and constants ----------------------------------------------------------------
 

@@ -78,6 +78,50 @@ public sealed class IlCompiler
         return compiled;
     }
 
+    /// <summary>
+    /// Compiles a trace, the path <paramref name="blocks"/> (none may change afterwards), into one
+    /// method (<see cref="IlTraceEmitter"/>): exits to the next block of the path or back to the
+    /// first stay inside it. <see cref="CompiledBlock.ExitSection"/> says which block it left from.
+    /// </summary>
+    /// <exception cref="NotSupportedException">A block holds an op this tier does not compile.</exception>
+    public CompiledBlock CompileTrace(IrBlock[] blocks)
+    {
+        long start = Stopwatch.GetTimestamp();
+        var compiled = new CompiledBlock(blocks, _runtime);
+        int ops = 0;
+        foreach (var b in blocks) ops += b.Count;
+        var method = new DynamicMethod(
+            $"drk_trace_{blocks[0].StartRip:x}", typeof(int), [typeof(CompiledBlock), typeof(VcpuState)],
+            typeof(CompiledBlock).Module, skipVisibility: true)
+        {
+            InitLocals = false,
+        };
+        var il = method.GetILGenerator(64 + 24 * ops);
+        var emitter = new IlTraceEmitter(blocks, il, _path, _supervisorTlb, _userTlb, _runtime.Apic is not null);
+        emitter.Emit();
+        compiled.IlSize = il.ILOffset;
+        var code = method.CreateDelegate<Func<VcpuState, int>>(compiled);
+        code(null!);
+        compiled.SetCode(code, emitter.Exits);
+        compiled.CompileTime = Stopwatch.GetElapsedTime(start);
+        return compiled;
+    }
+
+    /// <summary>As <see cref="CompileTrace"/>; null with the reason when a block holds an op this tier does not compile.</summary>
+    public CompiledBlock? TryCompileTrace(IrBlock[] blocks, out string? reason)
+    {
+        try
+        {
+            reason = null;
+            return CompileTrace(blocks);
+        }
+        catch (NotSupportedException e)
+        {
+            reason = e.Message;
+            return null;
+        }
+    }
+
     /// <summary>As <see cref="Compile"/>; null with the reason when the block holds an op this tier does not compile.</summary>
     public CompiledBlock? TryCompile(IrBlock block, out string? reason)
     {

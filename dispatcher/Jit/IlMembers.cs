@@ -16,6 +16,14 @@ internal static class IlMembers
 
     public static readonly FieldInfo Slots = typeof(VcpuState).GetField(nameof(VcpuState.Slots))!;
     public static readonly FieldInfo Cpl = typeof(VcpuState).GetField(nameof(VcpuState.Cpl))!;
+    public static readonly FieldInfo InstructionsRetired = typeof(VcpuState).GetField(nameof(VcpuState.InstructionsRetired))!;
+
+    public static readonly FieldInfo BlockSection = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Section), Internal)!;
+    public static readonly FieldInfo BlockTraceValid = typeof(CompiledBlock).GetField(nameof(CompiledBlock.TraceValid), Internal)!;
+    public static readonly FieldInfo BlockLimits = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Limits), Internal)!;
+    public static readonly FieldInfo BlockApic = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Apic), Internal)!;
+    public static readonly FieldInfo BudgetStopRetired = typeof(TraceBudget).GetField(nameof(TraceBudget.StopRetired))!;
+    public static readonly MethodInfo ApicMayHaveInterrupt = typeof(Drk.Hv.Devices.LocalApic).GetProperty(nameof(Drk.Hv.Devices.LocalApic.MayHaveInterrupt))!.GetMethod!;
 
     public static readonly FieldInfo BlockMmu = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Mmu), Internal)!;
     public static readonly FieldInfo BlockFlat = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Flat), Internal)!;

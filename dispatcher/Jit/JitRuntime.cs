@@ -39,6 +39,16 @@ public sealed class JitRuntime
     /// <summary>The system-instruction implementation; when null, system instructions raise #UD.</summary>
     public ISystemInstructions? System { get; }
 
+    /// <summary>
+    /// The vCPU's local APIC, when the code runs in a machine: compiled traces leave at a block
+    /// boundary as soon as it may have an interrupt to deliver (the run loop polls it between
+    /// blocks). Null (tests of bare blocks): traces check only their budget.
+    /// </summary>
+    public Drk.Hv.Devices.LocalApic? Apic { get; init; }
+
+    /// <summary>Where compiled traces give control back (set by the dispatcher before it enters one).</summary>
+    public TraceBudget Budget { get; } = new();
+
     /// <summary>The callbacks CleanCall ops invoke.</summary>
     public CleanCallTable CleanCalls { get; }
 

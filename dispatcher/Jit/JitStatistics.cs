@@ -9,6 +9,9 @@ public sealed class JitStatistics
     private long _opsCompiled;
     private long _ilBytes;
     private long _unsupported;
+    private long _tracesCompiled;
+    private long _traceBlocks;
+    private long _traceCompileTicks;
     internal long CompiledRuns;
     internal long InterpretedRuns;
 
@@ -27,6 +30,15 @@ public sealed class JitStatistics
     /// <summary>Blocks that hold an op the JIT does not compile; they stay interpreted.</summary>
     public long Unsupported => Interlocked.Read(ref _unsupported);
 
+    /// <summary>Traces compiled (each into one method).</summary>
+    public long TracesCompiled => Interlocked.Read(ref _tracesCompiled);
+
+    /// <summary>Blocks in the compiled traces.</summary>
+    public long TraceBlocks => Interlocked.Read(ref _traceBlocks);
+
+    /// <summary>Time spent compiling traces (included in <see cref="CompileTime"/>).</summary>
+    public TimeSpan TraceCompileTime => TimeSpan.FromTicks(Interlocked.Read(ref _traceCompileTicks));
+
     /// <summary>Block executions that ran compiled code.</summary>
     public long CompiledExecutions => CompiledRuns;
 
@@ -42,6 +54,15 @@ public sealed class JitStatistics
         Interlocked.Add(ref _compileTicks, block.CompileTime.Ticks);
         Interlocked.Add(ref _opsCompiled, block.Block.Count);
         Interlocked.Add(ref _ilBytes, block.IlSize);
+    }
+
+    internal void RecordTrace(CompiledBlock trace)
+    {
+        Interlocked.Increment(ref _tracesCompiled);
+        Interlocked.Add(ref _traceBlocks, trace.SectionCount);
+        Interlocked.Add(ref _traceCompileTicks, trace.CompileTime.Ticks);
+        Interlocked.Add(ref _compileTicks, trace.CompileTime.Ticks);
+        Interlocked.Add(ref _ilBytes, trace.IlSize);
     }
 
     internal void RecordUnsupported() => Interlocked.Increment(ref _unsupported);

@@ -135,6 +135,60 @@ public sealed class JitTier
         BackgroundCompiler.Enqueue(this, block, s);
     }
 
+    /// <summary>
+    /// Compiles <paramref name="trace"/> into one method (at once, or on the background thread) and
+    /// publishes it in <see cref="Trace.Code"/>; a trace that died meanwhile is not compiled.
+    /// </summary>
+    public void RequestTrace(Trace trace)
+    {
+        if (!Background)
+        {
+            PublishTrace(trace);
+            return;
+        }
+        lock (_gate) _pending++;
+        BackgroundCompiler.Enqueue(this, trace);
+    }
+
+    /// <summary>Runs on the background compiler thread.</summary>
+    internal void CompileQueued(Trace trace)
+    {
+        try
+        {
+            PublishTrace(trace);
+        }
+        catch (Exception e)
+        {
+            Volatile.Write(ref _lastFailure, $"{trace}: {e.GetType().Name}: {e.Message}");
+            Statistics.RecordUnsupported();
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _pending--;
+                Monitor.PulseAll(_gate);
+            }
+        }
+    }
+
+    private void PublishTrace(Trace trace)
+    {
+        if (!trace.IsValid) return;
+        var blocks = new IrBlock[trace.Fragments.Length];
+        for (int i = 0; i < blocks.Length; i++) blocks[i] = trace.Fragments[i].Block;
+        var code = _compiler.TryCompileTrace(blocks, out _);
+        if (code is null)
+        {
+            Statistics.RecordUnsupported();
+            return;
+        }
+        Statistics.RecordTrace(code);
+        Volatile.Write(ref trace.Code, code);
+        // Dropped while it compiled: the code must not run (it may already be reachable).
+        if (!trace.IsValid) code.TraceValid = false;
+    }
+
     /// <summary>Runs on the background compiler thread.</summary>
     internal void CompileQueued(IrBlock block, JitBlockState s)
     {

@@ -1,0 +1,50 @@
+namespace Drk.Dispatcher.Execution;
+
+/// <summary>What one vCPU's dispatcher did with its code cache: links followed, indirect-branch lookups, traces, per-tier execution.</summary>
+/// <remarks>Written by the vCPU's thread only; the counters are plain increments on the dispatch path.</remarks>
+public sealed class DispatchStatistics
+{
+    /// <summary>Direct exits that went straight to the next fragment through a link.</summary>
+    public long LinkHits;
+
+    /// <summary>Direct exits whose target was looked up in full (no link yet, or the link no longer held); the link is set then.</summary>
+    public long LinkMisses;
+
+    /// <summary>Blocks whose successor was looked up without a link at all (after system instructions, faults, interrupts, chain stops).</summary>
+    public long FullLookups;
+
+    /// <summary>Traces recorded and handed to the JIT tier.</summary>
+    public long TracesBuilt;
+
+    /// <summary>Trace recordings abandoned (the path left through something a trace cannot hold, before a second block).</summary>
+    public long TracesAbandoned;
+
+    /// <summary>Times compiled trace code was entered.</summary>
+    public long TraceRuns;
+
+    /// <summary>Trace entries refused because a page the trace lies on now translates elsewhere.</summary>
+    public long TraceMappingMisses;
+
+    /// <summary>Guest instructions retired inside traces.</summary>
+    public long TraceInstructions;
+
+    /// <summary>Guest instructions retired by blocks run alone (interpreted or compiled).</summary>
+    public long BlockInstructions;
+
+    /// <summary>Link hits over direct exits, 0..1.</summary>
+    public double LinkHitRate => LinkHits + LinkMisses == 0 ? 0 : (double)LinkHits / (LinkHits + LinkMisses);
+
+    /// <summary>Adds <paramref name="other"/>'s counters to this one (totals over vCPUs).</summary>
+    public void Add(DispatchStatistics other)
+    {
+        LinkHits += other.LinkHits;
+        LinkMisses += other.LinkMisses;
+        FullLookups += other.FullLookups;
+        TracesBuilt += other.TracesBuilt;
+        TracesAbandoned += other.TracesAbandoned;
+        TraceRuns += other.TraceRuns;
+        TraceMappingMisses += other.TraceMappingMisses;
+        TraceInstructions += other.TraceInstructions;
+        BlockInstructions += other.BlockInstructions;
+    }
+}

@@ -1,0 +1,75 @@
+using Drk.Dispatcher.Jit;
+
+namespace Drk.Dispatcher.Execution;
+
+/// <summary>
+/// A hot path of fragments (DynamoRIO's NET: the next executing tail after a hot trace head),
+/// compiled by the JIT tier into one method whose internal exits jump from block to block and
+/// whose back-edge to the head stays inside the method.
+/// </summary>
+/// <remarks>
+/// The trace is built from its fragments' IR exactly as they run alone (tool instrumentation
+/// included), so every guest instruction is seen once in every tier. It dies with any of its
+/// fragments: <see cref="Fragment.Invalidate"/> calls <see cref="Invalidate"/>, which also tells
+/// code running right now to leave at its next block boundary.
+/// </remarks>
+public sealed class Trace
+{
+    internal Trace(Fragment[] fragments)
+    {
+        Fragments = fragments;
+        var linear = new List<ulong>();
+        var physical = new List<ulong>();
+        foreach (var f in fragments)
+        {
+            f.JoinTrace(this);
+            AddPage(linear, physical, f.Rip & PageMask, f.FirstPage);
+            if (f.SpansTwoPages) AddPage(linear, physical, f.SecondLinearPage, f.SecondPage);
+        }
+        LinearPages = linear.ToArray();
+        PhysicalPages = physical.ToArray();
+    }
+
+    private const ulong PageMask = ~0xFFFUL;
+
+    private static void AddPage(List<ulong> linear, List<ulong> physical, ulong linearPage, ulong physicalPage)
+    {
+        if (linear.Contains(linearPage)) return;
+        linear.Add(linearPage);
+        physical.Add(physicalPage);
+    }
+
+    /// <summary>
+    /// The linear pages the trace's code lies on, and the physical page each translated to when
+    /// the trace was recorded. Jumps inside the trace skip the per-block translation, so the
+    /// dispatcher checks these at every entry (nothing inside a trace can change a translation:
+    /// fragments with system instructions never join one).
+    /// </summary>
+    internal ulong[] LinearPages { get; }
+
+    /// <summary>See <see cref="LinearPages"/>.</summary>
+    internal ulong[] PhysicalPages { get; }
+
+    /// <summary>The fragments in path order; the first is the head.</summary>
+    public Fragment[] Fragments { get; }
+
+    /// <summary>The trace head.</summary>
+    public Fragment Head => Fragments[0];
+
+    /// <summary>False once one of its fragments was dropped.</summary>
+    public bool IsValid { get; private set; } = true;
+
+    /// <summary>The compiled code once the JIT tier published it (read with acquire semantics).</summary>
+    internal CompiledBlock? Code;
+
+    internal void Invalidate()
+    {
+        IsValid = false;
+        var code = Volatile.Read(ref Code);
+        if (code is not null) code.TraceValid = false;
+        if (ReferenceEquals(Head.Trace, this)) Head.Trace = null;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"trace {Head.Rip:x16} ({Fragments.Length} blocks)";
+}

@@ -1,0 +1,160 @@
+using System.Reflection.Emit;
+using Drk.Dispatcher.Execution;
+using Drk.Dispatcher.IR;
+
+namespace Drk.Dispatcher.Jit;
+
+/// <summary>
+/// Emits a trace (a path of blocks) as one method with the signature and exit convention of a
+/// single block (<see cref="IlBlockEmitter"/>): each block's code in turn, and where a block's
+/// exit goes to the next block of the path, or back to the head, a jump instead of a return.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Every jump is a block boundary, where the run loop would retire the block and poll for
+/// interrupts. So the jump first adds the block's instructions to the retired count, then leaves
+/// the method instead (with exactly the result the block alone would have returned) when the
+/// round's budget is reached, the trace was invalidated (one of its blocks' code was written), or
+/// the APIC may have an interrupt. Everything else a block does is emitted by its own
+/// <see cref="IlBlockEmitter"/>, which tags its out-of-line paths with the block's index so faults
+/// are reported against the right block and instruction.
+/// </para>
+/// <para>
+/// An indirect exit compares its target with the recorded one (the next block's, or the head's)
+/// and jumps on a match: the inlined indirect-branch check of a trace.
+/// </para>
+/// </remarks>
+internal sealed class IlTraceEmitter
+{
+    private readonly IrBlock[] _blocks;
+    private readonly ILGenerator _il;
+    private readonly MemoryAccessPath _path;
+    private readonly nint _supervisorTlb;
+    private readonly nint _userTlb;
+    private readonly bool _checkApic;
+    private readonly List<BlockResult> _exits = new();
+    private readonly List<Action> _cold = new();
+    private Label[] _labels = [];
+
+    public IlTraceEmitter(IrBlock[] blocks, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb, bool checkApic)
+    {
+        _blocks = blocks;
+        _il = il;
+        _path = path;
+        _supervisorTlb = supervisorTlb;
+        _userTlb = userTlb;
+        _checkApic = checkApic;
+    }
+
+    /// <summary>The results of the method's exits, by the number it returns.</summary>
+    public BlockResult[] Exits => _exits.ToArray();
+
+    public void Emit()
+    {
+        var emitters = new IlBlockEmitter[_blocks.Length];
+        bool memory = false;
+        for (int k = 0; k < _blocks.Length; k++)
+        {
+            emitters[k] = new IlBlockEmitter(_blocks[k], _il, _path, _supervisorTlb, _userTlb, _exits, k, this);
+            memory |= emitters[k].Analyse();
+        }
+        _labels = new Label[_blocks.Length];
+        for (int k = 0; k < _labels.Length; k++) _labels[k] = _il.DefineLabel();
+
+        emitters[0].EmitPrologue(memory);
+        SetSection(0);
+        for (int k = 0; k < emitters.Length; k++)
+        {
+            if (k > 0) emitters[k].ShareLocals(emitters[0]);
+            _il.MarkLabel(_labels[k]);
+            emitters[k].EmitBody();
+        }
+        foreach (var e in emitters) e.EmitCold();
+        foreach (var stub in _cold) stub();
+    }
+
+    /// <summary>The block a direct exit of block <paramref name="section"/> to <paramref name="target"/> stays in, or -1.</summary>
+    private int Destination(int section, ulong target)
+    {
+        if (section + 1 < _blocks.Length && _blocks[section + 1].StartRip == target) return section + 1;
+        return _blocks[0].StartRip == target ? 0 : -1;
+    }
+
+    /// <summary>
+    /// Called by block <paramref name="section"/>'s emitter at a direct exit to <paramref name="target"/>
+    /// (RIP already stored): when the target is in the trace, emits the boundary and the jump. The
+    /// emitter's own return follows (unreachable after a jump).
+    /// </summary>
+    public void TryJump(int section, ulong target, BlockEnd end, int retired)
+    {
+        int to = Destination(section, target);
+        if (to >= 0) EmitBoundary(section, to, end, retired);
+    }
+
+    /// <summary>At an indirect exit of block <paramref name="section"/>: jumps when the target (<paramref name="loadTarget"/> pushes it) is the recorded next block or the head.</summary>
+    public void TryJumpIndirect(int section, Action loadTarget, int retired)
+    {
+        if (section + 1 < _blocks.Length) JumpIfTarget(section, section + 1, loadTarget, retired);
+        if (section + 1 >= _blocks.Length || _blocks[section + 1].StartRip != _blocks[0].StartRip)
+            JumpIfTarget(section, 0, loadTarget, retired);
+    }
+
+    private void JumpIfTarget(int section, int to, Action loadTarget, int retired)
+    {
+        var other = _il.DefineLabel();
+        loadTarget();
+        _il.Emit(OpCodes.Ldc_I8, (long)_blocks[to].StartRip);
+        _il.Emit(OpCodes.Bne_Un, other);
+        EmitBoundary(section, to, BlockEnd.ExitIndirect, retired);
+        _il.MarkLabel(other);
+    }
+
+    /// <summary>Retires block <paramref name="from"/>, then jumps to block <paramref name="to"/> unless the run loop must get control here.</summary>
+    private void EmitBoundary(int from, int to, BlockEnd end, int retired)
+    {
+        var leave = _il.DefineLabel();
+        AddRetired(retired, OpCodes.Add);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockLimits);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BudgetStopRetired);
+        _il.Emit(OpCodes.Bge_Un, leave);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
+        _il.Emit(OpCodes.Brfalse, leave);
+        if (_checkApic)
+        {
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, IlMembers.BlockApic);
+            _il.Emit(OpCodes.Callvirt, IlMembers.ApicMayHaveInterrupt);
+            _il.Emit(OpCodes.Brtrue, leave);
+        }
+        if (to != from) SetSection(to);
+        _il.Emit(OpCodes.Br, _labels[to]);
+        _cold.Add(() =>
+        {
+            // Leave as the block alone would: its count is added by the caller from the result.
+            _il.MarkLabel(leave);
+            AddRetired(retired, OpCodes.Sub);
+            IlBlockEmitter.EmitReturn(_il, _exits, end, retired);
+        });
+    }
+
+    private void AddRetired(int retired, OpCode op)
+    {
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
+        _il.Emit(OpCodes.Ldc_I8, (long)retired);
+        _il.Emit(op);
+        _il.Emit(OpCodes.Stfld, IlMembers.InstructionsRetired);
+    }
+
+    private void SetSection(int section)
+    {
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldc_I4, section);
+        _il.Emit(OpCodes.Stfld, IlMembers.BlockSection);
+    }
+}
