@@ -29,6 +29,7 @@ internal static class RunCommand
         var serialOut = Text("--serial-out", "Write the guest's serial output to this file instead of standard output", "FILE");
         var serialIn = Text("--serial-in", "Feed the guest's serial input from this file ('-': standard input)", "FILE");
         var tier = Text("--tier", "Execution tier: interp (the IR interpreter), jit (every block compiled to IL), auto (hot blocks compiled in the background) [default: interp]", "TIER");
+        var cacheSize = Text("--cache-size", "Most bytes of guest code each vCPU's code cache translates before it is flushed and refilled: 64K, 4M, or a number of bytes [default: no limit]", "SIZE");
         var stats = new Option<bool>("--stats") { Description = "Print instructions, blocks built, guest MIPS, wall time and the exit reason on standard error" };
 
         // Collects whatever else is on the command line, so the action (not the parser) rejects it.
@@ -37,7 +38,7 @@ internal static class RunCommand
         var command = new Command("run", "Boot a guest kernel on the Drk machine and run it through the dispatcher");
         command.Arguments.Add(kernel);
         command.Arguments.Add(surplus);
-        foreach (var o in new Option[] { initrd, append, smp, memory, maxInstructions, serialOut, serialIn, tier, stats })
+        foreach (var o in new Option[] { initrd, append, smp, memory, maxInstructions, serialOut, serialIn, tier, cacheSize, stats })
             command.Options.Add(o);
 
         command.SetAction(parse =>
@@ -54,7 +55,7 @@ internal static class RunCommand
             if (parse.UnmatchedTokens.Count > 0) return Usage($"unexpected argument '{parse.UnmatchedTokens[0]}' (see drk run --help)");
             var kernelPath = parse.GetValue(kernel);
             if (string.IsNullOrEmpty(kernelPath)) return Usage("no kernel given: drk run KERNEL.elf [options]");
-            foreach (var o in new[] { initrd, append, smp, memory, maxInstructions, serialOut, serialIn, tier })
+            foreach (var o in new[] { initrd, append, smp, memory, maxInstructions, serialOut, serialIn, tier, cacheSize })
                 if (parse.GetResult(o) is { } r && r.Tokens.Count == 0 && !r.Implicit) return Usage($"{o.Name} needs a value");
 
             ulong cpus = 1;
@@ -67,8 +68,10 @@ internal static class RunCommand
             if (parse.GetValue(tier) is { } tierText && !TryParseTier(tierText, out executionTier))
                 return Usage($"--tier '{tierText}' is not a tier: interp, jit or auto");
 
+            ulong cacheBytes = 0;
+            if (parse.GetValue(cacheSize) is { } cacheText && !RunArgumentParser.TryParseSize("--cache-size", cacheText, out cacheBytes, out error)) return Usage(error);
             var settings = new RunSettings(kernelPath, parse.GetValue(initrd), parse.GetValue(append) ?? "", (int)cpus, ram, budget,
-                parse.GetValue(serialOut), parse.GetValue(serialIn), executionTier, parse.GetValue(stats));
+                parse.GetValue(serialOut), parse.GetValue(serialIn), executionTier, parse.GetValue(stats), (long)cacheBytes);
             return new GuestSession(settings, stderr).Execute();
         });
         return command;

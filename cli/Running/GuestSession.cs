@@ -80,7 +80,7 @@ internal sealed class GuestSession(RunSettings settings, TextWriter stderr)
             return Fail(RunExitStatus.BadImage, $"cannot boot {settings.Kernel}: {e.Message}");
         }
 
-        var runner = new MachineRunner(machine, new MachineRunOptions { MaxInstructions = settings.MaxInstructions, Tier = settings.Tier });
+        var runner = new MachineRunner(machine, new MachineRunOptions { MaxInstructions = settings.MaxInstructions, Tier = settings.Tier, CacheSize = settings.CacheSize });
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             // The run loop polls the stop request at block boundaries and ends with a dump.
@@ -137,6 +137,7 @@ internal sealed class GuestSession(RunSettings settings, TextWriter stderr)
             foreach (var vcpu in runner.Vcpus) compiled += vcpu.Jit?.Statistics.BlocksCompiled ?? 0;
             stderr.WriteLine(string.Create(c, $"blocks-compiled: {compiled}"));
         }
+        foreach (var line in CodeCacheReport.Lines(runner, result.Elapsed)) stderr.WriteLine(line);
         stderr.WriteLine(string.Create(c, $"wall-seconds: {result.Elapsed.TotalSeconds:F3}"));
         stderr.WriteLine(string.Create(c, $"mips: {result.Mips:F1}"));
         stderr.WriteLine($"exit-reason: {result.ReasonName}");

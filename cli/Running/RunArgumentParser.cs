@@ -55,4 +55,26 @@ internal static class RunArgumentParser
         error = "";
         return true;
     }
+
+    /// <summary>A size in bytes: a number, or a number with a K, M or G suffix (e.g. <c>4096</c>, <c>64K</c>, <c>4M</c>); at least 1.</summary>
+    public static bool TryParseSize(string option, string text, out ulong bytes, out string error)
+    {
+        bytes = 0;
+        string t = text.Trim().ToUpperInvariant();
+        if (t.EndsWith('B')) t = t[..^1];
+        ulong unit = 1;
+        if (t.Length > 0 && char.IsLetter(t[^1]))
+        {
+            unit = t[^1] switch { 'K' => 1UL << 10, 'M' => 1UL << 20, 'G' => 1UL << 30, _ => 0 };
+            t = t[..^1];
+        }
+        if (unit == 0 || !ulong.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out ulong count) || count == 0 || count > (1UL << 40))
+        {
+            error = $"{option} '{text}' is not a size (e.g. 65536, 64K, 4M)";
+            return false;
+        }
+        bytes = count * unit;
+        error = "";
+        return true;
+    }
 }

@@ -13,4 +13,5 @@ internal sealed record RunSettings(
     string? SerialOut,
     string? SerialIn,
     ExecutionTier Tier,
-    bool Stats);
+    bool Stats,
+    long CacheSize = 0);
