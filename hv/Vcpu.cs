@@ -63,13 +63,26 @@ public sealed class Vcpu
     /// </summary>
     public bool WaitingForStartup { get; set; }
 
+    /// <summary>
+    /// Raised before each delivery through the IDT (exception, INT n, external interrupt, NMI),
+    /// with the kind, the vector, and the RIP the frame will return to, while the state is still
+    /// the interrupted one. Observers (tools' kernel-entry events) must not change guest state.
+    /// </summary>
+    public event Action<Vcpu, InterruptKind, byte, ulong>? Delivering;
+
     /// <summary>Delivers the exception <paramref name="fault"/>; the state must be the faulting instruction's (RIP included).</summary>
-    public DeliveryOutcome DeliverFault(in GuestFault fault) =>
-        Check(Delivery.DeliverException(State, Mmu, fault), fault.ToString());
+    public DeliveryOutcome DeliverFault(in GuestFault fault)
+    {
+        Delivering?.Invoke(this, InterruptKind.Exception, (byte)fault.Vector, fault.Rip);
+        return Check(Delivery.DeliverException(State, Mmu, fault), fault.ToString());
+    }
 
     /// <summary>Delivers INT <paramref name="vector"/> (state RIP = the INT instruction, frame RIP = <paramref name="nextRip"/>).</summary>
-    public DeliveryOutcome DeliverSoftwareInterrupt(byte vector, ulong nextRip) =>
-        Check(Delivery.DeliverSoftwareInterrupt(State, Mmu, vector, nextRip), $"INT {vector:x2}");
+    public DeliveryOutcome DeliverSoftwareInterrupt(byte vector, ulong nextRip)
+    {
+        Delivering?.Invoke(this, InterruptKind.SoftwareInterrupt, vector, nextRip);
+        return Check(Delivery.DeliverSoftwareInterrupt(State, Mmu, vector, nextRip), $"INT {vector:x2}");
+    }
 
     /// <summary>
     /// At a block boundary: delivers a pending NMI, or the local APIC's highest deliverable
@@ -82,11 +95,13 @@ public sealed class Vcpu
         if (Apic.NmiPending && !sys.NmiBlocked)
         {
             Apic.NmiPending = false;
+            Delivering?.Invoke(this, InterruptKind.Nmi, 2, State.Rip);
             Check(Delivery.DeliverNmi(State, Mmu), "NMI");
             return true;
         }
         if (!CanTakeInterrupt || Apic.PendingVector() < 0) return false;
         Apic.TryAcknowledge(out byte vector);
+        Delivering?.Invoke(this, InterruptKind.External, vector, State.Rip);
         Check(Delivery.DeliverExternalInterrupt(State, Mmu, vector), $"interrupt {vector:x2}");
         return true;
     }

@@ -5,15 +5,16 @@ namespace Drk.Dispatcher.Execution;
 /// One table is shared by every vCPU and tier of a machine.
 /// </summary>
 /// <remarks>
-/// The array is sized when tools start and never replaced while guest code runs: compiled
-/// blocks hold a reference to it. vCPUs run round-robin on one thread, so plain adds suffice.
+/// Counters may be allocated at any time (a tool may give each module its own when it loads):
+/// compiled code reads <see cref="Values"/> afresh at each add, so growing the array is safe.
+/// vCPUs run round-robin on one thread, so plain adds suffice.
 /// </remarks>
 public sealed class CounterTable
 {
     private readonly List<string> _names = new();
 
-    /// <summary>The counter values, indexed by counter number.</summary>
-    public long[] Values { get; private set; } = new long[16];
+    /// <summary>The counter values, indexed by counter number (a field: compiled code loads it).</summary>
+    public long[] Values = new long[16];
 
     /// <summary>Number of allocated counters.</summary>
     public int Count => _names.Count;

@@ -1,4 +1,5 @@
 using Drk.Dispatcher.Jit;
+using Drk.Dispatcher.Tools;
 
 namespace Drk.Dispatcher.Execution;
 
@@ -60,4 +61,7 @@ public sealed class MachineRunOptions
     /// because the APIC's priority blocks it).
     /// </summary>
     public int IdleRoundsBeforeDeadlock { get; init; } = 10_000;
+
+    /// <summary>The tools that instrument kernel blocks, or null for none (no instrumentation pass at all).</summary>
+    public ToolHost? Tools { get; init; }
 }

@@ -23,6 +23,9 @@ public sealed class MachineRunResult
     /// <summary>Instructions retired by all vCPUs during this run.</summary>
     public required ulong InstructionsRetired { get; init; }
 
+    /// <summary>Of those, instructions retired at CPL 0 (kernel and modules): what a kernel tool counting every instruction must find.</summary>
+    public ulong KernelInstructionsRetired { get; init; }
+
     /// <summary>Blocks decoded and lowered by all vCPUs during this run.</summary>
     public required long BlocksBuilt { get; init; }
 

@@ -81,6 +81,17 @@ public sealed class MachineRunner
         }
     }
 
+    /// <summary>Instructions retired at CPL 0 by all vCPUs so far.</summary>
+    public ulong KernelInstructionsRetired
+    {
+        get
+        {
+            ulong sum = 0;
+            foreach (var d in _vcpus) sum += d.KernelInstructionsRetired;
+            return sum;
+        }
+    }
+
     /// <summary>Blocks built by all vCPUs so far.</summary>
     public long BlocksBuilt
     {
@@ -124,6 +135,7 @@ public sealed class MachineRunner
     {
         var stop = _machine.Stop;
         ulong retiredBefore = InstructionsRetired;
+        ulong kernelBefore = KernelInstructionsRetired;
         long builtBefore = BlocksBuilt;
         long runBefore = BlocksRun;
         long invalidatedBefore = FragmentsInvalidated;
@@ -131,6 +143,7 @@ public sealed class MachineRunner
         Exception? error = null;
         try
         {
+            _options.Tools?.Start();
             Loop();
         }
         catch (Exception e)
@@ -146,19 +159,22 @@ public sealed class MachineRunner
         var elapsed = Stopwatch.GetElapsedTime(started);
         string detail = stop.Detail;
         int newline = detail.IndexOf('\n');
-        return new MachineRunResult
+        var result = new MachineRunResult
         {
             Reason = stop.Reason,
             ExitStatus = stop.ExitStatus,
             Summary = newline < 0 ? detail : detail[..newline],
             Dump = stop.Reason == MachineStopReason.DebugExit ? "" : FormatDump(),
             InstructionsRetired = InstructionsRetired - retiredBefore,
+            KernelInstructionsRetired = KernelInstructionsRetired - kernelBefore,
             BlocksBuilt = BlocksBuilt - builtBefore,
             BlocksRun = BlocksRun - runBefore,
             FragmentsInvalidated = FragmentsInvalidated - invalidatedBefore,
             Elapsed = elapsed,
             Error = error,
         };
+        _options.Tools?.Stop(result);
+        return result;
     }
 
     private void Loop()

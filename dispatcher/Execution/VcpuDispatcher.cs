@@ -3,6 +3,7 @@ using Drk.Dispatcher.IR;
 using Drk.Dispatcher.Jit;
 using Drk.Dispatcher.Lowering;
 using Drk.Dispatcher.Optimization;
+using Drk.Dispatcher.Tools;
 using Drk.Hv;
 using Drk.Hv.Cpu;
 using Drk.Hv.Memory;
@@ -37,6 +38,8 @@ public sealed class VcpuDispatcher
     private readonly Optimizer _optimizer = new();
     private readonly IrInterpreter _interpreter;
     private readonly JitTier? _jit;
+    private readonly ToolHost? _tools;
+    private readonly ToolVcpu? _toolVcpu;
     private readonly bool _optimize;
     private readonly bool _verify;
     private readonly bool _tracing;
@@ -65,7 +68,9 @@ public sealed class VcpuDispatcher
         _mmu = vcpu.Mmu;
         _physical = physical;
         _decoder = new BlockDecoder(_mmu);
-        _interpreter = new IrInterpreter(_mmu, vcpu.System);
+        _tools = options.Tools;
+        _interpreter = new IrInterpreter(_mmu, vcpu.System, _tools?.CleanCalls, _tools?.Counters);
+        _toolVcpu = _tools?.Register(vcpu, physical);
         _jit = JitTier.For(options.Tier, new JitRuntime(_interpreter, _mmu, vcpu.System) { Apic = vcpu.Apic });
         _optimize = options.Optimize;
         _verify = options.VerifyIr;
@@ -112,6 +117,9 @@ public sealed class VcpuDispatcher
 
     /// <summary>Blocks decoded and lowered (cache misses, and instructions re-run alone).</summary>
     public long BlocksBuilt { get; private set; }
+
+    /// <summary>Instructions retired at CPL 0 (kernel and module code) by this vCPU.</summary>
+    public ulong KernelInstructionsRetired { get; private set; }
 
     /// <summary>Blocks run (or whose first fetch faulted) so far.</summary>
     public long BlocksRun => Recent.Count;
@@ -207,6 +215,8 @@ public sealed class VcpuDispatcher
         // The shadow of STI / MOV SS covers one instruction: the first of this block, and those end
         // their blocks, so no interrupt can come in between. Set again by this block, it survives.
         state.Sys.InterruptShadow = false;
+        if (_tools is not null) _tools.Current = _toolVcpu;
+        ulong retiredBefore = state.InstructionsRetired;
         BlockResult result;
         bool fromTrace = false;
         var trace = fragment.Trace;
@@ -230,6 +240,7 @@ public sealed class VcpuDispatcher
             Executing = null;
             Statistics.BlockInstructions += result.Retired;
         }
+        if (fragment.Cpl == 0) KernelInstructionsRetired += state.InstructionsRetired - retiredBefore;
         Recent.Record(fragment.Rip, result.Retired, result.End);
         StalledBlocks = result.Retired == 0 ? StalledBlocks + 1 : 0;
         switch (result.End)
@@ -244,6 +255,10 @@ public sealed class VcpuDispatcher
                 {
                     _vcpu.DeliverFault(result.Fault);
                 }
+                break;
+            case BlockEnd.SystemJump when _tools is { WantsKernelEntries: true } && fragment.Cpl == 3:
+                if (fragment.Block.Instructions[result.Retired - 1].Instruction.Mnemonic == Iced.Intel.Mnemonic.Syscall)
+                    _tools.OnSyscall(_toolVcpu!, fragment.Block.Instructions[result.Retired - 1].NextRip);
                 break;
             case BlockEnd.SoftInt:
                 // Delivery wants the INT's own RIP in the state (the frame gets the return address).
@@ -413,6 +428,11 @@ public sealed class VcpuDispatcher
         int cpl = _state.Cpl;
         var block = _lowerer.Lower(instructions, cpl);
         if (_verify) IrVerifier.ThrowIfInvalid(block, "lowering");
+        if (_tools is not null)
+        {
+            block = _tools.Instrument(block, cpl);
+            if (_verify) IrVerifier.ThrowIfInvalid(block, "instrumentation");
+        }
         if (_optimize)
         {
             _optimizer.Optimize(block);

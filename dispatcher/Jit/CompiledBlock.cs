@@ -38,8 +38,7 @@ public sealed class CompiledBlock
     internal readonly IGuestMemory Memory;
     internal readonly VcpuState? MmuState;
     internal readonly CleanCallTable CleanCalls;
-    // The counter array as it was at compile time: tools allocate their counters before any block runs.
-    internal readonly long[] CounterValues;
+    internal readonly CounterTable Counters;
     internal ulong Value;
     internal GuestFault Fault;
     internal BlockResult Result;
@@ -71,7 +70,7 @@ public sealed class CompiledBlock
         Flat = runtime.Memory as FlatMemory;
         MmuState = Mmu?.State;
         CleanCalls = runtime.CleanCalls;
-        CounterValues = runtime.Counters.Values;
+        Counters = runtime.Counters;
     }
 
     /// <summary>The block this code was compiled from (a trace's head).</summary>

@@ -395,7 +395,8 @@ internal sealed class IlBlockEmitter
                 return false;
             case IrOpcode.CounterAdd:
                 _il.Emit(OpCodes.Ldarg_0);
-                _il.Emit(OpCodes.Ldfld, IlMembers.BlockCounterValues);
+                _il.Emit(OpCodes.Ldfld, IlMembers.BlockCounters);
+                _il.Emit(OpCodes.Ldfld, IlMembers.CounterValues);
                 LdcI4(checked((int)op.Imm));
                 _il.Emit(OpCodes.Ldelema, typeof(long));
                 _il.Emit(OpCodes.Dup);

@@ -1,0 +1,19 @@
+using Drk.Dispatcher.Symbols;
+
+namespace Drk.Dispatcher.Tools;
+
+/// <summary>What a <see cref="ToolHost"/> needs from the command that runs the guest.</summary>
+public sealed class ToolHostOptions
+{
+    /// <summary>Which kernel code is instrumented.</summary>
+    public InstrumentationScope Scope { get; init; } = InstrumentationScope.KernelAndModules;
+
+    /// <summary>Finds a guest function by symbol (the kernel's symbol table); null when symbols are not available.</summary>
+    public Func<string, GuestFunction?>? FindFunction { get; init; }
+
+    /// <summary>Turns guest addresses into module, function and line, for tools' reports.</summary>
+    public IAddressSymbolizer? Symbolizer { get; init; }
+
+    /// <summary>Where tools print their results (the CLI passes stderr).</summary>
+    public TextWriter Output { get; init; } = TextWriter.Null;
+}
