@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using Drk.Cli.Running;
 using Drk.Dispatcher.Jit;
+using Drk.Dispatcher.Tools;
 
 namespace Drk.Cli.Commands;
 
@@ -28,8 +29,11 @@ internal static class RunCommand
         var maxInstructions = Text("--max-instructions", "Stop (status 81, with a dump) after this many retired instructions", "N");
         var serialOut = Text("--serial-out", "Write the guest's serial output to this file instead of standard output", "FILE");
         var serialIn = Text("--serial-in", "Feed the guest's serial input from this file ('-': standard input)", "FILE");
-        var tier = Text("--tier", "Execution tier: interp (the IR interpreter), jit (every block compiled to IL), auto (hot blocks compiled in the background) [default: interp]", "TIER");
+        var tier = Text("--tier", "Execution tier: interp (the IR interpreter), jit (every block compiled to IL), auto (hot blocks compiled in the background) [default: auto]", "TIER");
         var cacheSize = Text("--cache-size", "Most bytes of guest code each vCPU's code cache translates before it is flushed and refilled: 64K, 4M, or a number of bytes [default: no limit]", "SIZE");
+        var tool = new Option<string[]>("--tool") { Description = $"Analysis tools to run, comma-separated or repeated: {ToolCatalog.Names}, or the path of a .dll with ITool classes", Arity = ArgumentArity.OneOrMore, HelpName = "TOOL", AllowMultipleArgumentsPerToken = false };
+        var scope = Text("--scope", $"Which kernel code tools instrument: {InstrumentationScopeNames.All} [default: kernel+modules]", "SCOPE");
+        var report = Text("--report", "Write the tools' error reports to this file as JSON lines (one per folded context)", "FILE");
         var stats = new Option<bool>("--stats") { Description = "Print instructions, blocks built, guest MIPS, wall time and the exit reason on standard error" };
 
         // Collects whatever else is on the command line, so the action (not the parser) rejects it.
@@ -38,7 +42,7 @@ internal static class RunCommand
         var command = new Command("run", "Boot a guest kernel on the Drk machine and run it through the dispatcher");
         command.Arguments.Add(kernel);
         command.Arguments.Add(surplus);
-        foreach (var o in new Option[] { initrd, append, smp, memory, maxInstructions, serialOut, serialIn, tier, cacheSize, stats })
+        foreach (var o in new Option[] { initrd, append, smp, memory, maxInstructions, serialOut, serialIn, tier, cacheSize, tool, scope, report, stats })
             command.Options.Add(o);
 
         command.SetAction(parse =>
@@ -55,7 +59,7 @@ internal static class RunCommand
             if (parse.UnmatchedTokens.Count > 0) return Usage($"unexpected argument '{parse.UnmatchedTokens[0]}' (see drk run --help)");
             var kernelPath = parse.GetValue(kernel);
             if (string.IsNullOrEmpty(kernelPath)) return Usage("no kernel given: drk run KERNEL.elf [options]");
-            foreach (var o in new[] { initrd, append, smp, memory, maxInstructions, serialOut, serialIn, tier, cacheSize })
+            foreach (var o in new[] { initrd, append, smp, memory, maxInstructions, serialOut, serialIn, tier, cacheSize, scope, report })
                 if (parse.GetResult(o) is { } r && r.Tokens.Count == 0 && !r.Implicit) return Usage($"{o.Name} needs a value");
 
             ulong cpus = 1;
@@ -64,14 +68,18 @@ internal static class RunCommand
             if (parse.GetValue(memory) is { } memoryText && !RunArgumentParser.TryParseMemory(memoryText, out ram, out error)) return Usage(error);
             ulong budget = ulong.MaxValue;
             if (parse.GetValue(maxInstructions) is { } maxText && !RunArgumentParser.TryParseCount("--max-instructions", maxText, 1, ulong.MaxValue, out budget, out error)) return Usage(error);
-            var executionTier = ExecutionTier.Interpreter;
+            var executionTier = ExecutionTier.Auto;
             if (parse.GetValue(tier) is { } tierText && !TryParseTier(tierText, out executionTier))
                 return Usage($"--tier '{tierText}' is not a tier: interp, jit or auto");
 
+            if (!ToolCatalog.TryCreate(parse.GetValue(tool) ?? [], out var tools, out error)) return Usage(error);
+            var instrumentationScope = InstrumentationScope.KernelAndModules;
+            if (parse.GetValue(scope) is { } scopeText && !InstrumentationScopeNames.TryParse(scopeText, out instrumentationScope))
+                return Usage($"--scope '{scopeText}' is not a scope: {InstrumentationScopeNames.All}");
             ulong cacheBytes = 0;
             if (parse.GetValue(cacheSize) is { } cacheText && !RunArgumentParser.TryParseSize("--cache-size", cacheText, out cacheBytes, out error)) return Usage(error);
             var settings = new RunSettings(kernelPath, parse.GetValue(initrd), parse.GetValue(append) ?? "", (int)cpus, ram, budget,
-                parse.GetValue(serialOut), parse.GetValue(serialIn), executionTier, parse.GetValue(stats), (long)cacheBytes);
+                parse.GetValue(serialOut), parse.GetValue(serialIn), executionTier, parse.GetValue(stats), (long)cacheBytes, tools, instrumentationScope, parse.GetValue(report));
             return new GuestSession(settings, stderr).Execute();
         });
         return command;

@@ -1,6 +1,8 @@
 using System.Globalization;
 using Drk.Dispatcher.Execution;
 using Drk.Dispatcher.Jit;
+using Drk.Dispatcher.Symbols;
+using Drk.Dispatcher.Tools;
 using Drk.Hv;
 using Drk.Hv.Boot;
 
@@ -80,7 +82,18 @@ internal sealed class GuestSession(RunSettings settings, TextWriter stderr)
             return Fail(RunExitStatus.BadImage, $"cannot boot {settings.Kernel}: {e.Message}");
         }
 
-        var runner = new MachineRunner(machine, new MachineRunOptions { MaxInstructions = settings.MaxInstructions, Tier = settings.Tier, CacheSize = settings.CacheSize });
+        TextWriter? reportFile = null;
+        if (settings.ReportPath is { } reportPath)
+        {
+            try { reportFile = new StreamWriter(reportPath); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                return Fail(RunExitStatus.CannotCreateOutput, $"cannot create report file {reportPath}: {e.Message}");
+            }
+        }
+        using var reportOwner = reportFile;
+        var tools = settings.Tools.Count > 0 || reportFile is not null ? CreateToolHost(kernel, reportFile) : null;
+        var runner = new MachineRunner(machine, new MachineRunOptions { MaxInstructions = settings.MaxInstructions, Tier = settings.Tier, CacheSize = settings.CacheSize, Tools = tools });
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             // The run loop polls the stop request at block boundaries and ends with a dump.
@@ -105,7 +118,7 @@ internal sealed class GuestSession(RunSettings settings, TextWriter stderr)
             stderr.WriteLine($"drk run: {result.Summary}");
             stderr.Write(result.Dump);
         }
-        if (settings.Stats) PrintStats(runner, result, status);
+        if (settings.Stats) PrintStats(runner, result, status, tools);
         stderr.Flush();
         return status;
     }
@@ -123,11 +136,63 @@ internal sealed class GuestSession(RunSettings settings, TextWriter stderr)
         _ => RunExitStatus.InternalError,
     };
 
-    private void PrintStats(MachineRunner runner, MachineRunResult result, int status)
+    /// <summary>
+    /// The tools' host: symbols from the kernel's ELF (a kernel without them still runs, with
+    /// addresses unsymbolised and no function wraps or module events), kept up to date with the
+    /// modules the guest loads.
+    /// </summary>
+    private ToolHost CreateToolHost(byte[] kernel, TextWriter? reportFile)
+    {
+        Symbolizer? symbols = null;
+        try
+        {
+            symbols = Symbolizer.ForKernel(kernel);
+        }
+        catch (SymbolFileException e)
+        {
+            stderr.WriteLine($"drk run: no kernel symbols ({e.Message}): tools see no modules and reports show addresses only");
+        }
+        var host = new ToolHost(settings.Tools, new ToolHostOptions
+        {
+            Scope = settings.Scope,
+            Symbolizer = symbols,
+            FindFunction = symbols is null ? null : name => FindFunction(symbols, name),
+            Output = stderr,
+            ReportJsonLines = reportFile,
+        });
+        if (symbols is not null)
+        {
+            host.ModuleAdded += module =>
+            {
+                if (module.Image is null) return;
+                try { symbols.AddModule(module.Name, module.Image, module.SectionAddresses); }
+                catch (SymbolFileException e) { stderr.WriteLine($"drk run: module {module.Name}: no symbols ({e.Message})"); }
+            };
+            host.ModuleRemoved += module => symbols.RemoveModule(module.Name);
+        }
+        return host;
+    }
+
+    private static GuestFunction? FindFunction(Symbolizer symbols, string name)
+    {
+        foreach (var symbol in symbols.Kernel.Symbols.Symbols)
+            if (symbol.IsFunction && symbol.Name == name) return new GuestFunction(name, symbol.Address, symbol.Size);
+        return null;
+    }
+
+    private void PrintStats(MachineRunner runner, MachineRunResult result, int status, ToolHost? tools)
     {
         var c = CultureInfo.InvariantCulture;
         stderr.WriteLine($"tier: {TierName(settings.Tier)}");
         stderr.WriteLine(string.Create(c, $"instructions: {result.InstructionsRetired}"));
+        stderr.WriteLine(string.Create(c, $"kernel-instructions: {result.KernelInstructionsRetired}"));
+        if (tools is not null)
+        {
+            stderr.WriteLine($"tools: {string.Join(",", tools.Tools.Select(t => t.Name))} scope={InstrumentationScopeNames.Name(settings.Scope)}");
+            stderr.WriteLine(string.Create(c, $"blocks-instrumented: {tools.BlocksInstrumented}"));
+            stderr.WriteLine(string.Create(c, $"blocks-out-of-scope: {tools.BlocksOutOfScope}"));
+            stderr.WriteLine(string.Create(c, $"module-loads: {tools.ModuleLoads}"));
+        }
         stderr.WriteLine(string.Create(c, $"blocks-built: {result.BlocksBuilt}"));
         stderr.WriteLine(string.Create(c, $"blocks-run: {result.BlocksRun}"));
         stderr.WriteLine(string.Create(c, $"fragments-invalidated: {result.FragmentsInvalidated}"));

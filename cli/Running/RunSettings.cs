@@ -1,4 +1,5 @@
 using Drk.Dispatcher.Jit;
+using Drk.Dispatcher.Tools;
 
 namespace Drk.Cli.Running;
 
@@ -14,4 +15,7 @@ internal sealed record RunSettings(
     string? SerialIn,
     ExecutionTier Tier,
     bool Stats,
-    long CacheSize = 0);
+    long CacheSize,
+    IReadOnlyList<ITool> Tools,
+    InstrumentationScope Scope,
+    string? ReportPath);

@@ -1,5 +1,6 @@
 using Drk.Dispatcher.Execution;
 using Drk.Dispatcher.Symbols;
+using Drk.Dispatcher.Tools.Reports;
 
 namespace Drk.Dispatcher.Tools;
 
@@ -31,6 +32,9 @@ public sealed class ToolContext
 
     /// <summary>Where the tool prints its results for people.</summary>
     public TextWriter Output => _host.Options.Output;
+
+    /// <summary>Where the tool reports errors: symbolised, folded, printed, written as JSON lines.</summary>
+    public ReportChannel Reports => _host.Reports;
 
     /// <summary>The inline counters (read them at machine stop).</summary>
     public CounterTable Counters => _host.Counters;

@@ -1,6 +1,7 @@
 using Drk.Dispatcher.Execution;
 using Drk.Dispatcher.IR;
 using Drk.Dispatcher.Symbols;
+using Drk.Dispatcher.Tools.Reports;
 using Drk.Hv;
 using Drk.Hv.Cpu;
 using Drk.Hv.Memory;
@@ -53,6 +54,11 @@ public sealed class ToolHost
 
     /// <summary>Symbolisation for tools.</summary>
     public IAddressSymbolizer Symbols { get; }
+
+    /// <summary>The channel tools report errors through (made when first used, or when a JSON-lines file is asked for).</summary>
+    public ReportChannel Reports => _reports ??= new ReportChannel(Options.Output, Symbols) { JsonLines = Options.ReportJsonLines };
+
+    private ReportChannel? _reports;
 
     /// <summary>Blocks that tools' passes instrumented.</summary>
     public long BlocksInstrumented { get; private set; }
@@ -114,6 +120,7 @@ public sealed class ToolHost
         if (_stopped) return;
         _stopped = true;
         MachineStopped?.Invoke(result);
+        if (_reports is not null || Options.ReportJsonLines is not null) Reports.Complete();
     }
 
     /// <summary>

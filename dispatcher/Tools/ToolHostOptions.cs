@@ -16,4 +16,7 @@ public sealed class ToolHostOptions
 
     /// <summary>Where tools print their results (the CLI passes stderr).</summary>
     public TextWriter Output { get; init; } = TextWriter.Null;
+
+    /// <summary>Where the report channel writes its JSON lines at machine stop (<c>--report F</c>); null for none.</summary>
+    public TextWriter? ReportJsonLines { get; init; }
 }
