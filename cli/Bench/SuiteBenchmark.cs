@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+using Drk.Dispatcher.Execution;
+using Drk.Dispatcher.Jit;
+using Drk.Hv;
+using Drk.Hv.Boot;
+
+namespace Drk.Cli.Bench;
+
+/// <summary>
+/// <c>drk bench</c>: boots the guest kernel once per workload and configuration in this process
+/// (the run loop's wall time, boot excluded) and, when installed, in QEMU TCG (the process's wall
+/// time, QEMU's start-up included), and checks that every configuration printed the same serial
+/// output and retired the same number of instructions.
+/// </summary>
+internal sealed partial class SuiteBenchmark(string kernel, string? initrd, int cpus)
+{
+    /// <summary>The rows measured by default: each tier without a tool.</summary>
+    public static readonly SuiteConfiguration[] DefaultConfigurations =
+    [
+        new("interp", ExecutionTier.Interpreter),
+        new("jit", ExecutionTier.Jit),
+        new("auto", ExecutionTier.Auto),
+    ];
+
+    private readonly byte[] _kernel = File.ReadAllBytes(kernel);
+    private readonly byte[]? _initrd = initrd is null ? null : File.ReadAllBytes(initrd);
+
+    /// <summary>Runs <paramref name="workload"/> under <paramref name="configuration"/> in process.</summary>
+    public SuiteRun RunDrk(SuiteWorkload workload, SuiteConfiguration configuration, MachineRunOptions? options = null)
+    {
+        var serial = new MemoryStream();
+        using var machine = MachineRunner.CreateMachine(new MachineConfig
+        {
+            RamSize = 256UL << 20,
+            CpuCount = cpus,
+            SerialOutput = serial,
+            DiagnosticLog = TextWriter.Null,
+        });
+        PvhBootLoader.Boot(machine, _kernel, new BootOptions { CommandLine = workload.CommandLine, Initrd = _initrd });
+        var runner = new MachineRunner(machine, options ?? new MachineRunOptions { Tier = configuration.Tier });
+        configuration.Attach?.Invoke(runner);
+        var result = runner.Run();
+        machine.Serial.Flush();
+        var compile = TimeSpan.Zero;
+        foreach (var v in runner.Vcpus) compile += v.Jit?.Statistics.CompileTime ?? TimeSpan.Zero;
+        bool ok = result.Reason == MachineStopReason.DebugExit && result.ExitStatus == 0;
+        return new SuiteRun(result.Elapsed, result.InstructionsRetired, compile, Normalize(Encoding.UTF8.GetString(serial.ToArray())), ok,
+            ok ? "" : $"{result.ReasonName} {result.ExitStatus}: {result.Summary}");
+    }
+
+    /// <summary>The QEMU binary on PATH, or null.</summary>
+    public static string? FindQemu()
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
+        {
+            if (dir.Length == 0) continue;
+            string path = Path.Combine(dir, "qemu-system-x86_64");
+            if (File.Exists(path)) return path;
+        }
+        return null;
+    }
+
+    /// <summary>Runs <paramref name="workload"/> in QEMU TCG (<c>-M microvm</c>, the PVH entry); the wall time is the whole process's.</summary>
+    public SuiteRun RunQemu(string qemu, SuiteWorkload workload)
+    {
+        var info = new ProcessStartInfo(qemu)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { "-M", "microvm", "-nographic", "-no-reboot", "-m", "256M", "-smp", cpus.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", kernel, "-append", workload.CommandLine })
+            info.ArgumentList.Add(a);
+        if (initrd is not null)
+        {
+            info.ArgumentList.Add("-initrd");
+            info.ArgumentList.Add(initrd);
+        }
+        var watch = Stopwatch.StartNew();
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
+        {
+            process.Kill(entireProcessTree: true);
+            return new SuiteRun(watch.Elapsed, 0, TimeSpan.Zero, "", false, "timeout");
+        }
+        watch.Stop();
+        string output = stdout.Result.Replace("\r", "", StringComparison.Ordinal);
+        // isa-debug-exit: the guest's status v becomes 2v + 1.
+        bool ok = process.ExitCode == 1;
+        return new SuiteRun(watch.Elapsed, 0, TimeSpan.Zero, Normalize(output), ok, ok ? "" : $"exit {process.ExitCode}: {stderr.Result.Trim()}");
+    }
+
+    /// <summary>Serial output without what may differ between runs of the same guest: timing lines and cycle counts.</summary>
+    public static string Normalize(string output)
+    {
+        var b = new StringBuilder();
+        foreach (var line in output.Split('\n'))
+        {
+            if (line.StartsWith("[t]", StringComparison.Ordinal)) continue;
+            b.Append(Cycles().Replace(line, "cycles=*")).Append('\n');
+        }
+        return b.ToString();
+    }
+
+    [GeneratedRegex(@"cycles=\d+")]
+    private static partial Regex Cycles();
+}
