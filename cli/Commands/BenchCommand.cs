@@ -14,6 +14,7 @@ internal static class BenchCommand
         command.Subcommands.Add(BenchSuiteCommand.Create());
         command.Subcommands.Add(BenchInterpCommand.Create());
         command.Subcommands.Add(BenchJitCommand.Create());
+        command.Subcommands.Add(BenchShadowCommand.Create());
         return command;
     }
 }
