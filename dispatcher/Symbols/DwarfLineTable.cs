@@ -11,14 +11,15 @@ namespace Drk.Dispatcher.Symbols;
 /// </remarks>
 public sealed class DwarfLineTable
 {
-    private const int NoFile = -1;
+    /// <summary>The file index of an end-of-sequence row.</summary>
+    internal const int NoFile = -1;
 
     private readonly ulong[] addresses;
     private readonly int[] lines;
     private readonly int[] files;
     private readonly SourceFile[] fileTable;
 
-    private DwarfLineTable(ulong[] addresses, int[] lines, int[] files, SourceFile[] fileTable)
+    internal DwarfLineTable(ulong[] addresses, int[] lines, int[] files, SourceFile[] fileTable)
     {
         this.addresses = addresses;
         this.lines = lines;
@@ -54,7 +55,7 @@ public sealed class DwarfLineTable
     /// <exception cref="SymbolFileException">The section is malformed or uses an unsupported form.</exception>
     public static DwarfLineTable Parse(ReadOnlySpan<byte> debugLine, ReadOnlySpan<byte> debugLineStr, ReadOnlySpan<byte> debugStr)
     {
-        var builder = new LineTableBuilder();
+        var builder = new DwarfLineTableBuilder();
         var cursor = new DwarfCursor(debugLine, ".debug_line");
         while (!cursor.AtEnd)
             ParseUnit(ref cursor, debugLine, debugLineStr, debugStr, builder);
@@ -91,7 +92,7 @@ public sealed class DwarfLineTable
     }
 
     private static void ParseUnit(ref DwarfCursor cursor, ReadOnlySpan<byte> section, ReadOnlySpan<byte> lineStr,
-                                  ReadOnlySpan<byte> str, LineTableBuilder builder)
+                                  ReadOnlySpan<byte> str, DwarfLineTableBuilder builder)
     {
         var unitStart = cursor.Position;
         ulong length = cursor.ReadU32();
@@ -154,7 +155,7 @@ public sealed class DwarfLineTable
 
     private static void RunProgram(ref DwarfCursor unit, int unitEnd, int addressSize, byte minimumInstructionLength,
                                    sbyte lineBase, byte lineRange, byte opcodeBase, scoped ReadOnlySpan<byte> standardLengths,
-                                   List<int> fileIds, int fileBias, LineTableBuilder builder)
+                                   List<int> fileIds, int fileBias, DwarfLineTableBuilder builder)
     {
         ulong address = 0;
         ulong file = 1;
@@ -244,14 +245,14 @@ public sealed class DwarfLineTable
 
     private static int ClampLine(long line) => line is > 0 and <= int.MaxValue ? (int)line : 0;
 
-    private static int FileId(ulong register, List<int> fileIds, int bias, LineTableBuilder builder)
+    private static int FileId(ulong register, List<int> fileIds, int bias, DwarfLineTableBuilder builder)
     {
         var index = register - (ulong)bias;
         return index < (ulong)fileIds.Count ? fileIds[(int)index] : builder.UnknownFile();
     }
 
     private static List<int> ReadVersion5Files(ref DwarfCursor unit, int offsetSize, ReadOnlySpan<byte> lineStr,
-                                               ReadOnlySpan<byte> str, LineTableBuilder builder)
+                                               ReadOnlySpan<byte> str, DwarfLineTableBuilder builder)
     {
         var directories = new List<(string Path, int Directory)>();
         ReadEntryTable(ref unit, offsetSize, lineStr, str, directories, "directory");
@@ -347,7 +348,7 @@ public sealed class DwarfLineTable
         }
     }
 
-    private static List<int> ReadLegacyFiles(ref DwarfCursor unit, LineTableBuilder builder)
+    private static List<int> ReadLegacyFiles(ref DwarfCursor unit, DwarfLineTableBuilder builder)
     {
         builder.BeginLegacyUnit();
         while (true)
@@ -379,103 +380,5 @@ public sealed class DwarfLineTable
         if (second.Length == 0)
             return first;
         return first.EndsWith('/') ? first + second : first + "/" + second;
-    }
-
-    /// <summary>Collects rows by sequence and files by path while units are decoded, then sorts sequences by address.</summary>
-    private sealed class LineTableBuilder
-    {
-        private readonly List<(ulong Address, int Line, int File)> rows = new();
-        private readonly List<(ulong Start, int First, int Count)> sequences = new();
-        private readonly List<SourceFile> files = new();
-        private readonly Dictionary<string, int> fileIds = new(StringComparer.Ordinal);
-        private readonly List<string> legacyDirectories = new();
-        private int sequenceStart;
-
-        public void StartSequence() => sequenceStart = rows.Count;
-
-        public void AddRow(ulong address, int line, int file) => rows.Add((address, line, file));
-
-        public void EndSequence(ulong address)
-        {
-            if (rows.Count == sequenceStart)
-                return;
-            rows.Add((address, 0, NoFile));
-            sequences.Add((rows[sequenceStart].Address, sequenceStart, rows.Count - sequenceStart));
-        }
-
-        /// <summary>Rows after the last end_sequence belong to no complete sequence: gcc never leaves any.</summary>
-        public void DropOpenSequence() => rows.RemoveRange(sequenceStart, rows.Count - sequenceStart);
-
-        public int File(string fullPath, string compilationDirectory)
-        {
-            var display = compilationDirectory.Length > 0
-                          && fullPath.Length > compilationDirectory.Length + 1
-                          && fullPath.StartsWith(compilationDirectory, StringComparison.Ordinal)
-                          && (compilationDirectory.EndsWith('/') || fullPath[compilationDirectory.Length] == '/')
-                ? fullPath[(compilationDirectory.Length + (compilationDirectory.EndsWith('/') ? 0 : 1))..]
-                : fullPath;
-            return Intern(new SourceFile(display, fullPath));
-        }
-
-        public void BeginLegacyUnit()
-        {
-            legacyDirectories.Clear();
-            // Directory 0 is the compilation directory, which only .debug_info names: paths stay relative to it.
-            legacyDirectories.Add("");
-        }
-
-        public void AddLegacyDirectory(string directory) => legacyDirectories.Add(directory);
-
-        public int LegacyFile(string name, int directory)
-        {
-            var dir = directory < legacyDirectories.Count ? legacyDirectories[directory] : "";
-            var path = Join(dir, name);
-            return Intern(new SourceFile(path, path));
-        }
-
-        public int UnknownFile() => Intern(new SourceFile("??", "??"));
-
-        public DwarfLineTable Build()
-        {
-            var order = new int[sequences.Count];
-            for (var i = 0; i < order.Length; i++)
-                order[i] = i;
-            // Equal starts keep their order in the section, so the result does not depend on the sort.
-            Array.Sort(order, (a, b) => sequences[a].Start != sequences[b].Start
-                ? sequences[a].Start.CompareTo(sequences[b].Start)
-                : a.CompareTo(b));
-
-            var count = 0;
-            foreach (var s in sequences)
-                count += s.Count;
-            var addresses = new ulong[count];
-            var lines = new int[count];
-            var fileOfRow = new int[count];
-            var k = 0;
-            foreach (var index in order)
-            {
-                var (start, first, length) = sequences[index];
-                // A sequence overlapping an earlier one (code of an unplaced section, all at
-                // address 0) would break the sorted order the lookup relies on: the first one stays.
-                if (k > 0 && start < addresses[k - 1])
-                    continue;
-                for (var r = first; r < first + length; r++, k++)
-                    (addresses[k], lines[k], fileOfRow[k]) = rows[r];
-            }
-            Array.Resize(ref addresses, k);
-            Array.Resize(ref lines, k);
-            Array.Resize(ref fileOfRow, k);
-            return new DwarfLineTable(addresses, lines, fileOfRow, files.ToArray());
-        }
-
-        private int Intern(SourceFile file)
-        {
-            if (fileIds.TryGetValue(file.FullPath, out var id))
-                return id;
-            id = files.Count;
-            files.Add(file);
-            fileIds.Add(file.FullPath, id);
-            return id;
-        }
     }
 }

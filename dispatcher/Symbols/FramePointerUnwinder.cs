@@ -12,14 +12,14 @@ namespace Drk.Dispatcher.Symbols;
 /// that is 0 or not 8-aligned; a saved rbp not above the current one (stacks grow down, so a
 /// caller's frame lies above; this also ends loops in a corrupted chain).</para>
 /// <para>What frame pointers cannot see: the function RIP is in, until its prologue has run
-/// (rbp still points at the caller's frame, so the caller would be missed) or after its
+/// (rbp still points at the caller's frame, so the caller is skipped) or after its
 /// epilogue has popped rbp. With an <see cref="ICodeMap"/> the unwinder repairs the cases that
 /// matter most for function wrapping and faults on return: at a function's first instruction
 /// the return address is [rsp], after <c>push %rbp</c> it is [rsp+8], and at a <c>ret</c> it is
 /// [rsp]. It cannot repair code that runs without a frame in the middle of a function (gcc's
 /// shrink-wrapped early exits), assembly without frames (interrupt and system-call entry,
-/// uaccess copies), or frames across an interrupt or exception (the chain continues through the
-/// interrupted code only if the entry code links its frame to the interrupted rbp).</para>
+/// uaccess copies), or the interrupted function of an interrupt or exception (its RIP is in the
+/// trap frame; the chain goes on from its caller). docs/symbols.md has the details.</para>
 /// </remarks>
 public sealed class FramePointerUnwinder
 {
@@ -38,23 +38,21 @@ public sealed class FramePointerUnwinder
     }
 
     /// <summary>
-    /// Writes the stack into <paramref name="frames"/>: frames[0] is <paramref name="rip"/>, the
-    /// following entries are return addresses, innermost first (symbolise them with
-    /// <see cref="Symbolizer.SymbolizeReturnAddress"/>). Returns how many entries were written.
-    /// Allocation-free; reads only through <paramref name="read"/>.
+    /// Writes the return addresses of the frames above <paramref name="rip"/> into
+    /// <paramref name="returnAddresses"/>, innermost first, and returns how many were written; RIP
+    /// itself is not included (as in ErrorReport.Stack). Symbolise them with
+    /// <see cref="Symbolizer.SymbolizeReturnAddress"/>. Allocation-free; reads guest memory only
+    /// through <paramref name="read"/>.
     /// </summary>
-    public int Unwind(ulong rip, ulong rsp, ulong rbp, GuestWordReader read, Span<ulong> frames)
+    public int Unwind(ulong rip, ulong rsp, ulong rbp, GuestWordReader read, Span<ulong> returnAddresses)
     {
         ArgumentNullException.ThrowIfNull(read);
-        if (frames.IsEmpty)
-            return 0;
-        frames[0] = rip;
-        var count = 1;
+        var count = 0;
 
-        if (count < frames.Length && TryFirstReturnAddress(rip, rsp, read, out var first))
-            frames[count++] = first;
+        if (count < returnAddresses.Length && TryFirstReturnAddress(rip, rsp, read, out var first))
+            returnAddresses[count++] = first;
 
-        while (count < frames.Length)
+        while (count < returnAddresses.Length)
         {
             if (rbp == 0 || (rbp & 7) != 0)
                 break;
@@ -62,7 +60,7 @@ public sealed class FramePointerUnwinder
                 break;
             if (!IsReturnAddress(returnAddress))
                 break;
-            frames[count++] = returnAddress;
+            returnAddresses[count++] = returnAddress;
             if (savedRbp <= rbp)
                 break;
             rbp = savedRbp;

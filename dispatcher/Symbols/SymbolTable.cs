@@ -148,14 +148,14 @@ public sealed class SymbolTable
         _ => 0,
     };
 
-    private static CoverArrays Sorted(List<(ulong Start, ulong End, int Rank, int Order, string Name)> covers)
+    private static SymbolCovers Sorted(List<(ulong Start, ulong End, int Rank, int Order, string Name)> covers)
     {
         var copy = covers.ToArray();
         Array.Sort(copy, (a, b) =>
             a.Start != b.Start ? a.Start.CompareTo(b.Start)
             : a.Rank != b.Rank ? a.Rank.CompareTo(b.Rank)
             : b.Order.CompareTo(a.Order));
-        var result = new CoverArrays(new ulong[copy.Length], new ulong[copy.Length], new string[copy.Length], new bool[copy.Length]);
+        var result = new SymbolCovers(new ulong[copy.Length], new ulong[copy.Length], new string[copy.Length], new bool[copy.Length]);
         for (var i = 0; i < copy.Length; i++)
         {
             result.Starts[i] = copy[i].Start;
@@ -164,17 +164,5 @@ public sealed class SymbolTable
             result.IsFunction[i] = (copy[i].Rank & 2) != 0;
         }
         return result;
-    }
-
-    private readonly record struct CoverArrays(ulong[] Starts, ulong[] Ends, string[] Names, bool[] IsFunction)
-    {
-        // Only used while building, so a linear scan backwards is fine.
-        public bool CoversWithFunction(ulong address)
-        {
-            for (var i = DwarfLineTable.LastAtOrBelow(Starts, address); i >= 0; i--)
-                if (IsFunction[i] && Ends[i] > address)
-                    return true;
-            return false;
-        }
     }
 }
