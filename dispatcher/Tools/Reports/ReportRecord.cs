@@ -74,7 +74,7 @@ public sealed class ReportRecord
     /// <summary>One JSON line as written by <see cref="ReportChannel"/>.</summary>
     /// <exception cref="JsonException">The line is not a report object.</exception>
     public static ReportRecord Parse(string line) =>
-        JsonSerializer.Deserialize(line, ReportJsonContext.Default.ReportRecord)
+        JsonSerializer.Deserialize(line, ReportJsonContext.Lines.ReportRecord)
         ?? throw new JsonException("a report line is a JSON object, not null");
 
     /// <summary>Every record of a JSON-lines report file, skipping blank lines.</summary>
@@ -88,7 +88,7 @@ public sealed class ReportRecord
     }
 
     /// <summary>This record as one line of JSON (no line break).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, ReportJsonContext.Default.ReportRecord);
+    public string ToJson() => JsonSerializer.Serialize(this, ReportJsonContext.Lines.ReportRecord);
 
     /// <summary>The JSON spelling of an access kind.</summary>
     public static string AccessName(AccessKind access) => access switch

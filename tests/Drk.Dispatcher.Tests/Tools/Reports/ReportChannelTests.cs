@@ -231,6 +231,7 @@ public sealed class ReportChannelTests
 
         string[] lines = json.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, lines.Length);
+        Assert.Contains("\"title\":\"out-of-bounds write overflow_test+0x14 [badmod]\"", lines[0]); // greppable: '+' not escaped
         var records = ReportRecord.ReadAll(new StringReader(json.ToString()));
         for (int i = 0; i < records.Count; i++)
         {
