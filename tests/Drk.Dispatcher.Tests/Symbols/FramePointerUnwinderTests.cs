@@ -168,12 +168,18 @@ public sealed class FramePointerUnwinderTests
         };
         Span<ulong> frames = stackalloc ulong[8];
         var count = 0;
-        for (var i = 0; i < 1000; i++)
+        for (var i = 0; i < 5_000; i++)
             count = unwinder.Unwind(Rip, Stack, Stack + 0x10, read, frames);
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 10_000; i++)
-            count = unwinder.Unwind(Rip, Stack, Stack + 0x10, read, frames);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // As in SymbolizerTests: one trial may see the runtime re-compile a hot method; an allocating walk allocates in all.
+        var fewest = long.MaxValue;
+        for (var trial = 0; trial < 3 && fewest != 0; trial++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 10_000; i++)
+                count = unwinder.Unwind(Rip, Stack, Stack + 0x10, read, frames);
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.Equal(0, fewest);
         Assert.Equal([Return1, Return2], frames[..count].ToArray());
     }
 
