@@ -53,9 +53,8 @@ public static class CodeCacheReport
         };
         if (jit)
         {
-            long total = d.TraceInstructions + d.BlockInstructions;
             lines.Add(string.Create(c, $"traces: {d.TracesBuilt} recorded, {traces} compiled ({traceBlocks} blocks), {d.TraceRuns} entries, {d.TraceMappingMisses} refused (page remapped)"));
-            lines.Add(string.Create(c, $"instructions-in-traces: {d.TraceInstructions} ({Share(d.TraceInstructions, total)})"));
+            lines.Add(string.Create(c, $"instructions-in-traces: {d.TraceInstructions} ({Share(d.TraceInstructions, d.BlockInstructions)})"));
             lines.Add(string.Create(c, $"block-executions: {compiledRuns} compiled, {interpretedRuns} interpreted"));
             lines.Add(string.Create(c, $"jit-compiled: {compiled} blocks, {traces} traces, {unsupported} unsupported"));
             lines.Add(string.Create(c, $"jit-compile-ms: {compile.TotalMilliseconds:F1} (traces {traceCompile.TotalMilliseconds:F1}; {Share(compile.Ticks, elapsed.Ticks - compile.Ticks)} of wall time, on the compiler thread)"));

@@ -220,7 +220,7 @@ public sealed class VcpuDispatcher
         BlockResult result;
         bool fromTrace = false;
         var trace = fragment.Trace;
-        if (trace is not null && _jit is not null && _chainStopRetired != 0 && Volatile.Read(ref trace.Code) is { } code
+        if (trace is not null && _chainStopRetired != 0 && _recording is not { Count: > 0 } && Volatile.Read(ref trace.Code) is { } code
             && TraceMappingHolds(trace))
         {
             _executingTrace = trace;
@@ -278,9 +278,9 @@ public sealed class VcpuDispatcher
         var next = result.End == BlockEnd.Exit ? FollowLink(fragment) : FollowIndirect();
         if (_tracing)
         {
+            if (_recording is { Count: > 0 } recording && !fromTrace) Record(recording, fragment, next);
             if (next is not null && (fromTrace || (result.End == BlockEnd.Exit && state.Rip <= fragment.Rip)))
                 CountTraceHead(next);
-            if (_recording is { Count: > 0 } recording && !fromTrace) Record(recording, fragment, next);
         }
         return next;
     }
@@ -367,8 +367,9 @@ public sealed class VcpuDispatcher
 
     /// <summary>
     /// Records the path after a hot head: <paramref name="ran"/> has just run and exited to
-    /// <paramref name="next"/>. The trace ends when the path comes back to its head, reaches
-    /// another trace, grows to <see cref="MaxTraceBlocks"/>, or goes where a trace cannot follow.
+    /// <paramref name="next"/>. The trace ends when the path comes back to one of its blocks,
+    /// grows to <see cref="MaxTraceBlocks"/>, or goes where a trace cannot follow. While a trace
+    /// is recorded no trace runs, so every block of the path runs alone and is seen here.
     /// </summary>
     private void Record(List<Fragment> recording, Fragment ran, Fragment? next)
     {
@@ -379,8 +380,9 @@ public sealed class VcpuDispatcher
             Statistics.TracesAbandoned++;
             return;
         }
-        if (next is not null && !ReferenceEquals(next, recording[0]) && next.Trace is null && !next.HasSystemOp
-            && recording.Count < MaxTraceBlocks)
+        // The path goes on through other traces' heads (their blocks join this trace), and ends
+        // when it comes back to a block it holds: that exit becomes a jump inside the method.
+        if (next is not null && !next.HasSystemOp && recording.Count < MaxTraceBlocks && !recording.Contains(next))
         {
             recording.Add(next);
             return;

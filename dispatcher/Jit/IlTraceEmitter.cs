@@ -21,7 +21,8 @@ namespace Drk.Dispatcher.Jit;
 /// </para>
 /// <para>
 /// An indirect exit compares its target with the recorded one (the next block's, or the head's)
-/// and jumps on a match: the inlined indirect-branch check of a trace.
+/// and jumps on a match: the inlined indirect-branch check of a trace. A direct exit to the start
+/// of any block of the trace jumps there, so a side exit that rejoins the path stays inside.
 /// </para>
 /// </remarks>
 internal sealed class IlTraceEmitter
@@ -73,11 +74,18 @@ internal sealed class IlTraceEmitter
         foreach (var stub in _cold) stub();
     }
 
-    /// <summary>The block a direct exit of block <paramref name="section"/> to <paramref name="target"/> stays in, or -1.</summary>
+    /// <summary>
+    /// The block a direct exit of block <paramref name="section"/> to <paramref name="target"/> stays
+    /// in, or -1: the next block of the path when it starts there, else any block of the trace that
+    /// does (the head for a loop; another block for a side exit that joins the path again). Every
+    /// block of the trace is as valid as the next one: the dispatcher checked all their pages at entry.
+    /// </summary>
     private int Destination(int section, ulong target)
     {
         if (section + 1 < _blocks.Length && _blocks[section + 1].StartRip == target) return section + 1;
-        return _blocks[0].StartRip == target ? 0 : -1;
+        for (int k = 0; k < _blocks.Length; k++)
+            if (_blocks[k].StartRip == target) return k;
+        return -1;
     }
 
     /// <summary>

@@ -1,0 +1,410 @@
+using Drk.Dispatcher.Execution;
+using Drk.Dispatcher.Jit;
+using Drk.Dispatcher.Tests.Machine;
+using Drk.Hv;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Drk.Dispatcher.Tests.CodeCache;
+
+/// <summary>
+/// The code cache's linking, indirect-branch table, traces, invalidation of linked and traced code,
+/// the size limit, and faults and interrupts inside traces, on hand-assembled programs. The oracle
+/// is the interpreter run block by block (<see cref="VcpuDispatcher.RunBlock"/> semantics): every
+/// program runs on each tier and must end with the same status, retired count and memory.
+/// </summary>
+public sealed class CodeCacheTests
+{
+    private const ulong Data = TestMachine.DataBase;
+    private const ulong Apic = TestMachine.ApicBase;
+    private const ulong Handler = TestMachine.CodeBase + 0x800;
+
+    /// <summary>What a run left: how it stopped, the retired count, and the first data words.</summary>
+    private sealed record Outcome(MachineStopReason Reason, int Status, ulong Retired, ulong[] Words, DispatchStatistics Stats,
+        IndirectBranchTable Ibl, FragmentCache Cache, JitStatistics? Jit);
+
+    private static Outcome Run(ExecutionTier tier, Action<TestMachine> setup, long cacheSize = 0, int words = 8)
+    {
+        using var m = new TestMachine(options: new MachineRunOptions { Tier = tier, CacheSize = cacheSize, VerifyIr = true, MaxInstructions = 50_000_000 });
+        setup(m);
+        m.Start();
+        var result = m.Run();
+        var w = new ulong[words];
+        for (int i = 0; i < words; i++) w[i] = m.ReadPhysical(Data + 0x8000 + (ulong)i * 8);
+        var d = m.BspDispatcher;
+        return new Outcome(result.Reason, result.ExitStatus, result.InstructionsRetired, w, d.Statistics, d.Ibl, d.Cache, d.Jit?.Statistics);
+    }
+
+    /// <summary>Runs on the interpreter and on the JIT tier (every block compiled, traces at once); both must agree.</summary>
+    private static (Outcome Interp, Outcome Jit) RunBoth(Action<TestMachine> setup, long cacheSize = 0)
+    {
+        var interp = Run(ExecutionTier.Interpreter, setup, cacheSize);
+        var jit = Run(ExecutionTier.Jit, setup, cacheSize);
+        Assert.Equal(MachineStopReason.DebugExit, interp.Reason);
+        Assert.Equal(interp.Reason, jit.Reason);
+        Assert.Equal(interp.Status, jit.Status);
+        Assert.Equal(interp.Retired, jit.Retired);
+        Assert.Equal(interp.Words, jit.Words);
+        return (interp, jit);
+    }
+
+    /// <summary>A loop of <paramref name="iterations"/> with a data-dependent branch inside (three blocks); rbx accumulates.</summary>
+    private static void BranchyLoop(Assembler a, int iterations)
+    {
+        var top = a.CreateLabel();
+        var odd = a.CreateLabel();
+        var next = a.CreateLabel();
+        a.xor(ebx, ebx);
+        a.mov(ecx, iterations);
+        a.Label(ref top);
+        a.test(cl, 1);
+        a.jnz(odd);
+        a.add(rbx, rcx);
+        a.jmp(next);
+        a.Label(ref odd);
+        a.imul(rbx, rbx, 3);
+        a.Label(ref next);
+        a.dec(ecx);
+        a.jnz(top);
+    }
+
+    private static void StoreResult(Assembler a, AssemblerRegister64 value, int word)
+    {
+        a.mov(rdx, Data + 0x8000);
+        a.mov(__qword_ptr[rdx + word * 8], value);
+    }
+
+    [Fact]
+    public void Direct_exits_follow_links_and_the_run_matches_the_interpreter()
+    {
+        var (interp, jit) = RunBoth(m => m.Load(TestMachine.CodeBase, a =>
+        {
+            BranchyLoop(a, 20_000);
+            StoreResult(a, rbx, 0);
+            TestMachine.Exit(a, 1);
+        }));
+
+        Assert.NotEqual(0UL, interp.Words[0]);
+        // Nearly every direct exit of the loop goes through a link; only first executions look up.
+        Assert.True(interp.Stats.LinkHits > 40_000, $"link hits {interp.Stats.LinkHits}");
+        Assert.True(interp.Stats.LinkMisses < 20, $"link misses {interp.Stats.LinkMisses}");
+        Assert.Equal(0, interp.Stats.TraceRuns);   // traces are a JIT-tier thing
+    }
+
+    [Fact]
+    public void Calls_through_a_register_and_returns_hit_the_indirect_branch_table()
+    {
+        const ulong function = TestMachine.CodeBase + 0x400;
+        var (interp, jit) = RunBoth(m =>
+        {
+            m.Load(function, a =>
+            {
+                a.add(rbx, rcx);
+                a.ret();
+            });
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                var top = a.CreateLabel();
+                a.xor(ebx, ebx);
+                a.mov(ecx, 5_000);
+                a.mov(rsi, function);
+                a.Label(ref top);
+                a.call(rsi);
+                a.dec(ecx);
+                a.jnz(top);
+                StoreResult(a, rbx, 0);
+                TestMachine.Exit(a, 2);
+            });
+        });
+
+        Assert.Equal(5_000UL * 5_001 / 2, interp.Words[0]);
+        // Each iteration: the indirect call and the return.
+        Assert.True(interp.Ibl.Hits >= 9_990, $"IBL hits {interp.Ibl.Hits}, misses {interp.Ibl.Misses}");
+        Assert.True(interp.Ibl.Misses <= 4, $"IBL misses {interp.Ibl.Misses}");
+    }
+
+    [Fact]
+    public void A_hot_loop_becomes_a_trace_that_runs_most_instructions_inside_one_method()
+    {
+        var (_, jit) = RunBoth(m => m.Load(TestMachine.CodeBase, a =>
+        {
+            BranchyLoop(a, 50_000);
+            StoreResult(a, rbx, 0);
+            TestMachine.Exit(a, 1);
+        }));
+
+        Assert.True(jit.Stats.TracesBuilt >= 1);
+        Assert.True(jit.Jit!.TracesCompiled >= 1);
+        // The quantum (10,000 ticks) bounds each trace run, so the loop enters its trace a few dozen times.
+        Assert.True(jit.Stats.TraceRuns is > 0 and < 1_000, $"trace runs {jit.Stats.TraceRuns}");
+        Assert.True(jit.Stats.TraceInstructions > jit.Stats.BlockInstructions * 10,
+            $"{jit.Stats.TraceInstructions} instructions in traces, {jit.Stats.BlockInstructions} in blocks");
+    }
+
+    [Fact]
+    public void Calls_and_returns_inside_a_trace_check_the_recorded_target_inline()
+    {
+        const ulong function = TestMachine.CodeBase + 0x400;
+        var (_, jit) = RunBoth(m =>
+        {
+            m.Load(function, a =>
+            {
+                a.imul(rbx, rbx, 5);
+                a.add(rbx, rcx);
+                a.ret();
+            });
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                var top = a.CreateLabel();
+                a.xor(ebx, ebx);
+                a.mov(ecx, 30_000);
+                a.mov(rsi, function);
+                a.Label(ref top);
+                a.call(rsi);
+                a.dec(ecx);
+                a.jnz(top);
+                StoreResult(a, rbx, 0);
+                TestMachine.Exit(a, 2);
+            });
+        });
+
+        Assert.True(jit.Stats.TraceInstructions > jit.Stats.BlockInstructions * 10,
+            $"{jit.Stats.TraceInstructions} instructions in traces, {jit.Stats.BlockInstructions} in blocks");
+        // Inside the trace neither the call nor the return consults the table.
+        Assert.True(jit.Ibl.Hits < 1_000, $"IBL hits {jit.Ibl.Hits}");
+    }
+
+    [Fact]
+    public void A_fault_inside_a_trace_is_delivered_with_the_faulting_instruction_s_rip_and_the_state_before_it()
+    {
+        const ulong table = Data;
+        const ulong unmapped = 0x7f00_0000_0000;
+        const int faultAt = 3_000;
+        void Setup(TestMachine m)
+        {
+            // A table of pointers to one valid word, except entry faultAt, which points nowhere.
+            for (int i = 0; i < 4_000; i++) m.WritePhysical(table + (ulong)i * 8, i == faultAt ? unmapped : Data + 0x7000);
+            m.WritePhysical(Data + 0x7000, 7);
+            m.Load(Handler, a =>
+            {
+                a.mov(rdx, Data + 0x8000);
+                a.mov(rax, __qword_ptr[rsp + 8]);    // RIP in the frame
+                a.mov(__qword_ptr[rdx], rax);
+                a.mov(rax, cr2);
+                a.mov(__qword_ptr[rdx + 8], rax);
+                a.mov(__qword_ptr[rdx + 16], rbx);
+                a.mov(__qword_ptr[rdx + 24], rcx);
+                a.mov(__qword_ptr[rdx + 32], rdi);
+                TestMachine.Exit(a, 9);
+            });
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                var top = a.CreateLabel();
+                var even = a.CreateLabel();
+                a.xor(ebx, ebx);
+                a.xor(ecx, ecx);
+                a.mov(rsi, table);
+                a.Label(ref top);
+                a.test(cl, 1);
+                a.jz(even);
+                a.add(rbx, 1);
+                a.Label(ref even);
+                a.mov(rdi, __qword_ptr[rsi + rcx * 8]);
+                a.add(rbx, rcx);
+                a.add(rbx, __qword_ptr[rdi]);       // faults when rdi is the unmapped pointer
+                a.inc(ecx);
+                a.cmp(ecx, 4_000);
+                a.jne(top);
+                TestMachine.Exit(a, 1);
+            });
+            m.SetGate(14, Handler);
+        }
+
+        var (interp, jit) = RunBoth(Setup);
+
+        Assert.Equal(9, jit.Status);
+        Assert.Equal(unmapped, jit.Words[1]);
+        Assert.Equal((ulong)faultAt, jit.Words[3]);
+        Assert.Equal(unmapped, jit.Words[4]);
+        // rbx before the faulting add: the previous iterations, plus this one's odd-bit and index.
+        ulong expected = 0;
+        for (ulong i = 0; i < faultAt; i++) expected += (i & 1) + i + 7;
+        expected += (faultAt & 1) + faultAt;
+        Assert.Equal(expected, jit.Words[2]);
+        Assert.True(jit.Stats.TraceRuns > 0 && jit.Stats.TraceInstructions > 10_000, $"{jit.Stats.TraceInstructions} instructions in traces");
+    }
+
+    [Fact]
+    public void Timer_interrupts_land_at_the_same_block_boundaries_inside_and_outside_traces()
+    {
+        void Setup(TestMachine m)
+        {
+            // The handler sums the interrupted RIPs and counts the interrupts: both depend on the
+            // exact block boundary at which each one was taken.
+            m.Load(Handler, a =>
+            {
+                a.mov(rdx, Data + 0x8000);
+                a.mov(rax, __qword_ptr[rsp]);
+                a.add(__qword_ptr[rdx], rax);
+                a.inc(__qword_ptr[rdx + 8]);
+                a.add(__qword_ptr[rdx + 16], rcx);
+                a.mov(rax, Apic);
+                a.mov(__dword_ptr[rax + 0xB0], 0);   // EOI
+                a.iretq();
+            });
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                a.mov(rax, Apic);
+                a.mov(__dword_ptr[rax + 0xF0], 0x1FF);
+                a.mov(__dword_ptr[rax + 0x3E0], 0xB);          // divide by 1
+                a.mov(__dword_ptr[rax + 0x320], 0x20040);      // periodic, vector 0x40
+                a.mov(__dword_ptr[rax + 0x380], 1_777);        // every 1777 ticks
+                a.sti();
+                BranchyLoop(a, 100_000);
+                StoreResult(a, rbx, 3);
+                TestMachine.Exit(a, 4);
+            });
+            m.SetGate(0x40, Handler);
+        }
+
+        var (interp, jit) = RunBoth(Setup);
+
+        Assert.True(interp.Words[1] > 100, $"{interp.Words[1]} interrupts");
+        Assert.True(jit.Stats.TraceInstructions > jit.Stats.BlockInstructions, $"{jit.Stats.TraceInstructions} instructions in traces");
+    }
+
+    [Fact]
+    public void Code_written_by_a_traced_loop_into_its_own_trace_runs_in_its_new_form()
+    {
+        const ulong patched = TestMachine.CodeBase + 0x600;
+        void Setup(TestMachine m)
+        {
+            m.Load(patched, a =>
+            {
+                a.mov(eax, 1);          // the immediate at patched + 1 becomes 1000
+                a.ret();
+            });
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                var top = a.CreateLabel();
+                var skip = a.CreateLabel();
+                a.xor(ebx, ebx);
+                a.mov(ecx, 20_000);
+                a.mov(rsi, patched);
+                a.Label(ref top);
+                a.cmp(ecx, 7_000);
+                a.jne(skip);
+                a.mov(__dword_ptr[rsi + 1], 1_000);
+                a.Label(ref skip);
+                a.call(rsi);
+                a.add(rbx, rax);
+                a.dec(ecx);
+                a.jnz(top);
+                StoreResult(a, rbx, 0);
+                TestMachine.Exit(a, 5);
+            });
+        }
+
+        var (interp, jit) = RunBoth(Setup);
+
+        Assert.Equal(13_000UL * 1 + 7_000UL * 1_000, interp.Words[0]);
+        Assert.True(jit.Cache.Invalidated >= 1);
+        Assert.True(jit.Stats.TracesBuilt >= 2, $"{jit.Stats.TracesBuilt} traces (one before the write, one after)");
+    }
+
+    [Fact]
+    public void A_function_replaced_by_different_code_at_the_same_address_runs_the_new_code_through_links_and_traces()
+    {
+        // Module unload + load at the same address, in small: a hot function is called from a
+        // traced loop, then a guest copy loop overwrites it with another function, which the
+        // same loop calls again.
+        const ulong function = TestMachine.CodeBase + 0x1000;
+        const ulong replacement = Data + 0x4000;
+        void Setup(TestMachine m)
+        {
+            m.Load(function, a =>
+            {
+                a.add(rbx, rcx);
+                a.ret();
+            });
+            var bytes = m.Load(replacement, a =>
+            {
+                a.imul(rbx, rbx, 3);
+                a.xor(rbx, rcx);
+                a.ret();
+            });
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                var first = a.CreateLabel();
+                var second = a.CreateLabel();
+                a.xor(ebx, ebx);
+                a.mov(ecx, 10_000);
+                a.mov(r8, function);
+                a.Label(ref first);
+                a.call(r8);
+                a.dec(ecx);
+                a.jnz(first);
+                a.mov(rsi, replacement);
+                a.mov(rdi, function);
+                a.mov(ecx, bytes.Length);
+                a.rep.movsb();
+                a.mov(ecx, 10_000);
+                a.Label(ref second);
+                a.call(r8);
+                a.dec(ecx);
+                a.jnz(second);
+                StoreResult(a, rbx, 0);
+                TestMachine.Exit(a, 6);
+            });
+        }
+
+        var (interp, jit) = RunBoth(Setup);
+
+        ulong expected = 0;
+        for (ulong i = 10_000; i > 0; i--) expected += i;
+        for (ulong i = 10_000; i > 0; i--) expected = (expected * 3) ^ i;
+        Assert.Equal(expected, interp.Words[0]);
+        Assert.True(jit.Stats.TraceRuns > 0);
+    }
+
+    [Fact]
+    public void A_full_cache_is_flushed_and_the_run_goes_on_with_the_same_result()
+    {
+        void Setup(TestMachine m)
+        {
+            const ulong function = TestMachine.CodeBase + 0x400;
+            m.Load(function, a =>
+            {
+                a.imul(rbx, rbx, 5);
+                a.add(rbx, rcx);
+                a.ret();
+            });
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                var top = a.CreateLabel();
+                a.mov(rsi, function);
+                BranchyLoop(a, 3_000);
+                a.mov(ecx, 3_000);
+                a.Label(ref top);
+                a.call(rsi);
+                a.dec(ecx);
+                a.jnz(top);
+                StoreResult(a, rbx, 0);
+                TestMachine.Exit(a, 3);
+            });
+        }
+
+        var unlimited = Run(ExecutionTier.Interpreter, Setup);
+        foreach (var tier in new[] { ExecutionTier.Interpreter, ExecutionTier.Jit })
+        {
+            var tiny = Run(tier, Setup, cacheSize: 12);
+            Assert.Equal(unlimited.Status, tiny.Status);
+            Assert.Equal(unlimited.Retired, tiny.Retired);
+            Assert.Equal(unlimited.Words, tiny.Words);
+            Assert.True(tiny.Cache.Flushes > 100, $"{tier}: {tiny.Cache.Flushes} flushes");
+            // A block larger than the whole cache still goes in, alone.
+            Assert.True(tiny.Cache.PeakCodeBytes <= 12 + 32, $"{tier}: peak {tiny.Cache.PeakCodeBytes} bytes");
+        }
+        Assert.Equal(0, unlimited.Cache.Flushes);
+    }
+}
