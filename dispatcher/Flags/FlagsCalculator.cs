@@ -1,3 +1,4 @@
+using Drk.Hv.Cpu;
 using System.Runtime.CompilerServices;
 
 namespace Drk.Dispatcher.Flags;
@@ -24,95 +25,95 @@ public static class FlagsCalculator
         switch ((FlagsKind)(ccOp >> 2))
         {
             case FlagsKind.Copy:
-                return dep1 & RflagsMask.Arithmetic;
+                return dep1 & Rflags.Arithmetic;
 
             case FlagsKind.Add:
             {
                 ulong res = (dep1 + dep2) & mask;
-                ulong cf = res < dep1 ? RflagsMask.CF : 0;
-                return cf | AddOverflow(dep1, dep2, res, top) | ((dep1 ^ dep2 ^ res) & RflagsMask.AF) | ZeroSignParity(res, top);
+                ulong cf = res < dep1 ? Rflags.CF : 0;
+                return cf | AddOverflow(dep1, dep2, res, top) | ((dep1 ^ dep2 ^ res) & Rflags.AF) | ZeroSignParity(res, top);
             }
             case FlagsKind.Adc:
             {
                 ulong res = (dep1 + dep2 + (ndep & 1)) & mask;
                 bool carry = (ndep & 1) != 0 ? res <= dep1 : res < dep1;
-                ulong cf = carry ? RflagsMask.CF : 0;
-                return cf | AddOverflow(dep1, dep2, res, top) | ((dep1 ^ dep2 ^ res) & RflagsMask.AF) | ZeroSignParity(res, top);
+                ulong cf = carry ? Rflags.CF : 0;
+                return cf | AddOverflow(dep1, dep2, res, top) | ((dep1 ^ dep2 ^ res) & Rflags.AF) | ZeroSignParity(res, top);
             }
             case FlagsKind.Sub:
             {
                 ulong res = (dep1 - dep2) & mask;
-                ulong cf = dep1 < dep2 ? RflagsMask.CF : 0;
-                return cf | SubOverflow(dep1, dep2, res, top) | ((dep1 ^ dep2 ^ res) & RflagsMask.AF) | ZeroSignParity(res, top);
+                ulong cf = dep1 < dep2 ? Rflags.CF : 0;
+                return cf | SubOverflow(dep1, dep2, res, top) | ((dep1 ^ dep2 ^ res) & Rflags.AF) | ZeroSignParity(res, top);
             }
             case FlagsKind.Sbb:
             {
                 ulong res = (dep1 - dep2 - (ndep & 1)) & mask;
                 bool borrow = (ndep & 1) != 0 ? dep1 <= dep2 : dep1 < dep2;
-                ulong cf = borrow ? RflagsMask.CF : 0;
-                return cf | SubOverflow(dep1, dep2, res, top) | ((dep1 ^ dep2 ^ res) & RflagsMask.AF) | ZeroSignParity(res, top);
+                ulong cf = borrow ? Rflags.CF : 0;
+                return cf | SubOverflow(dep1, dep2, res, top) | ((dep1 ^ dep2 ^ res) & Rflags.AF) | ZeroSignParity(res, top);
             }
             case FlagsKind.Logic:
                 return ZeroSignParity(dep1, top);
 
             case FlagsKind.Inc:
             {
-                ulong of = dep1 == 1UL << top ? RflagsMask.OF : 0;
-                ulong af = (dep1 & 0xf) == 0 ? RflagsMask.AF : 0;
-                return (ndep & RflagsMask.CF) | of | af | ZeroSignParity(dep1, top);
+                ulong of = dep1 == 1UL << top ? Rflags.OF : 0;
+                ulong af = (dep1 & 0xf) == 0 ? Rflags.AF : 0;
+                return (ndep & Rflags.CF) | of | af | ZeroSignParity(dep1, top);
             }
             case FlagsKind.Dec:
             {
-                ulong of = dep1 == (1UL << top) - 1 ? RflagsMask.OF : 0;
-                ulong af = (dep1 & 0xf) == 0xf ? RflagsMask.AF : 0;
-                return (ndep & RflagsMask.CF) | of | af | ZeroSignParity(dep1, top);
+                ulong of = dep1 == (1UL << top) - 1 ? Rflags.OF : 0;
+                ulong af = (dep1 & 0xf) == 0xf ? Rflags.AF : 0;
+                return (ndep & Rflags.CF) | of | af | ZeroSignParity(dep1, top);
             }
             case FlagsKind.Shl:
             {
                 ulong cf = (dep2 >> top) & 1;
                 ulong of = ((dep1 >> top) ^ cf) & 1;
-                return cf | (of << 11) | RflagsMask.AF | ZeroSignParity(dep1, top);
+                return cf | (of << 11) | Rflags.AF | ZeroSignParity(dep1, top);
             }
             case FlagsKind.Shr:
             {
                 ulong of = ((dep1 ^ dep2) >> top) & 1;
-                return (dep2 & 1) | (of << 11) | RflagsMask.AF | ZeroSignParity(dep1, top);
+                return (dep2 & 1) | (of << 11) | Rflags.AF | ZeroSignParity(dep1, top);
             }
             case FlagsKind.Sar:
-                return (dep2 & 1) | RflagsMask.AF | ZeroSignParity(dep1, top);
+                return (dep2 & 1) | Rflags.AF | ZeroSignParity(dep1, top);
 
             case FlagsKind.Rol:
             {
                 ulong cf = dep1 & 1;
                 ulong of = ((dep1 >> top) ^ cf) & 1;
-                return (ndep & (RflagsMask.PF | RflagsMask.AF | RflagsMask.ZF | RflagsMask.SF)) | cf | (of << 11);
+                return (ndep & (Rflags.PF | Rflags.AF | Rflags.ZF | Rflags.SF)) | cf | (of << 11);
             }
             case FlagsKind.Ror:
             {
                 ulong cf = (dep1 >> top) & 1;
                 ulong of = ((dep1 >> top) ^ (dep1 >> (top - 1))) & 1;
-                return (ndep & (RflagsMask.PF | RflagsMask.AF | RflagsMask.ZF | RflagsMask.SF)) | cf | (of << 11);
+                return (ndep & (Rflags.PF | Rflags.AF | Rflags.ZF | Rflags.SF)) | cf | (of << 11);
             }
             case FlagsKind.UMul:
-                return (dep2 != 0 ? RflagsMask.CF | RflagsMask.OF : 0) | ZeroSignParity(dep1, top);
+                return (dep2 != 0 ? Rflags.CF | Rflags.OF : 0) | ZeroSignParity(dep1, top);
 
             case FlagsKind.SMul:
             {
                 ulong signExtension = ((dep1 >> top) & 1) != 0 ? mask : 0;
-                return (dep2 != signExtension ? RflagsMask.CF | RflagsMask.OF : 0) | ZeroSignParity(dep1, top);
+                return (dep2 != signExtension ? Rflags.CF | Rflags.OF : 0) | ZeroSignParity(dep1, top);
             }
             case FlagsKind.Blsi:
-                return (dep2 != 0 ? RflagsMask.CF : 0) | ZeroSignParity(dep1, top);
+                return (dep2 != 0 ? Rflags.CF : 0) | ZeroSignParity(dep1, top);
 
             case FlagsKind.Blsmsk:
                 // the result of BLSMSK is never 0, so ZF comes out 0 as the architecture defines it
-                return (dep2 == 0 ? RflagsMask.CF : 0) | ZeroSignParity(dep1, top);
+                return (dep2 == 0 ? Rflags.CF : 0) | ZeroSignParity(dep1, top);
 
             case FlagsKind.Blsr:
-                return (dep2 == 0 ? RflagsMask.CF : 0) | ZeroSignParity(dep1, top);
+                return (dep2 == 0 ? Rflags.CF : 0) | ZeroSignParity(dep1, top);
 
             case FlagsKind.Bzhi:
-                return (dep2 & RflagsMask.CF) | ZeroSignParity(dep1, top);
+                return (dep2 & Rflags.CF) | ZeroSignParity(dep1, top);
 
             default:
                 return ThrowBadCcOp(ccOp);
@@ -190,14 +191,14 @@ public static class FlagsCalculator
         bool r;
         switch ((int)cond >> 1)
         {
-            case 0: r = (rflags & RflagsMask.OF) != 0; break;
-            case 1: r = (rflags & RflagsMask.CF) != 0; break;
-            case 2: r = (rflags & RflagsMask.ZF) != 0; break;
-            case 3: r = (rflags & (RflagsMask.CF | RflagsMask.ZF)) != 0; break;
-            case 4: r = (rflags & RflagsMask.SF) != 0; break;
-            case 5: r = (rflags & RflagsMask.PF) != 0; break;
+            case 0: r = (rflags & Rflags.OF) != 0; break;
+            case 1: r = (rflags & Rflags.CF) != 0; break;
+            case 2: r = (rflags & Rflags.ZF) != 0; break;
+            case 3: r = (rflags & (Rflags.CF | Rflags.ZF)) != 0; break;
+            case 4: r = (rflags & Rflags.SF) != 0; break;
+            case 5: r = (rflags & Rflags.PF) != 0; break;
             case 6: r = SignDiffersFromOverflow(rflags); break;
-            default: r = (rflags & RflagsMask.ZF) != 0 || SignDiffersFromOverflow(rflags); break;
+            default: r = (rflags & Rflags.ZF) != 0 || SignDiffersFromOverflow(rflags); break;
         }
         return r ^ (((int)cond & 1) != 0);
     }
@@ -208,7 +209,7 @@ public static class FlagsCalculator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong ZeroSignParity(ulong res, int top)
     {
-        ulong zf = res == 0 ? RflagsMask.ZF : 0;
+        ulong zf = res == 0 ? Rflags.ZF : 0;
         ulong sf = ((res >> top) & 1) << 7;
         return zf | sf | Parity(res);
     }

@@ -23,7 +23,7 @@ public sealed class LazyFlagsAccess : IFlagsAccess
     {
         var s = state.Slots;
         ulong arithmetic = FlagsCalculator.Compute(s[GuestReg.CcOp], s[GuestReg.CcDep1], s[GuestReg.CcDep2], s[GuestReg.CcNdep]);
-        return (s[GuestReg.FlagsOther] & ~RflagsMask.Arithmetic) | (arithmetic & RflagsMask.Arithmetic) | RflagsMask.Reserved1;
+        return (s[GuestReg.FlagsOther] & ~Rflags.Arithmetic) | (arithmetic & Rflags.Arithmetic) | Rflags.Reserved1;
     }
 
     /// <inheritdoc />
@@ -32,9 +32,9 @@ public sealed class LazyFlagsAccess : IFlagsAccess
         var s = state.Slots;
         // The Copy form: later blocks read the flags straight out of cc_dep1.
         s[GuestReg.CcOp] = FlagsOps.Copy;
-        s[GuestReg.CcDep1] = rflags & RflagsMask.Arithmetic;
+        s[GuestReg.CcDep1] = rflags & Rflags.Arithmetic;
         s[GuestReg.CcDep2] = 0;
         s[GuestReg.CcNdep] = 0;
-        s[GuestReg.FlagsOther] = (rflags & ~RflagsMask.Arithmetic) | RflagsMask.Reserved1;
+        s[GuestReg.FlagsOther] = (rflags & ~Rflags.Arithmetic) | Rflags.Reserved1;
     }
 }

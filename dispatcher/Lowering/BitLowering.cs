@@ -1,3 +1,4 @@
+using Drk.Hv.Cpu;
 using Drk.Dispatcher.Flags;
 using Drk.Dispatcher.IR;
 using Iced.Intel;
@@ -79,7 +80,7 @@ public sealed class BitLowering : IInstructionLowering
             if (op == IrOpcode.And) mask = b.Unary(IrOpcode.Not, mask);
             cx.WriteOperand(0, b.Binary(op, value, mask), address);
         }
-        cx.SetFlagsCopy(b.Or(b.And(oldFlags, cx.Const64(~RflagsMask.CF)), b.ZExt(IrType.I64, bit)));
+        cx.SetFlagsCopy(b.Or(b.And(oldFlags, cx.Const64(~Rflags.CF)), b.ZExt(IrType.I64, bit)));
     }
 
     /// <summary>BSF/BSR: the index of the lowest/highest set bit; ZF = (source == 0), destination unchanged then.</summary>
@@ -123,7 +124,7 @@ public sealed class BitLowering : IInstructionLowering
         var res = b.Unary(IrOpcode.Popcnt, src);
         var isZero = b.Compare(IrOpcode.CmpEq, src, cx.Const(src.Type, 0));
         cx.WriteOperand(0, res);
-        cx.SetFlagsCopy(b.Select(isZero, cx.Const64(RflagsMask.ZF), cx.Const64(0)));
+        cx.SetFlagsCopy(b.Select(isZero, cx.Const64(Rflags.ZF), cx.Const64(0)));
     }
 
     /// <summary>ANDN dst, a, b: dst = ~a &amp; b.</summary>

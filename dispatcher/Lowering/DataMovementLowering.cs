@@ -232,8 +232,8 @@ public sealed class DataMovementLowering : IInstructionLowering
     private static void SetZeroFlag(LoweringContext cx, IrValue zero)
     {
         var b = cx.B;
-        var others = b.And(cx.ArithmeticFlags(), cx.Const64(~RflagsMask.ZF));
-        var zf = b.Select(zero, cx.Const64(RflagsMask.ZF), cx.Const64(0));
+        var others = b.And(cx.ArithmeticFlags(), cx.Const64(~Rflags.ZF));
+        var zf = b.Select(zero, cx.Const64(Rflags.ZF), cx.Const64(0));
         cx.SetFlagsCopy(b.Or(others, zf));
     }
 

@@ -255,7 +255,7 @@ public sealed class LoweringContext
     {
         var zero = Const64(0);
         B.PutReg(GuestReg.CcOp, Const64(FlagsOps.Copy));
-        B.PutReg(GuestReg.CcDep1, B.And(rflagsBits, Const64(RflagsMask.Arithmetic)));
+        B.PutReg(GuestReg.CcDep1, B.And(rflagsBits, Const64(Drk.Hv.Cpu.Rflags.Arithmetic)));
         B.PutReg(GuestReg.CcDep2, zero);
         B.PutReg(GuestReg.CcNdep, zero);
     }

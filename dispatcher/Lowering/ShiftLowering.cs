@@ -1,3 +1,4 @@
+using Drk.Hv.Cpu;
 using Drk.Dispatcher.Flags;
 using Drk.Dispatcher.IR;
 using Iced.Intel;
@@ -103,7 +104,7 @@ public sealed class ShiftLowering : IInstructionLowering
             k = ReduceBelow(cx, k, 17);
 
         var oldFlags = cx.ArithmeticFlags();
-        var carry = b.And(oldFlags, cx.Const64(RflagsMask.CF));
+        var carry = b.And(oldFlags, cx.Const64(Rflags.CF));
         var wide = b.ZExt(IrType.I64, value);
         var one = cx.Const8(1);
         var widthLessK = b.Sub(cx.Const8((byte)width), k);
@@ -133,7 +134,7 @@ public sealed class ShiftLowering : IInstructionLowering
         var overflow = left
             ? b.Xor(b.And(topBit, cx.Const64(1)), carryOut)
             : b.And(b.Xor(topBit, b.Shift(IrOpcode.Shr, resWide, cx.Const8((byte)(width - 2)))), cx.Const64(1));
-        var newFlags = b.Or(b.Or(b.And(oldFlags, cx.Const64(~(RflagsMask.CF | RflagsMask.OF))), carryOut),
+        var newFlags = b.Or(b.Or(b.And(oldFlags, cx.Const64(~(Rflags.CF | Rflags.OF))), carryOut),
             b.Shift(IrOpcode.Shl, overflow, cx.Const8(11)));
 
         cx.WriteOperand(0, res, ea);

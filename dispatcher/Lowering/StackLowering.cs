@@ -18,7 +18,7 @@ public sealed class StackLowering : IInstructionLowering
     /// thunk): TF, IF, DF, IOPL, NT, AC, ID. RF is cleared; VM, VIF, VIP and reserved bits are kept.
     /// </summary>
     private const ulong PopfWritableAtCpl0 =
-        RflagsMask.TF | RflagsMask.IF | RflagsMask.DF | RflagsMask.IOPL | RflagsMask.NT | RflagsMask.AC | RflagsMask.ID;
+        Rflags.TF | Rflags.IF | Rflags.DF | Rflags.Iopl | Rflags.NT | Rflags.AC | Rflags.ID;
 
     /// <inheritdoc />
     public bool TryLower(LoweringContext cx)
@@ -83,8 +83,8 @@ public sealed class StackLowering : IInstructionLowering
     private static IrValue PushedFlags(LoweringContext cx)
     {
         var b = cx.B;
-        var flags = b.And(cx.Rflags(), cx.Const64(~(RflagsMask.RF | RflagsMask.VM)));
-        return b.Or(flags, cx.Const64(RflagsMask.Reserved1));
+        var flags = b.And(cx.Rflags(), cx.Const64(~(Rflags.RF | Rflags.VM)));
+        return b.Or(flags, cx.Const64(Rflags.Reserved1));
     }
 
     /// <summary>
@@ -107,18 +107,18 @@ public sealed class StackLowering : IInstructionLowering
         }
         else
         {
-            var iopl = b.Shift(IrOpcode.Shr, b.And(old, cx.Const64(RflagsMask.IOPL)), cx.Const8(12));
+            var iopl = b.Shift(IrOpcode.Shr, b.And(old, cx.Const64(Rflags.Iopl)), cx.Const8(12));
             var mayChangeIf = b.Compare(IrOpcode.CmpLeU, cx.Const64((ulong)cx.Cpl), iopl);
-            const ulong withoutIopl = PopfWritableAtCpl0 & ~RflagsMask.IOPL;
-            writable = b.Select(mayChangeIf, cx.Const64(withoutIopl), cx.Const64(withoutIopl & ~RflagsMask.IF));
+            const ulong withoutIopl = PopfWritableAtCpl0 & ~Rflags.Iopl;
+            writable = b.Select(mayChangeIf, cx.Const64(withoutIopl), cx.Const64(withoutIopl & ~Rflags.IF));
         }
         // A 16-bit POPF changes only the low 16 bits.
         if (type == IrType.I16) writable = b.And(writable, cx.Const64(0xffff));
         var kept = b.And(old, b.Unary(IrOpcode.Not, writable));
-        kept = b.And(kept, cx.Const64(~RflagsMask.RF));
+        kept = b.And(kept, cx.Const64(~Rflags.RF));
         var taken = b.And(value, writable);
         cx.Put(GuestReg.Rsp, newRsp);
-        cx.Put(GuestReg.FlagsOther, b.Or(b.Or(kept, taken), cx.Const64(RflagsMask.Reserved1)));
+        cx.Put(GuestReg.FlagsOther, b.Or(b.Or(kept, taken), cx.Const64(Rflags.Reserved1)));
         // The six arithmetic flags all lie in the low 16 bits, so POPFW sets them too.
         cx.SetFlagsCopy(value);
         b.Exit(cx.NextRip);

@@ -83,7 +83,7 @@ public sealed class StringLowering : IInstructionLowering
         }
 
         // Element step: +size, or -size when DF is set.
-        var df = b.Compare(IrOpcode.CmpNe, b.And(cx.Get(GuestReg.FlagsOther), cx.Const64(RflagsMask.DF)), cx.Const64(0));
+        var df = b.Compare(IrOpcode.CmpNe, b.And(cx.Get(GuestReg.FlagsOther), cx.Const64(Rflags.DF)), cx.Const64(0));
         ulong size = (ulong)IrTypes.Bytes(type);
         var step = b.Select(df, cx.Const64(0UL - size), cx.Const64(size));
 

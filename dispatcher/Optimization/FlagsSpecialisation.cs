@@ -1,3 +1,4 @@
+using Drk.Hv.Cpu;
 using Drk.Dispatcher.Flags;
 using Drk.Dispatcher.IR;
 
@@ -114,11 +115,11 @@ public sealed class FlagsSpecialisation : IIrPass
             {
                 ulong bit = cond switch
                 {
-                    Condition.O or Condition.NO => RflagsMask.OF,
-                    Condition.B or Condition.AE => RflagsMask.CF,
-                    Condition.E or Condition.NE => RflagsMask.ZF,
-                    Condition.S or Condition.NS => RflagsMask.SF,
-                    Condition.P or Condition.NP => RflagsMask.PF,
+                    Condition.O or Condition.NO => Rflags.OF,
+                    Condition.B or Condition.AE => Rflags.CF,
+                    Condition.E or Condition.NE => Rflags.ZF,
+                    Condition.S or Condition.NS => Rflags.SF,
+                    Condition.P or Condition.NP => Rflags.PF,
                     _ => 0,
                 };
                 if (bit == 0) return false;

@@ -65,15 +65,15 @@ internal sealed class AluMachine
         {
             var s = State.Slots;
             s[GuestReg.CcOp] = FlagsOps.Copy;
-            s[GuestReg.CcDep1] = value & RflagsMask.Arithmetic;
+            s[GuestReg.CcDep1] = value & Drk.Hv.Cpu.Rflags.Arithmetic;
             s[GuestReg.CcDep2] = 0;
             s[GuestReg.CcNdep] = 0;
-            s[GuestReg.FlagsOther] = (value & ~RflagsMask.Arithmetic) | RflagsMask.Reserved1;
+            s[GuestReg.FlagsOther] = (value & ~Drk.Hv.Cpu.Rflags.Arithmetic) | Drk.Hv.Cpu.Rflags.Reserved1;
         }
     }
 
     /// <summary>The six arithmetic flags.</summary>
-    public ulong ArithmeticFlags => Rflags & RflagsMask.Arithmetic;
+    public ulong ArithmeticFlags => Rflags & Drk.Hv.Cpu.Rflags.Arithmetic;
 
     /// <summary>RIP of instruction <paramref name="n"/> (0-based) of the code.</summary>
     public ulong RipOf(int n)

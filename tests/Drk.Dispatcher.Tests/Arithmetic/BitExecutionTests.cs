@@ -11,7 +11,7 @@ namespace Drk.Dispatcher.Tests.Arithmetic;
 /// </summary>
 public sealed class BitExecutionTests
 {
-    private const ulong CF = RflagsMask.CF, PF = RflagsMask.PF, AF = RflagsMask.AF, ZF = RflagsMask.ZF, SF = RflagsMask.SF, OF = RflagsMask.OF;
+    private const ulong CF = Drk.Hv.Cpu.Rflags.CF, PF = Drk.Hv.Cpu.Rflags.PF, AF = Drk.Hv.Cpu.Rflags.AF, ZF = Drk.Hv.Cpu.Rflags.ZF, SF = Drk.Hv.Cpu.Rflags.SF, OF = Drk.Hv.Cpu.Rflags.OF;
     private const ulong AllSix = CF | PF | AF | ZF | SF | OF;
 
     [Fact]
@@ -230,14 +230,14 @@ public sealed class BitExecutionTests
     public void DirectionFlagInstructionsTouchOnlyDf()
     {
         var m = new AluMachine(a => a.std());
-        m.Rflags = CF | RflagsMask.IF;
+        m.Rflags = CF | Drk.Hv.Cpu.Rflags.IF;
         m.Run();
-        Assert.Equal(CF | RflagsMask.IF | RflagsMask.DF | RflagsMask.Reserved1, m.Rflags);
+        Assert.Equal(CF | Drk.Hv.Cpu.Rflags.IF | Drk.Hv.Cpu.Rflags.DF | Drk.Hv.Cpu.Rflags.Reserved1, m.Rflags);
 
         var n = new AluMachine(a => a.cld());
-        n.Rflags = ZF | RflagsMask.DF | RflagsMask.IF;
+        n.Rflags = ZF | Drk.Hv.Cpu.Rflags.DF | Drk.Hv.Cpu.Rflags.IF;
         n.Run();
-        Assert.Equal(ZF | RflagsMask.IF | RflagsMask.Reserved1, n.Rflags);
+        Assert.Equal(ZF | Drk.Hv.Cpu.Rflags.IF | Drk.Hv.Cpu.Rflags.Reserved1, n.Rflags);
     }
 
     [Fact]

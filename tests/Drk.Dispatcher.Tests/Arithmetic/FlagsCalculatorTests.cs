@@ -1,3 +1,4 @@
+using Drk.Hv.Cpu;
 using Drk.Dispatcher.Flags;
 
 namespace Drk.Dispatcher.Tests.Arithmetic;
@@ -197,7 +198,7 @@ public sealed class FlagsCalculatorTests
     public void CopyKeepsOnlyTheArithmeticFlags()
     {
         Assert.Equal(CF | PF | AF | ZF | SF | OF, FlagsCalculator.Compute(FlagsOps.Copy, ulong.MaxValue, 0, 0));
-        Assert.Equal(0UL, FlagsCalculator.Compute(FlagsOps.Copy, RflagsMask.IF | RflagsMask.Reserved1 | RflagsMask.DF, 0, 0));
+        Assert.Equal(0UL, FlagsCalculator.Compute(FlagsOps.Copy, Drk.Hv.Cpu.Rflags.IF | Drk.Hv.Cpu.Rflags.Reserved1 | Drk.Hv.Cpu.Rflags.DF, 0, 0));
     }
 
     [Fact]
@@ -239,7 +240,7 @@ public sealed class FlagsCalculatorTests
                 {
                     ulong dep1 = Pick(random, edges) & mask;
                     ulong dep2 = Pick(random, edges) & mask;
-                    ulong ndep = kind is FlagsKind.Adc or FlagsKind.Sbb ? (ulong)random.Next(2) : (ulong)random.NextInt64() & RflagsMask.Arithmetic;
+                    ulong ndep = kind is FlagsKind.Adc or FlagsKind.Sbb ? (ulong)random.Next(2) : (ulong)random.NextInt64() & Drk.Hv.Cpu.Rflags.Arithmetic;
                     ulong flags = FlagsCalculator.Compute(ccOp, dep1, dep2, ndep);
                     for (int c = 0; c < 16; c++)
                     {

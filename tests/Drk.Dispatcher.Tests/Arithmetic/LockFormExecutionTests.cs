@@ -15,7 +15,7 @@ namespace Drk.Dispatcher.Tests.Arithmetic;
 /// </summary>
 public sealed class LockFormExecutionTests
 {
-    private const ulong CF = RflagsMask.CF, PF = RflagsMask.PF, AF = RflagsMask.AF, ZF = RflagsMask.ZF, SF = RflagsMask.SF, OF = RflagsMask.OF;
+    private const ulong CF = Drk.Hv.Cpu.Rflags.CF, PF = Drk.Hv.Cpu.Rflags.PF, AF = Drk.Hv.Cpu.Rflags.AF, ZF = Drk.Hv.Cpu.Rflags.ZF, SF = Drk.Hv.Cpu.Rflags.SF, OF = Drk.Hv.Cpu.Rflags.OF;
 
     /// <summary>Offset in the data page that RBX points at, so bit strings can reach below it.</summary>
     private const int Base = 0x100;

@@ -66,7 +66,7 @@ public sealed class MulDivExecutionTests
         {
             m[Rcx] = upper | divisor; // bits above the operand are not part of the divisor
         }
-        m.Rflags = RflagsMask.CF | RflagsMask.ZF | RflagsMask.OF;
+        m.Rflags = Drk.Hv.Cpu.Rflags.CF | Drk.Hv.Cpu.Rflags.ZF | Drk.Hv.Cpu.Rflags.OF;
         var expected = (ulong[])m.State.Slots.Clone();
         expected[R15] += 1;
         expected[GuestReg.Rip] = m.RipOf(1);
@@ -159,7 +159,7 @@ public sealed class MulDivExecutionTests
             m[Rbx] = AluMachine.DataBase;
             if (memory) AluMachine.Write(m.Data, 0, divisor, bytes);
             else m[Rcx] = (Next(random) & ~mask) | divisor;
-            m.Rflags = RflagsMask.SF | RflagsMask.PF;
+            m.Rflags = Drk.Hv.Cpu.Rflags.SF | Drk.Hv.Cpu.Rflags.PF;
             m.Run();
 
             string what = $"{(signed ? "idiv" : "div")}{bits} {high:x}:{low:x} / {divisor:x}";
@@ -180,7 +180,7 @@ public sealed class MulDivExecutionTests
                     break;
             }
             // Drk defines the flags x86 leaves undefined after a divide as unchanged
-            Assert.Equal(RflagsMask.SF | RflagsMask.PF, m.ArithmeticFlags);
+            Assert.Equal(Drk.Hv.Cpu.Rflags.SF | Drk.Hv.Cpu.Rflags.PF, m.ArithmeticFlags);
         }
     }
 
@@ -249,8 +249,8 @@ public sealed class MulDivExecutionTests
                     Assert.True(high == m[Rdx], what);
                     break;
             }
-            ulong cfOf = m.ArithmeticFlags & (RflagsMask.CF | RflagsMask.OF);
-            Assert.True((overflow ? RflagsMask.CF | RflagsMask.OF : 0) == cfOf, what);
+            ulong cfOf = m.ArithmeticFlags & (Drk.Hv.Cpu.Rflags.CF | Drk.Hv.Cpu.Rflags.OF);
+            Assert.True((overflow ? Drk.Hv.Cpu.Rflags.CF | Drk.Hv.Cpu.Rflags.OF : 0) == cfOf, what);
         }
     }
 
@@ -261,7 +261,7 @@ public sealed class MulDivExecutionTests
         m[Rax] = 0x1234_5678_9abc_0f10; // AL = 0x10, AH = 0x0f
         m.Run();
         Assert.Equal(0x1234_5678_9abc_00f0UL, m[Rax]);
-        Assert.Equal(0UL, m.ArithmeticFlags & RflagsMask.CF);
+        Assert.Equal(0UL, m.ArithmeticFlags & Drk.Hv.Cpu.Rflags.CF);
     }
 
     [Fact]

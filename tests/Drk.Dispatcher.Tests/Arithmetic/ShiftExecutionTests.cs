@@ -13,7 +13,7 @@ namespace Drk.Dispatcher.Tests.Arithmetic;
 /// </summary>
 public sealed class ShiftExecutionTests
 {
-    private const ulong CF = RflagsMask.CF, PF = RflagsMask.PF, AF = RflagsMask.AF, ZF = RflagsMask.ZF, SF = RflagsMask.SF, OF = RflagsMask.OF;
+    private const ulong CF = Drk.Hv.Cpu.Rflags.CF, PF = Drk.Hv.Cpu.Rflags.PF, AF = Drk.Hv.Cpu.Rflags.AF, ZF = Drk.Hv.Cpu.Rflags.ZF, SF = Drk.Hv.Cpu.Rflags.SF, OF = Drk.Hv.Cpu.Rflags.OF;
 
     private static readonly int[] Counts = { 0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255 };
 
@@ -90,7 +90,7 @@ public sealed class ShiftExecutionTests
     {
         ulong mask = ulong.MaxValue >> (64 - bits);
         int masked = count & (bits == 64 ? 0x3f : 0x1f);
-        if (masked == 0) return (value, flagsIn, RflagsMask.Arithmetic);
+        if (masked == 0) return (value, flagsIn, Drk.Hv.Cpu.Rflags.Arithmetic);
         ulong Msb(ulong x) => (x >> (bits - 1)) & 1;
         ulong dest = value, cf = flagsIn & 1, of = 0;
         bool isShift = op is Mnemonic.Shl or Mnemonic.Shr or Mnemonic.Sar;
@@ -186,7 +186,7 @@ public sealed class ShiftExecutionTests
         m.Run();
         Assert.Equal(expected, m[GuestReg.Rax]);
         // OF is defined for a count of 1 only (and unchanged for a masked count of 0)
-        ulong compared = (count & 0x3f) is 0 or 1 ? RflagsMask.Arithmetic : RflagsMask.Arithmetic & ~OF;
+        ulong compared = (count & 0x3f) is 0 or 1 ? Drk.Hv.Cpu.Rflags.Arithmetic : Drk.Hv.Cpu.Rflags.Arithmetic & ~OF;
         Assert.Equal(expectedFlags & compared, m.ArithmeticFlags & compared);
     }
 

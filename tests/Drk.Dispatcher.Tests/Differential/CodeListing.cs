@@ -1,3 +1,4 @@
+using Drk.Hv.Cpu;
 using System.Text;
 using Drk.Dispatcher.Tests.Native;
 using Iced.Intel;
@@ -56,13 +57,13 @@ public static class CodeListing
     public static ulong ToRflags(RflagsBits bits)
     {
         ulong r = 0;
-        if ((bits & RflagsBits.CF) != 0) r |= Flags.RflagsMask.CF;
-        if ((bits & RflagsBits.PF) != 0) r |= Flags.RflagsMask.PF;
-        if ((bits & RflagsBits.AF) != 0) r |= Flags.RflagsMask.AF;
-        if ((bits & RflagsBits.ZF) != 0) r |= Flags.RflagsMask.ZF;
-        if ((bits & RflagsBits.SF) != 0) r |= Flags.RflagsMask.SF;
-        if ((bits & RflagsBits.OF) != 0) r |= Flags.RflagsMask.OF;
-        if ((bits & RflagsBits.DF) != 0) r |= Flags.RflagsMask.DF;
+        if ((bits & RflagsBits.CF) != 0) r |= Drk.Hv.Cpu.Rflags.CF;
+        if ((bits & RflagsBits.PF) != 0) r |= Drk.Hv.Cpu.Rflags.PF;
+        if ((bits & RflagsBits.AF) != 0) r |= Drk.Hv.Cpu.Rflags.AF;
+        if ((bits & RflagsBits.ZF) != 0) r |= Drk.Hv.Cpu.Rflags.ZF;
+        if ((bits & RflagsBits.SF) != 0) r |= Drk.Hv.Cpu.Rflags.SF;
+        if ((bits & RflagsBits.OF) != 0) r |= Drk.Hv.Cpu.Rflags.OF;
+        if ((bits & RflagsBits.DF) != 0) r |= Drk.Hv.Cpu.Rflags.DF;
         return r;
     }
 

@@ -19,7 +19,7 @@ public sealed class InterpreterCase
         Code = new CodeEmitter(Layout.CodeAddress);
         for (int i = 0; i < 16; i++) Regs.Gpr[i] = 0x1111_1111_1111_1111UL * (ulong)(i + 1) ^ 0x0123_4567_89AB_CDEFUL;
         Regs.Gpr[4] = Layout.StackTop;
-        Regs.Rflags = 0x202 | RflagsMask.CF | RflagsMask.SF | RflagsMask.PF;
+        Regs.Rflags = 0x202 | Drk.Hv.Cpu.Rflags.CF | Drk.Hv.Cpu.Rflags.SF | Drk.Hv.Cpu.Rflags.PF;
         var pattern = Cpu.Scratch;
         for (int i = 0; i < pattern.Length; i++) pattern[i] = (byte)(i * 131 + 7);
     }

@@ -289,7 +289,7 @@ public sealed class InterpreterFaultTests
         c.Run();
         c.AssertFault(ExceptionVector.PageFault, c.At(load));
         var expected = c.With((Rsi, c.Scratch(0x48)));
-        expected.Rflags = (expected.Rflags & ~RflagsMask.Arithmetic) | RflagsMask.PF; // add rsi, 8 of scratch+0x40: only PF
+        expected.Rflags = (expected.Rflags & ~Drk.Hv.Cpu.Rflags.Arithmetic) | Drk.Hv.Cpu.Rflags.PF; // add rsi, 8 of scratch+0x40: only PF
         c.AssertRegisters(expected);
         c.AssertScratchUnchanged((c.Scratch(0x40), BitConverter.GetBytes(c.Regs.Gpr[Rcx])));
     }
@@ -357,9 +357,9 @@ public sealed class InterpreterFaultTests
         ulong address = what.Contains("read-only", StringComparison.Ordinal) ? readOnly : unmapped;
         c.Regs.Gpr[Rbx] = address;
         // ZF clear: CMOVNE would move, CMOVE would not; SETE writes 0.
-        c.Regs.Rflags &= ~RflagsMask.ZF;
-        if (what.StartsWith("cmove ", StringComparison.Ordinal)) c.Regs.Rflags |= RflagsMask.ZF;
-        if (what.StartsWith("cmovne", StringComparison.Ordinal)) c.Regs.Rflags |= RflagsMask.ZF;
+        c.Regs.Rflags &= ~Drk.Hv.Cpu.Rflags.ZF;
+        if (what.StartsWith("cmove ", StringComparison.Ordinal)) c.Regs.Rflags |= Drk.Hv.Cpu.Rflags.ZF;
+        if (what.StartsWith("cmovne", StringComparison.Ordinal)) c.Regs.Rflags |= Drk.Hv.Cpu.Rflags.ZF;
         if (what.Contains("(equal)", StringComparison.Ordinal))
             c.Regs.Gpr[Rax] = c.Regs.Gpr[Rax] & ~0xFFFF_FFFFUL | BitConverter.ToUInt32(new byte[] { 0xCC, 0xCC, 0xCC, 0xCC }); // the int3 filler of the code area
         var m = new MemoryOperand(Register.RBX);

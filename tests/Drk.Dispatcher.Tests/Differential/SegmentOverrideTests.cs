@@ -136,7 +136,7 @@ public sealed class SegmentOverrideTests
         c.Regs.Gpr[Rcx] = count;
         c.Regs.Gpr[Rsi] = backwards ? 0x100UL + count - 1 : 0x100UL;
         c.Regs.Gpr[Rdi] = backwards ? c.Scratch(0x8000) + count - 1 : c.Scratch(0x8000);
-        if (backwards) c.Regs.Rflags |= Flags.RflagsMask.DF;
+        if (backwards) c.Regs.Rflags |= Drk.Hv.Cpu.Rflags.DF;
         c.Emit(Instruction.CreateMovsb(64, Register.FS, RepPrefixKind.Repe));
         c.Run();
         Completed(c);

@@ -1,3 +1,4 @@
+using Drk.Hv.Cpu;
 using Drk.Dispatcher.Flags;
 using Iced.Intel;
 
@@ -37,7 +38,7 @@ public static class ShiftForms
         if (ops.Insn.Mnemonic is Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr && bits <= 16 && count >= (ulong)bits)
         {
             // SDM: "CF is undefined for SHL and SHR where the count is greater than or equal to the size of the destination".
-            b.UndefinedFlags |= RflagsMask.CF | RflagsMask.OF;
+            b.UndefinedFlags |= Drk.Hv.Cpu.Rflags.CF | Drk.Hv.Cpu.Rflags.OF;
             b.Note = $"masked count {count} >= width {bits}: CF undefined";
         }
         return true;

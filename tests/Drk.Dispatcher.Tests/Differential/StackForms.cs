@@ -1,3 +1,4 @@
+using Drk.Hv.Cpu;
 using Iced.Intel;
 
 namespace Drk.Dispatcher.Tests.Differential;
@@ -42,11 +43,11 @@ public static class StackForms
     /// </summary>
     private static void PopfqSystemBits(CaseBuilder b)
     {
-        ulong value = EdgeValues.Rflags(b.Rng) & ~Flags.RflagsMask.IF;
-        if (b.Rng.Next(2) == 0) value |= Flags.RflagsMask.IF;
+        ulong value = EdgeValues.Rflags(b.Rng) & ~Drk.Hv.Cpu.Rflags.IF;
+        if (b.Rng.Next(2) == 0) value |= Drk.Hv.Cpu.Rflags.IF;
         value |= (ulong)b.Rng.Next(4) << 12; // IOPL
-        if (b.Rng.Next(2) == 0) value |= Flags.RflagsMask.NT;
-        if (b.Rng.Next(2) == 0) value |= Flags.RflagsMask.ID;
+        if (b.Rng.Next(2) == 0) value |= Drk.Hv.Cpu.Rflags.NT;
+        if (b.Rng.Next(2) == 0) value |= Drk.Hv.Cpu.Rflags.ID;
         b.WriteScratch(b.Regs.Gpr[4], 8, value);
         b.Code.Emit(Instruction.Create(Code.Popfq));
         b.Code.Emit(Instruction.Create(Code.Pushfq));

@@ -1,3 +1,4 @@
+using Drk.Hv.Cpu;
 using Iced.Intel;
 
 namespace Drk.Dispatcher.Tests.Differential;
@@ -75,7 +76,7 @@ public static class StringForms
             4 => rng.Next(257, maxCount + 1),
             _ => rng.Next(2, 64),
         };
-        bool down = b.Flag(Flags.RflagsMask.DF);
+        bool down = b.Flag(Drk.Hv.Cpu.Rflags.DF);
         int elements = repeated ? Math.Max(count, 1) : 1;
         int span = elements * size;
 

@@ -223,7 +223,7 @@ public sealed class InterpreterTests
         Assert.Equal(1UL, _state[GuestReg.Rax]);
         Assert.Equal(0UL, _state[GuestReg.Rcx]);
         Assert.Equal(FlagsCalculator.Compute(FlagsOps.Make(FlagsKind.Sub, 4), 3, 5, 0), _state[GuestReg.Rdx]);
-        Assert.Equal(RflagsMask.CF | RflagsMask.SF, _state[GuestReg.Rdx] & (RflagsMask.CF | RflagsMask.SF | RflagsMask.ZF));
+        Assert.Equal(Drk.Hv.Cpu.Rflags.CF | Drk.Hv.Cpu.Rflags.SF, _state[GuestReg.Rdx] & (Drk.Hv.Cpu.Rflags.CF | Drk.Hv.Cpu.Rflags.SF | Drk.Hv.Cpu.Rflags.ZF));
     }
 
     [Fact]

@@ -107,13 +107,13 @@ public sealed class DataMovementExecutionTests
         {
             Assert.Equal(0x7777_7777UL, m.ReadData(0, 4));
             Assert.Equal(0xabcd_0000_5555_5555UL, m[GuestReg.Rax]); // untouched, upper half kept
-            Assert.NotEqual(0UL, m.Rflags & RflagsMask.ZF);
+            Assert.NotEqual(0UL, m.Rflags & Drk.Hv.Cpu.Rflags.ZF);
         }
         else
         {
             Assert.Equal(0x5555_5555UL, m.ReadData(0, 4)); // written back unchanged
             Assert.Equal(0x5555_5555UL, m[GuestReg.Rax]); // loaded and zero-extended
-            Assert.Equal(0UL, m.Rflags & RflagsMask.ZF);
+            Assert.Equal(0UL, m.Rflags & Drk.Hv.Cpu.Rflags.ZF);
         }
     }
 
@@ -154,7 +154,7 @@ public sealed class DataMovementExecutionTests
         m.Run();
         Assert.Equal(0x1111_1111_1111_1142UL, m[GuestReg.Rax]);
         // flags of CMP AL, m8: 0x00 - 0x42 borrows
-        Assert.NotEqual(0UL, m.Rflags & RflagsMask.CF);
+        Assert.NotEqual(0UL, m.Rflags & Drk.Hv.Cpu.Rflags.CF);
     }
 
     [Theory]
@@ -170,14 +170,14 @@ public sealed class DataMovementExecutionTests
         m[GuestReg.Rdx] = succeeds ? 0x2222UL : 0x9999UL;
         m[GuestReg.Rbx] = 0xb0b0;
         m[GuestReg.Rcx] = 0xc0c0;
-        m.Rflags = RflagsMask.CF;
+        m.Rflags = Drk.Hv.Cpu.Rflags.CF;
         m.Run();
         if (succeeds)
         {
             Assert.Equal(0xb0b0UL, m.ReadData(0x40, 8));
             Assert.Equal(0xc0c0UL, m.ReadData(0x48, 8));
             Assert.Equal(0x2222UL, m[GuestReg.Rdx]);
-            Assert.Equal(RflagsMask.ZF | RflagsMask.CF, m.Rflags & RflagsMask.Arithmetic);
+            Assert.Equal(Drk.Hv.Cpu.Rflags.ZF | Drk.Hv.Cpu.Rflags.CF, m.Rflags & Drk.Hv.Cpu.Rflags.Arithmetic);
         }
         else
         {
@@ -185,7 +185,7 @@ public sealed class DataMovementExecutionTests
             Assert.Equal(0x2222UL, m.ReadData(0x48, 8));
             Assert.Equal(0x1111UL, m[GuestReg.Rax]);
             Assert.Equal(0x2222UL, m[GuestReg.Rdx]);
-            Assert.Equal(RflagsMask.CF, m.Rflags & RflagsMask.Arithmetic);
+            Assert.Equal(Drk.Hv.Cpu.Rflags.CF, m.Rflags & Drk.Hv.Cpu.Rflags.Arithmetic);
         }
     }
 

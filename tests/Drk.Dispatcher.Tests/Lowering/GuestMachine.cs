@@ -22,7 +22,7 @@ internal sealed class GuestMachine
     public const ulong StackTop = StackBase + StackSize;
 
     /// <summary>RFLAGS bit 1, which always reads as one.</summary>
-    public const ulong InitialFlagsOther = RflagsMask.Reserved1;
+    public const ulong InitialFlagsOther = Drk.Hv.Cpu.Rflags.Reserved1;
 
     public readonly FlatMemory Memory = new();
     public readonly byte[] Code;
@@ -69,18 +69,18 @@ internal sealed class GuestMachine
         {
             var s = State.Slots;
             s[GuestReg.CcOp] = FlagsOps.Copy;
-            s[GuestReg.CcDep1] = value & RflagsMask.Arithmetic;
+            s[GuestReg.CcDep1] = value & Drk.Hv.Cpu.Rflags.Arithmetic;
             s[GuestReg.CcDep2] = 0;
             s[GuestReg.CcNdep] = 0;
-            s[GuestReg.FlagsOther] = (value & ~RflagsMask.Arithmetic) | RflagsMask.Reserved1;
+            s[GuestReg.FlagsOther] = (value & ~Drk.Hv.Cpu.Rflags.Arithmetic) | Drk.Hv.Cpu.Rflags.Reserved1;
         }
     }
 
     public bool Df
     {
         set => State.Slots[GuestReg.FlagsOther] = value
-            ? State.Slots[GuestReg.FlagsOther] | RflagsMask.DF
-            : State.Slots[GuestReg.FlagsOther] & ~RflagsMask.DF;
+            ? State.Slots[GuestReg.FlagsOther] | Drk.Hv.Cpu.Rflags.DF
+            : State.Slots[GuestReg.FlagsOther] & ~Drk.Hv.Cpu.Rflags.DF;
     }
 
     /// <summary>Runs to the end of the code; fails the test on anything but reaching it.</summary>

@@ -212,18 +212,18 @@ public sealed class StackExecutionTests
             a.pushfq();
             a.pop(rax);
         });
-        m.Rflags = RflagsMask.DF | RflagsMask.IF | RflagsMask.ZF;
+        m.Rflags = Drk.Hv.Cpu.Rflags.DF | Drk.Hv.Cpu.Rflags.IF | Drk.Hv.Cpu.Rflags.ZF;
         m.Run();
-        Assert.Equal(RflagsMask.DF | RflagsMask.IF | RflagsMask.ZF | RflagsMask.CF | RflagsMask.Reserved1, m[GuestReg.Rax]);
+        Assert.Equal(Drk.Hv.Cpu.Rflags.DF | Drk.Hv.Cpu.Rflags.IF | Drk.Hv.Cpu.Rflags.ZF | Drk.Hv.Cpu.Rflags.CF | Drk.Hv.Cpu.Rflags.Reserved1, m[GuestReg.Rax]);
     }
 
     [Fact]
     public void PopfAtCpl0SetsArithmeticFlagsDirectionAndInterruptFlag()
     {
         var m = new GuestMachine(a => a.popfq());
-        m.WriteStack(Sp, RflagsMask.CF | RflagsMask.OF | RflagsMask.DF | RflagsMask.IF | RflagsMask.AC | RflagsMask.RF | RflagsMask.VM, 8);
+        m.WriteStack(Sp, Drk.Hv.Cpu.Rflags.CF | Drk.Hv.Cpu.Rflags.OF | Drk.Hv.Cpu.Rflags.DF | Drk.Hv.Cpu.Rflags.IF | Drk.Hv.Cpu.Rflags.AC | Drk.Hv.Cpu.Rflags.RF | Drk.Hv.Cpu.Rflags.VM, 8);
         m.Run();
-        Assert.Equal(RflagsMask.CF | RflagsMask.OF | RflagsMask.DF | RflagsMask.IF | RflagsMask.AC | RflagsMask.Reserved1, m.Rflags);
+        Assert.Equal(Drk.Hv.Cpu.Rflags.CF | Drk.Hv.Cpu.Rflags.OF | Drk.Hv.Cpu.Rflags.DF | Drk.Hv.Cpu.Rflags.IF | Drk.Hv.Cpu.Rflags.AC | Drk.Hv.Cpu.Rflags.Reserved1, m.Rflags);
         Assert.Equal(Sp + 8, m[GuestReg.Rsp]);
     }
 
@@ -233,11 +233,11 @@ public sealed class StackExecutionTests
     public void PopfAtCpl3ChangesIfOnlyWhenIoplAllows(ulong iopl, bool ifChanges)
     {
         var m = new GuestMachine(a => a.popfq());
-        m.Rflags = RflagsMask.IF | (iopl << 12);
-        m.WriteStack(Sp, RflagsMask.ZF | RflagsMask.DF, 8); // IF = 0, IOPL = 0 in the popped value
+        m.Rflags = Drk.Hv.Cpu.Rflags.IF | (iopl << 12);
+        m.WriteStack(Sp, Drk.Hv.Cpu.Rflags.ZF | Drk.Hv.Cpu.Rflags.DF, 8); // IF = 0, IOPL = 0 in the popped value
         var result = m.ExecuteOneBlock(cpl: 3);
         Assert.Equal(BlockEnd.Exit, result.End);
-        ulong expected = RflagsMask.ZF | RflagsMask.DF | RflagsMask.Reserved1 | (iopl << 12) | (ifChanges ? 0 : RflagsMask.IF);
+        ulong expected = Drk.Hv.Cpu.Rflags.ZF | Drk.Hv.Cpu.Rflags.DF | Drk.Hv.Cpu.Rflags.Reserved1 | (iopl << 12) | (ifChanges ? 0 : Drk.Hv.Cpu.Rflags.IF);
         Assert.Equal(expected, m.Rflags);
     }
 
@@ -245,10 +245,10 @@ public sealed class StackExecutionTests
     public void Popf16ChangesOnlyTheLowWord()
     {
         var m = new GuestMachine(a => a.popf());
-        m.Rflags = RflagsMask.AC | RflagsMask.IF;
-        m.WriteStack(Sp, RflagsMask.SF | RflagsMask.DF, 2);
+        m.Rflags = Drk.Hv.Cpu.Rflags.AC | Drk.Hv.Cpu.Rflags.IF;
+        m.WriteStack(Sp, Drk.Hv.Cpu.Rflags.SF | Drk.Hv.Cpu.Rflags.DF, 2);
         m.Run();
-        Assert.Equal(RflagsMask.AC | RflagsMask.SF | RflagsMask.DF | RflagsMask.Reserved1, m.Rflags);
+        Assert.Equal(Drk.Hv.Cpu.Rflags.AC | Drk.Hv.Cpu.Rflags.SF | Drk.Hv.Cpu.Rflags.DF | Drk.Hv.Cpu.Rflags.Reserved1, m.Rflags);
         Assert.Equal(Sp + 2, m[GuestReg.Rsp]);
     }
 }

@@ -158,7 +158,7 @@ public sealed class StringExecutionTests
         Assert.Equal(Source + (ulong)((differsAt + 1) * size), m[GuestReg.Rsi]);
         Assert.Equal(Destination + (ulong)((differsAt + 1) * size), m[GuestReg.Rdi]);
         // [rsi] = 0x51 > [rdi] = 0x10: ZF and CF clear
-        Assert.Equal(0UL, m.Rflags & (RflagsMask.ZF | RflagsMask.CF));
+        Assert.Equal(0UL, m.Rflags & (Drk.Hv.Cpu.Rflags.ZF | Drk.Hv.Cpu.Rflags.CF));
         Assert.Equal(differsAt + 1, m.Runner.Retired);
     }
 
@@ -171,7 +171,7 @@ public sealed class StringExecutionTests
         m[GuestReg.Rcx] = 64;
         m.Run();
         Assert.Equal(0UL, m[GuestReg.Rcx]);
-        Assert.NotEqual(0UL, m.Rflags & RflagsMask.ZF);
+        Assert.NotEqual(0UL, m.Rflags & Drk.Hv.Cpu.Rflags.ZF);
     }
 
     [Theory]
@@ -203,7 +203,7 @@ public sealed class StringExecutionTests
         m.Run();
         Assert.Equal((ulong)(count - foundAt - 1), m[GuestReg.Rcx]);
         Assert.Equal(After(rdi, size, foundAt + 1, df), m[GuestReg.Rdi]);
-        Assert.NotEqual(0UL, m.Rflags & RflagsMask.ZF);
+        Assert.NotEqual(0UL, m.Rflags & Drk.Hv.Cpu.Rflags.ZF);
     }
 
     [Fact]
@@ -216,7 +216,7 @@ public sealed class StringExecutionTests
         m.Run();
         Assert.Equal(0UL, m[GuestReg.Rcx]);
         Assert.Equal(Destination + 100, m[GuestReg.Rdi]);
-        Assert.Equal(0UL, m.Rflags & RflagsMask.ZF);
+        Assert.Equal(0UL, m.Rflags & Drk.Hv.Cpu.Rflags.ZF);
     }
 
     [Fact]

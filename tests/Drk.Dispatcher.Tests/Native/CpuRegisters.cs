@@ -1,3 +1,4 @@
+using Drk.Hv.Cpu;
 using System.Text;
 using Drk.Dispatcher.Flags;
 
@@ -27,7 +28,7 @@ public sealed class CpuRegisters
     }
 
     /// <summary>The RFLAGS bits a differential test can compare: the six arithmetic flags and DF.</summary>
-    public const ulong ComparableFlags = RflagsMask.Arithmetic | RflagsMask.DF;
+    public const ulong ComparableFlags = Drk.Hv.Cpu.Rflags.Arithmetic | Drk.Hv.Cpu.Rflags.DF;
 
     /// <summary>Names of the set bits among <see cref="ComparableFlags"/>, e.g. "CF ZF DF".</summary>
     public static string FlagNames(ulong rflags)
@@ -45,8 +46,8 @@ public sealed class CpuRegisters
     /// <summary>The comparable flags with their names, in RFLAGS bit order.</summary>
     public static readonly (ulong Bit, string Name)[] FlagBits =
     {
-        (RflagsMask.CF, "CF"), (RflagsMask.PF, "PF"), (RflagsMask.AF, "AF"), (RflagsMask.ZF, "ZF"),
-        (RflagsMask.SF, "SF"), (RflagsMask.DF, "DF"), (RflagsMask.OF, "OF"),
+        (Drk.Hv.Cpu.Rflags.CF, "CF"), (Drk.Hv.Cpu.Rflags.PF, "PF"), (Drk.Hv.Cpu.Rflags.AF, "AF"), (Drk.Hv.Cpu.Rflags.ZF, "ZF"),
+        (Drk.Hv.Cpu.Rflags.SF, "SF"), (Drk.Hv.Cpu.Rflags.DF, "DF"), (Drk.Hv.Cpu.Rflags.OF, "OF"),
     };
 
     /// <inheritdoc />

@@ -1,3 +1,4 @@
+using Drk.Hv.Cpu;
 using Drk.Dispatcher.Flags;
 using Drk.Dispatcher.Tests.Differential;
 using Iced.Intel;
@@ -27,7 +28,7 @@ public sealed class HostCpuTests
     {
         var s = new CpuRegisters();
         for (int i = 0; i < 16; i++) s.Gpr[i] = 0x0101_0101_0101_0101UL * (ulong)(i + 1) ^ 0x8000_0000_0000_0000UL;
-        s.Rflags = 0x202 | RflagsMask.CF | RflagsMask.ZF | RflagsMask.OF | RflagsMask.DF;
+        s.Rflags = 0x202 | Drk.Hv.Cpu.Rflags.CF | Drk.Hv.Cpu.Rflags.ZF | Drk.Hv.Cpu.Rflags.OF | Drk.Hv.Cpu.Rflags.DF;
         return s;
     }
 
@@ -50,7 +51,7 @@ public sealed class HostCpuTests
         s.Gpr[3] = 1;
         Run(s, e => e.Emit(Instruction.Create(Code.Add_rm64_r64, Register.RAX, Register.RBX)));
         Assert.Equal(0x8000_0000_0000_0000UL, s.Gpr[0]);
-        Assert.Equal(RflagsMask.OF | RflagsMask.SF | RflagsMask.AF | RflagsMask.PF | RflagsMask.DF,
+        Assert.Equal(Drk.Hv.Cpu.Rflags.OF | Drk.Hv.Cpu.Rflags.SF | Drk.Hv.Cpu.Rflags.AF | Drk.Hv.Cpu.Rflags.PF | Drk.Hv.Cpu.Rflags.DF,
             s.Rflags & CpuRegisters.ComparableFlags);
     }
 
@@ -82,9 +83,9 @@ public sealed class HostCpuTests
     {
         Skip.IfNot(HostPlatform.IsX64Linux, HostPlatform.SkipReason);
         var s = Distinct();
-        s.Rflags &= ~RflagsMask.DF;
+        s.Rflags &= ~Drk.Hv.Cpu.Rflags.DF;
         Run(s, e => e.Emit(Instruction.Create(Code.Std)));
-        Assert.NotEqual(0UL, s.Rflags & RflagsMask.DF);
+        Assert.NotEqual(0UL, s.Rflags & Drk.Hv.Cpu.Rflags.DF);
         // With DF left set, an overlapping copy that relies on forward string moves would go wrong.
         var buffer = new byte[64];
         for (int i = 0; i < 32; i++) buffer[i] = (byte)i;

@@ -65,8 +65,8 @@ public sealed class InterpretedCpu
         for (int i = 0; i < 16; i++) s[i] = state.Gpr[i];
         s[GuestReg.Rip] = Layout.CodeAddress;
         s[GuestReg.CcOp] = FlagsOps.Copy;
-        s[GuestReg.CcDep1] = state.Rflags & RflagsMask.Arithmetic;
-        s[GuestReg.FlagsOther] = state.Rflags & ~RflagsMask.Arithmetic;
+        s[GuestReg.CcDep1] = state.Rflags & Drk.Hv.Cpu.Rflags.Arithmetic;
+        s[GuestReg.FlagsOther] = state.Rflags & ~Drk.Hv.Cpu.Rflags.Arithmetic;
         s[GuestReg.FsBase] = fsBase;
         s[GuestReg.GsBase] = gsBase;
         State.Cpl = 3;
@@ -136,6 +136,6 @@ public sealed class InterpretedCpu
         {
             error = ex;
         }
-        return (arithmetic & RflagsMask.Arithmetic) | (s[GuestReg.FlagsOther] & ~RflagsMask.Arithmetic);
+        return (arithmetic & Drk.Hv.Cpu.Rflags.Arithmetic) | (s[GuestReg.FlagsOther] & ~Drk.Hv.Cpu.Rflags.Arithmetic);
     }
 }

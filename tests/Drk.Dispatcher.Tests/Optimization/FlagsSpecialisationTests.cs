@@ -53,8 +53,8 @@ public sealed class FlagsSpecialisationTests
         {
             ulong dep1 = (i < edges.Length * edges.Length ? edges[i % edges.Length] : (ulong)random.NextInt64()) & mask;
             ulong dep2 = (i < edges.Length * edges.Length ? edges[i / edges.Length] : (ulong)random.NextInt64()) & mask;
-            if (kind == FlagsKind.Copy) dep1 = (ulong)random.NextInt64() & RflagsMask.Arithmetic;
-            ulong ndep = (ulong)random.NextInt64() & RflagsMask.Arithmetic;
+            if (kind == FlagsKind.Copy) dep1 = (ulong)random.NextInt64() & Drk.Hv.Cpu.Rflags.Arithmetic;
+            ulong ndep = (ulong)random.NextInt64() & Drk.Hv.Cpu.Rflags.Arithmetic;
             for (int c = 0; c < 16; c++)
             {
                 bool expected = FlagsCalculator.Evaluate((Condition)c, ccOp, dep1, dep2, ndep);

@@ -40,7 +40,7 @@ public sealed class PvhBootLoaderTests : IDisposable
         Assert.Equal(0x10_0010UL, s.Rip);
         Assert.Equal(BootLayout.StartInfoAddress, s.Slots[GuestReg.Rbx]);
         Assert.Equal(0, s.Cpl);
-        Assert.Equal(0UL, s.Slots[GuestReg.FlagsOther] & Rflags.IF);
+        Assert.Equal(0UL, s.Slots[GuestReg.FlagsOther] & Drk.Hv.Cpu.Rflags.IF);
         Assert.Equal(ControlBits.Cr0PE | ControlBits.Cr0PG | ControlBits.Cr0WP, s.Sys.Cr0 & (ControlBits.Cr0PE | ControlBits.Cr0PG | ControlBits.Cr0WP));
         Assert.Equal(ControlBits.Cr4PAE, s.Sys.Cr4 & ControlBits.Cr4PAE);
         Assert.Equal(ControlBits.EferLME | ControlBits.EferLMA | ControlBits.EferNXE, s.Sys.Efer);

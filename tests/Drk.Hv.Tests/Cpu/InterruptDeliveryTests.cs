@@ -18,17 +18,17 @@ public sealed class InterruptDeliveryTests : IDisposable
     {
         _m.SetGate(0x40, Handler);
         _m.State.Slots[GuestReg.Rsp] = KernelStack - 8; // misaligned: delivery aligns to 16
-        _m.State.Slots[GuestReg.CcDep1] = Rflags.ZF | Rflags.CF;
+        _m.State.Slots[GuestReg.CcDep1] = Drk.Hv.Cpu.Rflags.ZF | Drk.Hv.Cpu.Rflags.CF;
         ulong rip = _m.State.Rip;
         Assert.Equal(DeliveryOutcome.Delivered, _m.Delivery.DeliverExternalInterrupt(_m.State, _m.Mmu, 0x40));
         Assert.Equal(Handler, _m.State.Rip);
         Assert.Equal(KernelStack - 16 - 40, _m.State.Slots[GuestReg.Rsp]);
         Assert.Equal(rip, Stack(0));
         Assert.Equal(KernelCs, Stack(1));
-        Assert.Equal(Rflags.Reserved1 | Rflags.IF | Rflags.ZF | Rflags.CF, Stack(2));
+        Assert.Equal(Drk.Hv.Cpu.Rflags.Reserved1 | Drk.Hv.Cpu.Rflags.IF | Drk.Hv.Cpu.Rflags.ZF | Drk.Hv.Cpu.Rflags.CF, Stack(2));
         Assert.Equal(KernelStack - 8, Stack(3));
         Assert.Equal(KernelSs, Stack(4));
-        Assert.Equal(0UL, _m.State.Slots[GuestReg.FlagsOther] & Rflags.IF); // interrupt gate
+        Assert.Equal(0UL, _m.State.Slots[GuestReg.FlagsOther] & Drk.Hv.Cpu.Rflags.IF); // interrupt gate
         Assert.Equal(0, _m.State.Cpl);
     }
 
@@ -37,7 +37,7 @@ public sealed class InterruptDeliveryTests : IDisposable
     {
         _m.SetGate(0x41, Handler, GateDescriptor.TrapGate);
         _m.Delivery.DeliverExternalInterrupt(_m.State, _m.Mmu, 0x41);
-        Assert.NotEqual(0UL, _m.State.Slots[GuestReg.FlagsOther] & Rflags.IF);
+        Assert.NotEqual(0UL, _m.State.Slots[GuestReg.FlagsOther] & Drk.Hv.Cpu.Rflags.IF);
     }
 
     [Fact]
@@ -206,7 +206,7 @@ public sealed class InterruptDeliveryTests : IDisposable
     {
         _m.SetGate(0x40, Handler);
         _m.EnterUser(0x30_5678);
-        _m.State.Slots[GuestReg.CcDep1] = Rflags.SF;
+        _m.State.Slots[GuestReg.CcDep1] = Drk.Hv.Cpu.Rflags.SF;
         var before = new VcpuState();
         before.CopyFrom(_m.State);
         _m.Delivery.DeliverExternalInterrupt(_m.State, _m.Mmu, 0x40);
@@ -221,24 +221,24 @@ public sealed class InterruptDeliveryTests : IDisposable
     [Fact]
     public void IretqAtRing0KeepsIoplAndIfChangesButUserModeCannotChangeThem()
     {
-        PushFrame(0x20_0100, KernelCs, Rflags.Reserved1 | Rflags.Iopl, KernelStack, KernelSs);
+        PushFrame(0x20_0100, KernelCs, Drk.Hv.Cpu.Rflags.Reserved1 | Drk.Hv.Cpu.Rflags.Iopl, KernelStack, KernelSs);
         Assert.Equal(SystemOutcome.Jump, _m.Exec(SystemOp.Iretq));
-        Assert.Equal(Rflags.Iopl, _m.State.Slots[GuestReg.FlagsOther] & (Rflags.Iopl | Rflags.IF));
+        Assert.Equal(Drk.Hv.Cpu.Rflags.Iopl, _m.State.Slots[GuestReg.FlagsOther] & (Drk.Hv.Cpu.Rflags.Iopl | Drk.Hv.Cpu.Rflags.IF));
 
         _m.EnterUser();
-        _m.State.Slots[GuestReg.FlagsOther] = Rflags.Reserved1 | Rflags.IF;
+        _m.State.Slots[GuestReg.FlagsOther] = Drk.Hv.Cpu.Rflags.Reserved1 | Drk.Hv.Cpu.Rflags.IF;
         _m.Tables.Map(UserStack - 0x1000, UserStack - 0x1000, PageTableBuilder.P | PageTableBuilder.RW | PageTableBuilder.US);
-        PushFrame(0x30_0100, UserCs, Rflags.Reserved1 | Rflags.Iopl | Rflags.CF, UserStack, UserSs);
+        PushFrame(0x30_0100, UserCs, Drk.Hv.Cpu.Rflags.Reserved1 | Drk.Hv.Cpu.Rflags.Iopl | Drk.Hv.Cpu.Rflags.CF, UserStack, UserSs);
         Assert.Equal(SystemOutcome.Jump, _m.Exec(SystemOp.Iretq));
-        Assert.Equal(Rflags.IF, _m.State.Slots[GuestReg.FlagsOther] & (Rflags.Iopl | Rflags.IF));
-        Assert.Equal(Rflags.CF, _m.State.Slots[GuestReg.CcDep1]);
+        Assert.Equal(Drk.Hv.Cpu.Rflags.IF, _m.State.Slots[GuestReg.FlagsOther] & (Drk.Hv.Cpu.Rflags.Iopl | Drk.Hv.Cpu.Rflags.IF));
+        Assert.Equal(Drk.Hv.Cpu.Rflags.CF, _m.State.Slots[GuestReg.CcDep1]);
     }
 
     [Fact]
     public void IretqToAMorePrivilegedRingIsRefused()
     {
         _m.EnterUser();
-        PushFrame(0x20_0000, KernelCs, Rflags.Reserved1, KernelStack, KernelSs);
+        PushFrame(0x20_0000, KernelCs, Drk.Hv.Cpu.Rflags.Reserved1, KernelStack, KernelSs);
         Assert.Equal(SystemOutcome.Fault, _m.Exec(SystemOp.Iretq, 0, 0, out _, out var fault));
         Assert.Equal(ExceptionVector.GeneralProtection, fault.Vector);
         Assert.Equal((uint)KernelCs, fault.ErrorCode);
@@ -248,7 +248,7 @@ public sealed class InterruptDeliveryTests : IDisposable
     [Fact]
     public void IretqToANonCanonicalRipIsAGeneralProtectionFault()
     {
-        PushFrame(0x8000_0000_0000, KernelCs, Rflags.Reserved1, KernelStack, KernelSs);
+        PushFrame(0x8000_0000_0000, KernelCs, Drk.Hv.Cpu.Rflags.Reserved1, KernelStack, KernelSs);
         ulong rsp = _m.State.Slots[GuestReg.Rsp];
         Assert.Equal(SystemOutcome.Fault, _m.Exec(SystemOp.Iretq, 0, 0, out _, out var fault));
         Assert.Equal(ExceptionVector.GeneralProtection, fault.Vector);

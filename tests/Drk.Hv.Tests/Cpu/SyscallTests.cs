@@ -14,7 +14,7 @@ public sealed class SyscallTests : IDisposable
         var sys = _m.State.Sys;
         sys.Star = (0x10UL << 48) | ((ulong)KernelCs << 32);
         sys.Lstar = Entry;
-        sys.Fmask = Rflags.IF | Rflags.DF | Rflags.TF;
+        sys.Fmask = Drk.Hv.Cpu.Rflags.IF | Drk.Hv.Cpu.Rflags.DF | Drk.Hv.Cpu.Rflags.TF;
     }
 
     public void Dispose() => _m.Dispose();
@@ -23,26 +23,26 @@ public sealed class SyscallTests : IDisposable
     public void SyscallEntersRing0AtLstarAndSysretReturns()
     {
         _m.EnterUser(0x30_0000);
-        _m.State.Slots[GuestReg.FlagsOther] = Rflags.Reserved1 | Rflags.IF | Rflags.DF;
-        _m.State.Slots[GuestReg.CcDep1] = Rflags.ZF;
+        _m.State.Slots[GuestReg.FlagsOther] = Drk.Hv.Cpu.Rflags.Reserved1 | Drk.Hv.Cpu.Rflags.IF | Drk.Hv.Cpu.Rflags.DF;
+        _m.State.Slots[GuestReg.CcDep1] = Drk.Hv.Cpu.Rflags.ZF;
         Assert.Equal(SystemOutcome.Jump, _m.Exec(SystemOp.Syscall, 0x30_0002));
         Assert.Equal(Entry, _m.State.Rip);
         Assert.Equal(0, _m.State.Cpl);
         Assert.Equal(KernelCs, _m.State.Sys.Cs);
         Assert.Equal(KernelSs, _m.State.Sys.Ss);
         Assert.Equal(0x30_0002UL, _m.State.Slots[GuestReg.Rcx]);
-        Assert.Equal(Rflags.Reserved1 | Rflags.IF | Rflags.DF | Rflags.ZF, _m.State.Slots[GuestReg.R11]);
-        Assert.Equal(Rflags.Reserved1, _m.State.Slots[GuestReg.FlagsOther]);
-        Assert.Equal(Rflags.ZF, _m.State.Slots[GuestReg.CcDep1]);
+        Assert.Equal(Drk.Hv.Cpu.Rflags.Reserved1 | Drk.Hv.Cpu.Rflags.IF | Drk.Hv.Cpu.Rflags.DF | Drk.Hv.Cpu.Rflags.ZF, _m.State.Slots[GuestReg.R11]);
+        Assert.Equal(Drk.Hv.Cpu.Rflags.Reserved1, _m.State.Slots[GuestReg.FlagsOther]);
+        Assert.Equal(Drk.Hv.Cpu.Rflags.ZF, _m.State.Slots[GuestReg.CcDep1]);
         Assert.Equal(UserStack, _m.State.Slots[GuestReg.Rsp]); // SYSCALL leaves RSP alone
 
-        _m.State.Slots[GuestReg.R11] |= Rflags.RF | Rflags.VM;
+        _m.State.Slots[GuestReg.R11] |= Drk.Hv.Cpu.Rflags.RF | Drk.Hv.Cpu.Rflags.VM;
         Assert.Equal(SystemOutcome.Jump, _m.Exec(SystemOp.Sysretq));
         Assert.Equal(0x30_0002UL, _m.State.Rip);
         Assert.Equal(3, _m.State.Cpl);
         Assert.Equal(UserCs, _m.State.Sys.Cs);
         Assert.Equal(UserSs, _m.State.Sys.Ss);
-        Assert.Equal(Rflags.Reserved1 | Rflags.IF | Rflags.DF, _m.State.Slots[GuestReg.FlagsOther]);
+        Assert.Equal(Drk.Hv.Cpu.Rflags.Reserved1 | Drk.Hv.Cpu.Rflags.IF | Drk.Hv.Cpu.Rflags.DF, _m.State.Slots[GuestReg.FlagsOther]);
     }
 
     [Fact]

@@ -47,17 +47,17 @@ public sealed class SystemInstructionsTests : IDisposable
         var ports = new IoPortBus();
         var system = new SystemInstructions(EagerFlags.Instance) { Ports = ports };
         _m.EnterUser();
-        _m.State.Slots[GuestReg.FlagsOther] |= Rflags.Iopl;
+        _m.State.Slots[GuestReg.FlagsOther] |= Drk.Hv.Cpu.Rflags.Iopl;
         Assert.Equal(SystemOutcome.Continue, system.Execute(SystemOp.In, _m.State, _m.Mmu, 0x80, 2, out ulong v, out _));
         Assert.Equal(0xFFFFUL, v);
         Assert.Equal(SystemOutcome.Continue, system.Execute(SystemOp.Cli, _m.State, _m.Mmu, 0, 0, out _, out _));
-        Assert.Equal(0UL, Reg(GuestReg.FlagsOther) & Rflags.IF);
+        Assert.Equal(0UL, Reg(GuestReg.FlagsOther) & Drk.Hv.Cpu.Rflags.IF);
     }
 
     [Fact]
     public void StiSetsAnInterruptShadowOnlyWhenInterruptsWereOff()
     {
-        _m.State.Slots[GuestReg.FlagsOther] &= ~Rflags.IF;
+        _m.State.Slots[GuestReg.FlagsOther] &= ~Drk.Hv.Cpu.Rflags.IF;
         _m.Exec(SystemOp.Sti);
         Assert.True(_m.State.Sys.InterruptShadow);
         _m.State.Sys.InterruptShadow = false;

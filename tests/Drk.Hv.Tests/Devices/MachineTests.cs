@@ -96,9 +96,9 @@ public sealed class MachineTests : IDisposable
         ApicWrite(0, LocalApic.RegSvr, 0x1FF);
         cpu.Apic.Accept(0x50);
         Assert.True(cpu.Apic.MayHaveInterrupt);
-        cpu.State.Slots[GuestReg.FlagsOther] = Rflags.Reserved1;
+        cpu.State.Slots[GuestReg.FlagsOther] = Drk.Hv.Cpu.Rflags.Reserved1;
         Assert.False(cpu.TryDeliverInterrupt());
-        cpu.State.Slots[GuestReg.FlagsOther] |= Rflags.IF;
+        cpu.State.Slots[GuestReg.FlagsOther] |= Drk.Hv.Cpu.Rflags.IF;
         cpu.State.Sys.InterruptShadow = true;
         Assert.False(cpu.TryDeliverInterrupt());
         Assert.True(cpu.Apic.IsRequested(0x50));

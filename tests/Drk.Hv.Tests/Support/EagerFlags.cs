@@ -13,15 +13,15 @@ public sealed class EagerFlags : IFlagsAccess
     public ulong ReadRflags(VcpuState state)
     {
         if (state.Slots[GuestReg.CcOp] != 0) throw new InvalidOperationException("test flags must stay in Copy form");
-        return state.Slots[GuestReg.FlagsOther] | (state.Slots[GuestReg.CcDep1] & Rflags.Arithmetic) | Rflags.Reserved1;
+        return state.Slots[GuestReg.FlagsOther] | (state.Slots[GuestReg.CcDep1] & Drk.Hv.Cpu.Rflags.Arithmetic) | Drk.Hv.Cpu.Rflags.Reserved1;
     }
 
     public void WriteRflags(VcpuState state, ulong rflags)
     {
         state.Slots[GuestReg.CcOp] = 0;
-        state.Slots[GuestReg.CcDep1] = rflags & Rflags.Arithmetic;
+        state.Slots[GuestReg.CcDep1] = rflags & Drk.Hv.Cpu.Rflags.Arithmetic;
         state.Slots[GuestReg.CcDep2] = 0;
         state.Slots[GuestReg.CcNdep] = 0;
-        state.Slots[GuestReg.FlagsOther] = (rflags & ~Rflags.Arithmetic) | Rflags.Reserved1;
+        state.Slots[GuestReg.FlagsOther] = (rflags & ~Drk.Hv.Cpu.Rflags.Arithmetic) | Drk.Hv.Cpu.Rflags.Reserved1;
     }
 }

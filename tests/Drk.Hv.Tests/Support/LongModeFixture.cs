@@ -48,7 +48,7 @@ public sealed class LongModeFixture : IDisposable
         sys.Cs = KernelCs;
         sys.Ss = sys.Ds = sys.Es = KernelSs;
         State.Cpl = 0;
-        State.Slots[GuestReg.FlagsOther] = Rflags.Reserved1 | Rflags.IF;
+        State.Slots[GuestReg.FlagsOther] = Drk.Hv.Cpu.Rflags.Reserved1 | Drk.Hv.Cpu.Rflags.IF;
         State.Slots[GuestReg.Rsp] = KernelStack;
         State.Rip = 0x20_0000;
     }
