@@ -35,7 +35,10 @@ public sealed class ToolHost
         Options = options ?? new ToolHostOptions();
         Symbols = Options.Symbolizer ?? NoSymbols.Instance;
         Wrapper = new FunctionWrapper(this);
+        _unwinder = new FramePointerUnwinder(Symbols as ICodeMap);
     }
+
+    private readonly FramePointerUnwinder _unwinder;
 
     /// <summary>The options the host was made with.</summary>
     public ToolHostOptions Options { get; }
@@ -96,7 +99,7 @@ public sealed class ToolHost
     /// <summary>Makes the tool view of <paramref name="vcpu"/> (called by its dispatcher).</summary>
     internal ToolVcpu Register(Vcpu vcpu, PhysicalMemory memory)
     {
-        var view = new ToolVcpu(vcpu, memory);
+        var view = new ToolVcpu(vcpu, memory, _unwinder);
         while (_vcpus.Count <= vcpu.Index) { _vcpus.Add(null!); _pendingCalls.Add(new()); }
         _vcpus[vcpu.Index] = view;
         vcpu.Delivering += OnDelivering;

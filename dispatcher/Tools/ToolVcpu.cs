@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Drk.Dispatcher.Symbols;
 using Drk.Hv;
 using Drk.Hv.Cpu;
 using Drk.Hv.Memory;
@@ -19,10 +20,15 @@ public sealed class ToolVcpu
     private readonly Vcpu _vcpu;
     private readonly PhysicalMemory _memory;
 
-    internal ToolVcpu(Vcpu vcpu, PhysicalMemory memory)
+    private readonly FramePointerUnwinder _unwinder;
+    private readonly GuestWordReader _readWord;
+
+    internal ToolVcpu(Vcpu vcpu, PhysicalMemory memory, FramePointerUnwinder unwinder)
     {
         _vcpu = vcpu;
         _memory = memory;
+        _unwinder = unwinder;
+        _readWord = TryReadUInt64;
     }
 
     /// <summary>The vCPU's number (0 is the boot processor).</summary>
@@ -92,25 +98,12 @@ public sealed class ToolVcpu
     }
 
     /// <summary>
-    /// Walks the guest stack by frame pointers from the current RBP: writes <paramref name="rip"/>
-    /// and then return addresses into <paramref name="frames"/>; returns how many it wrote.
+    /// Walks the guest stack by frame pointers from the current RSP and RBP, for the instruction at
+    /// <paramref name="rip"/>: writes the return addresses, innermost first (RIP itself is not
+    /// included, as in <see cref="Reports.ErrorReport.Stack"/>), and returns how many it wrote.
     /// </summary>
-    public int UnwindStack(ulong rip, Span<ulong> frames)
-    {
-        if (frames.Length == 0) return 0;
-        frames[0] = rip;
-        int n = 1;
-        ulong rbp = Rbp;
-        while (n < frames.Length && rbp != 0 && (rbp & 7) == 0)
-        {
-            if (!TryReadUInt64(rbp, out ulong saved) || !TryReadUInt64(rbp + 8, out ulong ret)) break;
-            if (ret == 0 || (Cpl == 0 && (long)ret >= 0)) break;  // kernel stacks return into the upper half
-            frames[n++] = ret;
-            if (saved <= rbp) break;  // the chain must go up the stack
-            rbp = saved;
-        }
-        return n;
-    }
+    public int UnwindStack(ulong rip, Span<ulong> returnAddresses) =>
+        _unwinder.Unwind(rip, Rsp, Rbp, _readWord, returnAddresses);
 
     /// <inheritdoc />
     public override string ToString() => $"vcpu{Index}";
