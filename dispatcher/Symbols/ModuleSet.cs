@@ -8,19 +8,19 @@ namespace Drk.Dispatcher.Symbols;
 internal sealed class ModuleSet
 {
     private readonly ulong[] starts;
-    private readonly AddressRange[] ranges;
+    private readonly SectionRange[] ranges;
     private readonly ModuleSymbols[] owners;
 
     public ModuleSet(ModuleSymbols[] modules)
     {
         Modules = modules;
-        var all = new List<(AddressRange Range, ModuleSymbols Owner)>();
+        var all = new List<(SectionRange Range, ModuleSymbols Owner)>();
         foreach (var module in modules)
             foreach (var range in module.Ranges)
                 all.Add((range, module));
         all.Sort((a, b) => a.Range.Start.CompareTo(b.Range.Start));
         starts = new ulong[all.Count];
-        ranges = new AddressRange[all.Count];
+        ranges = new SectionRange[all.Count];
         owners = new ModuleSymbols[all.Count];
         for (var i = 0; i < all.Count; i++)
             (starts[i], ranges[i], owners[i]) = (all[i].Range.Start, all[i].Range, all[i].Owner);
@@ -31,7 +31,7 @@ internal sealed class ModuleSet
     public ModuleSymbols[] Modules { get; }
 
     /// <summary>The module and section containing <paramref name="address"/>. Ranges never overlap: the symbolizer drops stale modules.</summary>
-    public bool TryFind(ulong address, out ModuleSymbols module, out AddressRange range)
+    public bool TryFind(ulong address, out ModuleSymbols module, out SectionRange range)
     {
         var i = DwarfLineTable.LastAtOrBelow(starts, address);
         if (i >= 0 && ranges[i].Contains(address))

@@ -9,10 +9,10 @@ public sealed class ModuleSymbols
     /// <summary>The module name used for the kernel in <see cref="SourceLocation.Module"/>.</summary>
     public const string KernelName = "kernel";
 
-    private readonly AddressRange[] ranges;
+    private readonly SectionRange[] ranges;
     private readonly ulong[] rangeStarts;
 
-    private ModuleSymbols(string name, AddressRange[] ranges, SymbolTable symbols, DwarfLineTable lines, string? lineError)
+    private ModuleSymbols(string name, SectionRange[] ranges, SymbolTable symbols, DwarfLineTable lines, string? lineError)
     {
         Name = name;
         Array.Sort(ranges, (a, b) => a.Start.CompareTo(b.Start));
@@ -29,7 +29,7 @@ public sealed class ModuleSymbols
     public string Name { get; }
 
     /// <summary>The loaded sections, sorted by start address.</summary>
-    public IReadOnlyList<AddressRange> Ranges => ranges;
+    public IReadOnlyList<SectionRange> Ranges => ranges;
 
     /// <summary>Functions, variables and labels.</summary>
     public SymbolTable Symbols { get; }
@@ -49,10 +49,10 @@ public sealed class ModuleSymbols
     {
         if (image.IsRelocatable)
             throw new SymbolFileException($"{name}: a relocatable object (ET_REL) needs its section load addresses");
-        var ranges = new List<AddressRange>();
+        var ranges = new List<SectionRange>();
         foreach (var section in image.Sections)
             if (section.IsAllocated && section.Size > 0)
-                ranges.Add(new AddressRange(section.Address, section.Address + section.Size, section.IsExecutable, section.Name));
+                ranges.Add(new SectionRange(section.Address, section.Address + section.Size, section.IsExecutable, section.Name));
         var symbols = SymbolTable.Build(image, []);
         var (lines, error) = ReadLines(image, []);
         return new ModuleSymbols(name, ranges.ToArray(), symbols, lines, error);
@@ -70,12 +70,12 @@ public sealed class ModuleSymbols
             throw new SymbolFileException($"{name}: ELF type {image.FileType} is not a relocatable object (ET_REL)");
         if (sectionAddresses.Length != image.Sections.Count)
             throw new ArgumentException($"{name}: {sectionAddresses.Length} section addresses for an object of {image.Sections.Count} sections", nameof(sectionAddresses));
-        var ranges = new List<AddressRange>();
+        var ranges = new List<SectionRange>();
         for (var i = 1; i < image.Sections.Count; i++)
         {
             var section = image.Sections[i];
             if (section.IsAllocated && section.Size > 0 && sectionAddresses[i] != 0)
-                ranges.Add(new AddressRange(sectionAddresses[i], sectionAddresses[i] + section.Size, section.IsExecutable, section.Name));
+                ranges.Add(new SectionRange(sectionAddresses[i], sectionAddresses[i] + section.Size, section.IsExecutable, section.Name));
         }
         var symbols = SymbolTable.Build(image, sectionAddresses);
         var (lines, error) = ReadLines(image, sectionAddresses);
@@ -83,7 +83,7 @@ public sealed class ModuleSymbols
     }
 
     /// <summary>The loaded section containing <paramref name="address"/>, if any. Allocation-free.</summary>
-    public bool TryFindRange(ulong address, out AddressRange range)
+    public bool TryFindRange(ulong address, out SectionRange range)
     {
         var i = DwarfLineTable.LastAtOrBelow(rangeStarts, address);
         if (i >= 0 && ranges[i].Contains(address))
