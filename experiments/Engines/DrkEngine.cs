@@ -65,7 +65,8 @@ public sealed class DrkEngine(DrkLauncher launcher) : IRunEngine
         if (v.Tier.Length > 0) args.AddRange(["--tier", v.Tier]);
         if (v.Tool.Length > 0 && v.Tool != KnownNames.NoTool)
         {
-            args.AddRange(["--tool", v.Tool]);
+            // A tool assembly's path is relative to the spec, not to wherever the runner was started.
+            args.AddRange(["--tool", request.ToolAssembly ?? v.Tool]);
             if (v.Scope.Length > 0) args.AddRange(["--scope", v.Scope]);
         }
         if (request.MaxInstructions is { } max) args.AddRange(["--max-instructions", max.ToString(CultureInfo.InvariantCulture)]);

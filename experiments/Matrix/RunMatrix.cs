@@ -33,6 +33,7 @@ public sealed class RunMatrix
         {
             foreach (var workload in spec.Workloads)
             {
+                if (spec.IsExcluded(variant, workload.Name)) continue;
                 if (variant.Engine == KnownNames.NameOf(EngineKind.Native))
                 {
                     var program = NativeProgramPath(spec, workload);

@@ -156,7 +156,7 @@ public sealed partial class ExperimentRunner(EngineCatalog engines, IProgressDis
     {
         var request = new RunRequest(
             run.Variant, run.Workload, spec.Guest, run.Workload.CommandLine(spec.Guest.Append), spec.Timeout, spec.MaxInstructions,
-            RunMatrix.NativeProgramPath(spec, run.Workload));
+            RunMatrix.NativeProgramPath(spec, run.Workload), spec.ToolAssemblies.GetValueOrDefault(run.Variant.Tool));
         var started = DateTimeOffset.UtcNow;
         EngineOutcome outcome;
         try

@@ -22,6 +22,12 @@ public sealed record ExperimentSpec
 
     public required VariantSelector Baseline { get; init; }
 
+    /// <summary>Cells of <see cref="Variants"/> x <see cref="Workloads"/> the spec leaves out (its <c>exclude</c> list).</summary>
+    public IReadOnlyList<CellExclusion> Exclusions { get; init; } = [];
+
+    /// <summary>Tools given as .dll paths: the spec's text (a variant's tool) to the full path <c>drk run --tool</c> gets.</summary>
+    public IReadOnlyDictionary<string, string> ToolAssemblies { get; init; } = new Dictionary<string, string>();
+
     public SlowdownMetric Metric { get; init; } = SlowdownMetric.Wall;
 
     /// <summary>Measured runs per (variant, workload).</summary>
@@ -45,4 +51,12 @@ public sealed record ExperimentSpec
 
     /// <summary>Bootstrap resamples per interval.</summary>
     public int Resamples { get; init; } = 10_000;
+
+    /// <summary>Whether an <c>exclude</c> entry leaves this cell out of the matrix.</summary>
+    public bool IsExcluded(Variant variant, string workload)
+    {
+        foreach (var exclusion in Exclusions)
+            if (exclusion.Excludes(variant, workload)) return true;
+        return false;
+    }
 }

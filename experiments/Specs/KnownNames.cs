@@ -1,8 +1,8 @@
 namespace Drk.Experiments.Specs;
 
 /// <summary>
-/// The names a spec may use for engines, tiers, tools, scopes and figure dimensions: the flags <c>drk run</c>
-/// documents. The tool list mirrors DESIGN.md's <c>tools/</c>; when the dispatcher grows a tool registry, read it from there.
+/// The names a spec may use for engines, tiers, scopes and figure dimensions: the flags <c>drk run</c>
+/// documents. Tools are not listed here: the drk build that runs a spec says which it has (<see cref="DrkToolSet"/>).
 /// </summary>
 public static class KnownNames
 {
@@ -19,8 +19,6 @@ public static class KnownNames
     ];
 
     public static readonly IReadOnlyList<string> Tiers = ["interp", "jit", "auto"];
-
-    public static readonly IReadOnlyList<string> Tools = [NoTool, "null", "inscount", "memcheck", "bgi", "cfi"];
 
     public static readonly IReadOnlyList<string> Scopes = ["kernel", "kernel+modules", "modules"];
 

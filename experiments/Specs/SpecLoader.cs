@@ -16,12 +16,13 @@ public static partial class SpecLoader
     [
         "name", "description", "guest", "workloads", "engines", "tiers", "tools", "scopes", "vcpus",
         "repetitions", "warmup", "timeout", "max-instructions", "native-program", "baseline", "metric",
-        "figures", "seed", "resamples",
+        "figures", "seed", "resamples", "exclude",
     ];
 
     /// <summary>Loads and validates the spec at <paramref name="path"/>.</summary>
+    /// <param name="tools">The tools the drk that will run it knows; <see cref="DrkToolSet.Shipped"/> when null.</param>
     /// <exception cref="InvalidSpecException">The file is missing, unreadable or invalid.</exception>
-    public static ExperimentSpec Load(string path)
+    public static ExperimentSpec Load(string path, DrkToolSet? tools = null)
     {
         string text;
         try
@@ -33,11 +34,11 @@ public static partial class SpecLoader
             var why = e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e.Message;
             throw new InvalidSpecException([new SpecError(path, 0, 0, $"cannot read the spec: {why}")]);
         }
-        return Parse(text, path);
+        return Parse(text, path, tools);
     }
 
     /// <summary>Validates spec text as if it had been read from <paramref name="path"/>.</summary>
-    public static ExperimentSpec Parse(string yaml, string path)
+    public static ExperimentSpec Parse(string yaml, string path, DrkToolSet? tools = null)
     {
         var errors = new SpecErrorSink(path);
         var baseDir = Path.GetDirectoryName(Path.GetFullPath(path)) ?? Directory.GetCurrentDirectory();
@@ -66,7 +67,7 @@ public static partial class SpecLoader
             errors.Add(at, 1, stream.Documents.Count == 0 ? "the spec is empty" : "a spec is one YAML document, found several");
             throw new InvalidSpecException(errors.Errors);
         }
-        var spec = new Reader(errors, baseDir, path).Read(stream.Documents[0].RootNode);
+        var spec = new Reader(errors, baseDir, path, tools ?? DrkToolSet.Shipped).Read(stream.Documents[0].RootNode);
         if (spec is null || errors.Errors.Count > 0) throw new InvalidSpecException(errors.Errors);
         return spec;
     }
@@ -84,8 +85,15 @@ public static partial class SpecLoader
     private static partial Regex MemorySize();
 
     /// <summary>One pass over one document; errors accumulate in the sink.</summary>
-    private sealed class Reader(SpecErrorSink errors, string baseDir, string path)
+    private sealed class Reader(SpecErrorSink errors, string baseDir, string path, DrkToolSet toolSet)
     {
+        /// <summary>Tool values a selector may name: none, the built-in tools and the spec's own .dll paths.</summary>
+        private readonly List<string> _toolNames = [.. toolSet.Names];
+
+        private readonly Dictionary<string, string> _toolAssemblies = new(StringComparer.Ordinal);
+
+        private readonly Dictionary<CellExclusion, YamlNode> _exclusionNodes = new(ReferenceEqualityComparer.Instance);
+
         public ExperimentSpec? Read(YamlNode root)
         {
             var top = YamlMappingReader.Open(errors, root, "the spec", TopLevelKeys);
@@ -98,7 +106,7 @@ public static partial class SpecLoader
             var engines = ReadEngines(top);
             var hasDrk = engines.Contains(EngineKind.Drk);
             var tiers = DrkOnly(top, "tiers", KnownNames.Tiers, "tier", hasDrk) ?? ["auto"];
-            var tools = DrkOnly(top, "tools", KnownNames.Tools, "tool", hasDrk) ?? [KnownNames.NoTool];
+            var tools = ReadTools(top, hasDrk) ?? [KnownNames.NoTool];
             var scopes = DrkOnly(top, "scopes", KnownNames.Scopes, "scope", hasDrk) ?? ["kernel"];
             var vcpus = ReadVcpus(top);
 
@@ -108,7 +116,13 @@ public static partial class SpecLoader
             if (nativeProgram is not null) nativeProgram = Path.GetFullPath(Path.Combine(baseDir, nativeProgram));
 
             var variants = Expand(engines, tiers, tools, scopes, vcpus);
+            var exclusions = ReadExclusions(top, variants, workloads);
+            // A variant every workload of which is excluded is not part of the experiment at all (no legend entry,
+            // no baseline needed).
+            if (exclusions.Count > 0 && workloads.Count > 0)
+                variants = variants.Where(v => workloads.Any(w => !exclusions.Any(x => x.Excludes(v, w.Name)))).ToList();
             var baseline = ReadBaseline(top, root, variants);
+            CheckBaselineCells(top, variants, workloads, baseline, exclusions);
             var figures = ReadFigures(top, variants, baseline);
 
             var metric = SlowdownMetric.Wall;
@@ -127,6 +141,8 @@ public static partial class SpecLoader
                 Workloads = workloads,
                 Variants = variants,
                 Baseline = baseline,
+                Exclusions = exclusions,
+                ToolAssemblies = _toolAssemblies,
                 Metric = metric,
                 Repetitions = (int)(top.Integer("repetitions", 1, 10_000) ?? 5),
                 Warmup = (int)(top.Integer("warmup", 0, 100) ?? 0),
@@ -228,6 +244,108 @@ public static partial class SpecLoader
             return result;
         }
 
+        /// <summary>
+        /// The <c>tools</c> list: <c>none</c>, a tool the drk build knows by name, or the path (relative to the spec)
+        /// of a .dll with tool classes, which must exist and pass the build's own check.
+        /// </summary>
+        private IReadOnlyList<string>? ReadTools(YamlMappingReader top, bool hasDrk)
+        {
+            var items = top.Strings("tools");
+            if (items is null) return null;
+            if (!hasDrk) errors.Add(top.Get("tools")!, "'tools' applies only to the drk engine, which this spec does not run");
+            var result = new List<string>();
+            foreach (var (value, node) in items)
+            {
+                if (result.Contains(value, StringComparer.Ordinal))
+                {
+                    errors.Add(node, $"tool '{value}' is listed twice");
+                    continue;
+                }
+                if (DrkToolSet.IsAssemblyPath(value))
+                {
+                    var full = Path.GetFullPath(Path.Combine(baseDir, value));
+                    if (!File.Exists(full))
+                    {
+                        errors.Add(node, $"tool assembly '{value}' not found (looked for {full}; is the tool built? dotnet build -c Release)");
+                        continue;
+                    }
+                    if (toolSet.CheckAssembly(full) is { } why)
+                    {
+                        errors.Add(node, $"tool assembly '{value}' cannot be used: {why}");
+                        continue;
+                    }
+                    _toolAssemblies[value] = full;
+                    _toolNames.Add(value);
+                }
+                else if (!toolSet.Names.Contains(value, StringComparer.Ordinal))
+                {
+                    errors.Add(node, $"unknown tool '{value}' (this drk knows: {string.Join(", ", toolSet.Names)}, or the path of a .dll with ITool classes)");
+                    continue;
+                }
+                result.Add(value);
+            }
+            return result.Count > 0 ? result : null;
+        }
+
+        /// <summary>The <c>exclude</c> list: cells to leave out, each entry a mapping of dimension (or <c>workload</c>) to one value or a list.</summary>
+        private List<CellExclusion> ReadExclusions(YamlMappingReader top, List<Variant> variants, List<WorkloadSpec> workloads)
+        {
+            var result = new List<CellExclusion>();
+            var node = top.Get("exclude");
+            if (node is null) return result;
+            if (node is not YamlSequenceNode list)
+            {
+                errors.Add(node, "'exclude' must be a list of mappings like {tier: interp, workload: [pipe, fork-exit]}");
+                return result;
+            }
+            var workloadNames = workloads.Select(w => w.Name).ToList();
+            foreach (var item in list.Children)
+            {
+                var m = YamlMappingReader.Open(errors, item, "an exclude entry", "engine", "tier", "tool", "scope", "vcpus", "workload");
+                if (m is null) continue;
+                var before = errors.Errors.Count;
+                var vcpus = m.Strings("vcpus")?.Select(x => m.IntegerOf(x.Node, "vcpus", 1, 256)).OfType<long>().Select(n => (int)n).ToList();
+                var exclusion = new CellExclusion(
+                    m.Choices("engine", KnownNames.EngineNames, "engine"),
+                    m.Choices("tier", KnownNames.Tiers, "tier"),
+                    m.Choices("tool", _toolNames, "tool"),
+                    m.Choices("scope", KnownNames.Scopes, "scope"),
+                    vcpus,
+                    m.Choices("workload", workloadNames, "workload"));
+                if (errors.Errors.Count > before) continue;
+                if (m.Node.Children.Count == 0)
+                    errors.Add(item, "an exclude entry must name at least one of engine, tier, tool, scope, vcpus, workload");
+                else if (workloads.Count > 0 && !variants.Any(v => workloads.Any(w => exclusion.Excludes(v, w.Name))))
+                    errors.Add(item, "this exclude entry matches no cell of the matrix");
+                else
+                {
+                    result.Add(exclusion);
+                    _exclusionNodes[exclusion] = item;
+                }
+            }
+            return result;
+        }
+
+        /// <summary>Every cell that is compared must have its baseline cell in the matrix, or its slowdown would silently be missing.</summary>
+        private void CheckBaselineCells(
+            YamlMappingReader top, List<Variant> variants, List<WorkloadSpec> workloads, VariantSelector baseline, List<CellExclusion> exclusions)
+        {
+            if (exclusions.Count == 0) return;
+            foreach (var v in variants.Where(v => !baseline.Selects(v)))
+            {
+                var b = variants.Where(baseline.Selects).Where(c => baseline.Matches(c, v)).ToList();
+                if (b.Count != 1) continue;
+                foreach (var w in workloads)
+                {
+                    if (exclusions.Any(x => x.Excludes(v, w.Name))) continue;
+                    var rule = exclusions.FirstOrDefault(x => x.Excludes(b[0], w.Name));
+                    if (rule is null) continue;
+                    errors.Add(_exclusionNodes[rule], $"this exclude entry leaves out the baseline '{b[0]}' on {w.Name}, which '{v}' is compared with; exclude both or neither");
+                    break;
+                }
+            }
+        }
+
         private static List<Variant> Expand(
             List<EngineKind> engines, IReadOnlyList<string> tiers, IReadOnlyList<string> tools,
             IReadOnlyList<string> scopes, List<int> vcpus)
@@ -295,7 +413,7 @@ public static partial class SpecLoader
             return new VariantSelector(
                 Known(m, "engine", KnownNames.EngineNames),
                 Known(m, "tier", KnownNames.Tiers),
-                Known(m, "tool", KnownNames.Tools),
+                Known(m, "tool", _toolNames),
                 Known(m, "scope", KnownNames.Scopes));
         }
 

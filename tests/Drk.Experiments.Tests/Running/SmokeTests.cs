@@ -63,7 +63,7 @@ public sealed class SmokeTests : IDisposable
 
         Assert.Equal(ExitStatus.Success, outcome.ExitStatus);
         var header = File.ReadAllLines(Path.Combine(outDir, "engines.dat"))[1].Split('\t');
-        Assert.Equal(["group", "drk interp", "low", "high", "drk jit", "low", "high", "native", "low", "high"], header);
+        Assert.Equal(["group", "drk interp", "low", "high", "drk jit", "low", "high", "drk auto", "low", "high", "native", "low", "high"], header);
         var report = File.ReadAllText(Path.Combine(outDir, "README.md"));
         Assert.Contains("## Not run", report, StringComparison.Ordinal);
         Assert.Contains("pipe on native 1 vCPU: no native build", report, StringComparison.Ordinal);
@@ -80,8 +80,11 @@ public sealed class SmokeTests : IDisposable
 
         Assert.Equal(ExitStatus.Success, outcome.ExitStatus);
         Assert.True(File.Exists(Path.Combine(outDir, "slowdown-interp.gp")));
-        Assert.True(File.Exists(Path.Combine(outDir, "slowdown-jit.gp")));
-        var data = File.ReadAllLines(Path.Combine(outDir, "slowdown-jit.dat"));
+        Assert.True(File.Exists(Path.Combine(outDir, "slowdown-auto.gp")));
+        // The eager JIT runs without a tool only (for the MIPS figure): nothing to divide, no slowdown figure.
+        Assert.False(File.Exists(Path.Combine(outDir, "slowdown-jit.gp")));
+        Assert.Equal(3 * 3 * 3, harness.Drk.Requests.Count(r => r.Variant.Tier == "interp"));
+        var data = File.ReadAllLines(Path.Combine(outDir, "slowdown-auto.dat"));
         Assert.Contains("inscount [kernel+modules]", data[1], StringComparison.Ordinal);
         Assert.StartsWith(FigureBuilder.GeomeanGroup, data[^1], StringComparison.Ordinal);
         // The fake engine's model: inscount costs 2.5x no tool, null 1.2x, within the 2% noise.
