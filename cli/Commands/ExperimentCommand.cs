@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Drk.Cli.Running;
 using Drk.Experiments.Engines;
 using Drk.Experiments.Figures;
 using Drk.Experiments.Matrix;
@@ -41,7 +42,7 @@ internal static class ExperimentCommand
             var specPath = parse.GetValue(spec)!;
             try
             {
-                var s = SpecLoader.Load(specPath);
+                var s = SpecLoader.Load(specPath, DrkTools());
                 var outDir = parse.GetValue(output) ?? Path.Combine("results", s.Name);
                 var n = parse.GetValue(jobs);
                 if (n < 1) return Usage($"--jobs must be at least 1, got {n}");
@@ -91,10 +92,17 @@ internal static class ExperimentCommand
         return command;
     }
 
+    /// <summary>The tools this build's <c>drk run --tool</c> accepts, so that a spec is checked against what will run it.</summary>
+    private static DrkToolSet DrkTools() => new(
+        [.. ToolCatalog.BuiltInTools().Select(t => t.Name)],
+        path => ToolCatalog.TryCreate([path], out _, out var error) ? null : error);
+
     private static int DryRun(ExperimentSpec spec)
     {
         var matrix = RunMatrix.Expand(spec);
-        Console.WriteLine($"{spec.Name}: {spec.Variants.Count} variants x {spec.Workloads.Count} workloads = {matrix.CellCount} cells, "
+        var excluded = spec.Variants.Count * spec.Workloads.Count - matrix.CellCount - matrix.NotApplicable.Count;
+        Console.WriteLine($"{spec.Name}: {spec.Variants.Count} variants x {spec.Workloads.Count} workloads"
+            + (excluded > 0 ? $" - {excluded} excluded" : "") + $" = {matrix.CellCount} cells, "
             + $"{matrix.Runs.Count} runs ({spec.Warmup} warm-up + {spec.Repetitions} measured per cell)");
         foreach (var v in spec.Variants)
             Console.WriteLine($"  {(spec.Baseline.Selects(v) ? "baseline " : "         ")}{v}");
