@@ -166,6 +166,7 @@ public sealed class ExperimentAnalysis
             if (distinct > 1)
                 problems.Add($"{cell.Workload} on {cell.Variant}: retired instructions vary between repetitions ({distinct} different counts)");
         }
+        problems.AddRange(InsCountChecks.Check(Runs));
         return problems;
     }
 }

@@ -87,7 +87,12 @@ public static class MarkdownReport
 
         md.Append("## Transparency checks\n\n");
         if (analysis.ConsistencyProblems.Count == 0)
-            md.Append("Every engine, tier and tool reported the same checksum for each workload, and (on 1 vCPU, where counted) the same number of retired instructions.\n");
+        {
+            md.Append("Every engine, tier and tool reported the same checksum for each workload, and (on 1 vCPU, where counted) the same number of retired instructions.");
+            if (InsCountChecks.Applies(analysis.Runs))
+                md.Append(" inscount counted the same instructions in every tier and repetition, and in the kernel+modules scope exactly the kernel-mode instructions Drk retired.");
+            md.Append('\n');
+        }
         else
             foreach (var p in analysis.ConsistencyProblems) md.Append("- ").Append(p).Append('\n');
         md.Append('\n');

@@ -50,4 +50,28 @@ public sealed class ParserTests
         Assert.Equal(0.5, stats["ratio"]);
         Assert.Equal(3, stats.Count);
     }
+
+    [Fact]
+    public void Tool_report_lines_become_statistics_named_by_tool_and_key()
+    {
+        // What drk run --tool inscount,null --stats prints at machine stop (tools/inscount, tools/null).
+        var (_, stats) = DrkStatsParser.Parse(
+        [
+            "inscount: scope=kernel+modules total=10095115 kernel=10020973 modules=74142",
+            "inscount: module=chardev count=74142",
+            "null: blocks-translated=1339 instructions-translated=5950 kernel-entries=1003 modules-loaded=0",
+            "tools: inscount,null scope=kernel+modules",
+            "links: 63652115 hits, 5404 misses (100.0% hit rate)",
+        ]);
+
+        Assert.Equal(10_095_115, stats["inscount.total"]);
+        Assert.Equal(10_020_973, stats["inscount.kernel"]);
+        Assert.Equal(74_142, stats["inscount.modules"]);
+        Assert.Equal(74_142, stats["inscount.module.chardev.count"]);
+        Assert.Equal(1003, stats["null.kernel-entries"]);
+        Assert.Equal(0, stats["null.modules-loaded"]);
+        // The scope is the run's setting, not a count; the tools line and the prose line are not statistics.
+        Assert.DoesNotContain(stats.Keys, k => k.Contains("scope", StringComparison.Ordinal) || k.StartsWith("tools", StringComparison.Ordinal) || k.StartsWith("links", StringComparison.Ordinal));
+        Assert.Equal(8, stats.Count);
+    }
 }

@@ -60,6 +60,46 @@ public sealed class SpecLoaderTests : IDisposable
             7, "unknown tool 'memchek' (this drk knows: none, null, inscount, or the path of a .dll with ITool classes)"
         },
         {
+            "tool drk does not have",
+            Guest + "\nworkloads: [a]\ntools: [none, memcheck]\n",
+            5, "unknown tool 'memcheck' (this drk knows: none, null, inscount,"
+        },
+        {
+            "missing tool assembly",
+            Guest + "\nworkloads: [a]\ntools: [none, ../tools/mine/Mine.dll]\n",
+            5, "tool assembly '../tools/mine/Mine.dll' not found (looked for "
+        },
+        {
+            "exclude that is not a list",
+            Guest + "\nworkloads: [a]\nexclude: {tier: auto}\n",
+            5, "'exclude' must be a list of mappings"
+        },
+        {
+            "unknown key in an exclude entry",
+            Guest + "\nworkloads: [a]\nexclude:\n  - {tiers: auto}\n",
+            6, "unknown key 'tiers' in an exclude entry (allowed: engine, tier, tool, scope, vcpus, workload)"
+        },
+        {
+            "unknown workload in an exclude entry",
+            Guest + "\nworkloads: [a, b]\nexclude:\n  - {workload: [b, c]}\n",
+            6, "unknown workload 'c' (known: a, b)"
+        },
+        {
+            "exclude entry that matches nothing",
+            Guest + "\nworkloads: [a, b]\ntiers: [auto]\nexclude:\n  - {tier: jit}\n",
+            7, "this exclude entry matches no cell of the matrix"
+        },
+        {
+            "empty exclude entry",
+            Guest + "\nworkloads: [a, b]\nexclude:\n  - {}\n",
+            6, "an exclude entry must name at least one of engine, tier, tool, scope, vcpus, workload"
+        },
+        {
+            "exclude that drops a baseline cell",
+            Guest + "\nworkloads: [a, b]\ntools: [none, null]\nbaseline: {tool: none}\nexclude:\n  - {tool: none, workload: a}\n",
+            8, "this exclude entry leaves out the baseline 'drk auto no tool 1 vCPU' on a, which 'drk auto null [kernel] 1 vCPU' is compared with; exclude both or neither"
+        },
+        {
             "missing image",
             "guest:\n  kernel: ../guest/build/vmlinux\nworkloads: [a]\n",
             2, "kernel image '../guest/build/vmlinux' not found"
@@ -157,6 +197,68 @@ public sealed class SpecLoaderTests : IDisposable
         var error = Assert.Single(e.Errors, x => x.Message.Contains(message, StringComparison.Ordinal));
         Assert.Equal(line, error.Line);
         Assert.StartsWith($"{path}:{line}:", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Exclude_leaves_cells_out_and_drops_variants_left_with_none()
+    {
+        var spec = SpecLoader.Load(_repo.WriteSpec("exclude", Guest + """
+
+            workloads: [a, b, c]
+            tiers: [interp, auto]
+            tools: [none, null, inscount]
+            scopes: [kernel, modules]
+            baseline: {tool: none}
+            exclude:
+              - {tier: interp, workload: [b, c]}
+              - {tier: interp, scope: modules}
+              - {tool: inscount, scope: kernel, workload: a}
+            """));
+
+        // interp: none, null [kernel], inscount [kernel] on a only (inscount [kernel] not even there); auto: everything but inscount [kernel] on a.
+        Assert.Equal(2 + 5, spec.Variants.Count);
+        Assert.DoesNotContain(spec.Variants, v => v.Tier == "interp" && v.Scope == "modules");
+        Assert.DoesNotContain(spec.Variants, v => v.Tier == "interp" && v.Tool == "inscount");
+        var cells = RunMatrix.Expand(spec).Runs.Select(r => (r.Variant.ToString(), r.Workload.Name)).Distinct().ToList();
+        Assert.Equal(2 + 5 * 3 - 1, cells.Count);
+        Assert.DoesNotContain(("drk auto inscount [kernel] 1 vCPU", "a"), cells);
+        Assert.Contains(("drk auto inscount [kernel] 1 vCPU", "b"), cells);
+        Assert.Contains(("drk interp null [kernel] 1 vCPU", "a"), cells);
+        Assert.DoesNotContain(("drk interp null [kernel] 1 vCPU", "b"), cells);
+    }
+
+    [Fact]
+    public void A_tool_assembly_is_checked_by_the_drk_build_and_passed_by_full_path()
+    {
+        Directory.CreateDirectory(Path.Combine(_repo.Root, "tools"));
+        File.WriteAllText(Path.Combine(_repo.Root, "tools", "Mine.dll"), "stand-in");
+        var yaml = Guest + "\nworkloads: [a]\ntools: [none, ../tools/Mine.dll]\n";
+        var checkedPaths = new List<string>();
+
+        var refusing = new DrkToolSet(["null"], p => { checkedPaths.Add(p); return "no public ITool class with a parameterless constructor in it"; });
+        var e = Assert.Throws<InvalidSpecException>(() => SpecLoader.Load(_repo.WriteSpec("refused", yaml), refusing));
+        Assert.Equal("tool assembly '../tools/Mine.dll' cannot be used: no public ITool class with a parameterless constructor in it", Assert.Single(e.Errors).Message);
+
+        var full = Path.Combine(_repo.Root, "tools", "Mine.dll");
+        Assert.Equal([full], checkedPaths);
+        var spec = SpecLoader.Load(_repo.WriteSpec("accepted", yaml), new DrkToolSet(["null"], _ => null));
+        var variant = spec.Variants.Single(v => v.Tool == "../tools/Mine.dll");
+        Assert.Equal(full, spec.ToolAssemblies[variant.Tool]);
+        var request = new Drk.Experiments.Engines.RunRequest(variant, spec.Workloads[0], spec.Guest, "run=a", TimeSpan.FromSeconds(1), null, null,
+            spec.ToolAssemblies[variant.Tool]);
+        var args = Drk.Experiments.Engines.DrkEngine.Arguments(request);
+        Assert.Equal(full, args[args.ToList().IndexOf("--tool") + 1]);
+    }
+
+    [Fact]
+    public void Tool_names_come_from_the_tool_set_given()
+    {
+        var yaml = Guest + "\nworkloads: [a]\ntools: [none, memcheck]\n";
+
+        var spec = SpecLoader.Load(_repo.WriteSpec("memcheck", yaml), new DrkToolSet(["null", "inscount", "memcheck"]));
+
+        Assert.Contains(spec.Variants, v => v.Tool == "memcheck");
+        Assert.Throws<InvalidSpecException>(() => SpecLoader.Load(_repo.WriteSpec("memcheck2", yaml), new DrkToolSet(["null", "inscount"])));
     }
 
     [Fact]
