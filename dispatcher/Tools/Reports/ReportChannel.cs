@@ -27,9 +27,9 @@ namespace Drk.Dispatcher.Tools.Reports;
 /// <see cref="JsonLines"/> before <see cref="Complete"/>.
 /// </para>
 /// <para>
-/// <b>Cost.</b> Each report symbolises its top frames to build the title and looks it up in a
-/// dictionary: it allocates. Tools report from clean calls on the slow path, never per access.
-/// Not thread-safe: the dispatcher calls tools on one thread (vCPUs run round-robin).
+/// <b>Cost.</b> Each report symbolises its top <see cref="TitleFrames"/> frames to build the
+/// title and looks it up in a dictionary (the rest of the stack only for a new title): it
+/// allocates. Tools report from clean calls on the slow path, never per access. Not thread-safe: the dispatcher calls tools on one thread (vCPUs run round-robin).
 /// </para>
 /// </remarks>
 public sealed class ReportChannel
@@ -100,13 +100,15 @@ public sealed class ReportChannel
         if (IsCompleted) throw new InvalidOperationException("the machine has stopped: the report channel is complete");
         if (string.IsNullOrWhiteSpace(report.Kind)) throw new ArgumentException("a report has a kind", nameof(report));
         _errors++;
-        SourceLocation[] frames = Symbolize(report.Rip, report.Stack);
+        // Only the title's frames are symbolised for a repeat; the whole stack only for a new context.
+        SourceLocation[] frames = Symbolize(report.Rip, report.Stack, Math.Min(_titleFrames, 1 + report.Stack.Count));
         string title = Title(report, frames);
         if (_byTitle.TryGetValue(title, out FoldedReport? folded))
         {
             folded.Count++;
             return false;
         }
+        if (frames.Length < 1 + report.Stack.Count) frames = SymbolizeRest(frames, report.Stack);
         folded = new FoldedReport(title, report, _errors, frames,
             report.Allocation is null ? null : SymbolizeReturns(report.Allocation.Stack),
             report.Free is null ? null : SymbolizeReturns(report.Free.Stack));
@@ -180,11 +182,21 @@ public sealed class ReportChannel
             _output.WriteLine($"{Prefix} ... and {_contexts.Count - listed} more contexts{(JsonLines is null ? "" : " (all are in the report file)")}");
     }
 
-    private SourceLocation[] Symbolize(ulong rip, IReadOnlyList<ulong> returns)
+    // The first count frames: the RIP, then return addresses.
+    private SourceLocation[] Symbolize(ulong rip, IReadOnlyList<ulong> returns, int count)
+    {
+        var frames = new SourceLocation[count];
+        frames[0] = _symbolizer.Symbolize(rip);
+        for (int i = 1; i < count; i++) frames[i] = SymbolizeReturn(returns[i - 1]);
+        return frames;
+    }
+
+    // The title's frames extended by the rest of the stack.
+    private SourceLocation[] SymbolizeRest(SourceLocation[] top, IReadOnlyList<ulong> returns)
     {
         var frames = new SourceLocation[1 + returns.Count];
-        frames[0] = _symbolizer.Symbolize(rip);
-        for (int i = 0; i < returns.Count; i++) frames[i + 1] = SymbolizeReturn(returns[i]);
+        top.CopyTo(frames, 0);
+        for (int i = top.Length; i < frames.Length; i++) frames[i] = SymbolizeReturn(returns[i - 1]);
         return frames;
     }
 

@@ -50,6 +50,19 @@ public sealed class ReportChannelTests
     }
 
     [Fact]
+    public void ARepeatSymbolisesOnlyItsTitleFrames()
+    {
+        var symbols = Symbols(0xffff_ffff_c000_0000);
+        var channel = new ReportChannel(TextWriter.Null, symbols);
+        channel.Report(Overflow(0xffff_ffff_c000_0000, 0x10));
+        Assert.Equal(3, symbols.Queries.Count); // RIP, one return address, one allocation frame
+        symbols.Queries.Clear();
+        channel.Report(Overflow(0xffff_ffff_c000_0000, 0x20));
+        Assert.Equal(new[] { 0xffff_ffff_c000_0054UL }, symbols.Queries);
+        Assert.Equal(2, channel.Contexts[0].Frames.Count);
+    }
+
+    [Fact]
     public void ARunWithTheModuleLoadedElsewhereProducesTheSameTitles()
     {
         string[] TitlesFor(ulong moduleBase)
