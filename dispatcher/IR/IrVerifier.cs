@@ -6,7 +6,8 @@ namespace Drk.Dispatcher.IR;
 /// <summary>
 /// Checks that a block obeys the IR contract: SSA (each temp written once, before any use),
 /// operand and result types per opcode, guest slots in range, exactly one terminator and it is
-/// last, guest-instruction indexes in range and non-decreasing (meta ops excepted).
+/// last, guest-instruction indexes in range and non-decreasing (meta ops excepted), and meta ops
+/// (what tools insert) free of anything the guest could see.
 /// </summary>
 /// <remarks>
 /// Runs after the lowering and after every pass in tests and in <c>GuestRunner</c>; a failure is
@@ -40,6 +41,9 @@ public static class IrVerifier
                 lastGuest = op.Guest;
             }
 
+            if (op.IsMeta && IsGuestVisible(op.Code))
+                cx.Error("a meta op must not write guest state, access guest memory, fault or leave the block (tools' ops are invisible to the guest)");
+
             if (IsTerminator(op.Code)) terminators++;
             if (op.Dst != IrOp.None && op.Dst < defined.Length) defined[op.Dst] = true;
         }
@@ -60,6 +64,12 @@ public static class IrVerifier
 
     private static bool IsTerminator(IrOpcode code) =>
         code is IrOpcode.Exit or IrOpcode.ExitIndirect or IrOpcode.Raise or IrOpcode.SoftInt;
+
+    /// <summary>Ops whose effect the guest could see: state writes, memory accesses (faults, accessed bits, devices), faults and exits.</summary>
+    private static bool IsGuestVisible(IrOpcode code) =>
+        code is IrOpcode.PutReg or IrOpcode.Load or IrOpcode.Store or IrOpcode.DivU or IrOpcode.DivS or IrOpcode.RemU or IrOpcode.RemS
+            or IrOpcode.ExitIf or IrOpcode.Exit or IrOpcode.ExitIndirect or IrOpcode.Raise or IrOpcode.RaiseIf or IrOpcode.SoftInt
+            or IrOpcode.System;
 
     /// <summary>The checks of one op.</summary>
     private readonly ref struct OpChecker(IrBlock block, List<string> errors, bool[] defined, int index, in IrOp op)
