@@ -31,9 +31,20 @@ public sealed class InstrumentedBlock
     private readonly IrBuilder _builder;
     private readonly List<Insertion> _insertions = new();
     private readonly InstrumentedInstruction[] _instructions;
-    private int _openStart = -1, _openAnchor, _openGuest;
+    private int _openStart = -1, _openAnchor, _openGuest, _openPlace;
 
-    private readonly record struct Insertion(int Anchor, int Sequence, int Guest, int Start, int End);
+    /// <summary>
+    /// Ops inserted at one point. Points of different kinds can share an anchor op (after an
+    /// instruction and before the next; after one access and before the next access), so they
+    /// are ordered by anchor, then instruction, then <see cref="Place"/> inside the instruction,
+    /// then registration: the documented execution order, whichever pass inserted first.
+    /// </summary>
+    private readonly record struct Insertion(int Anchor, int Guest, int Place, int Sequence, int Start, int End);
+
+    // Places inside one instruction: before it, around each access (by op index), after it, before a given op.
+    private const int PlaceBefore = 0;
+    private const int PlaceAfter = int.MaxValue - 1;
+    private const int PlaceBeforeOp = int.MaxValue;
 
     internal InstrumentedBlock(IrBlock ir, int cpl, CodeRegion region, ModuleInfo? module)
     {
@@ -69,7 +80,7 @@ public sealed class InstrumentedBlock
     public bool IsInstrumented => _insertions.Count > 0 || (_openStart >= 0 && _scratch.Count > _openStart);
 
     /// <summary>Inserts before the instruction's first op: its operands are still unread.</summary>
-    public IrBuilder InsertBefore(InstrumentedInstruction instruction) => Open(instruction.FirstOp, instruction.Index);
+    public IrBuilder InsertBefore(InstrumentedInstruction instruction) => Open(instruction.FirstOp, instruction.Index, PlaceBefore);
 
     /// <summary>
     /// Inserts after the instruction's effects; for an instruction that ends with an exit (the
@@ -80,20 +91,20 @@ public sealed class InstrumentedBlock
         int end = instruction.FirstOp + instruction.OpCount;
         var last = _ir.Ops[end - 1].Code;
         if (last is IrOpcode.Exit or IrOpcode.ExitIndirect or IrOpcode.Raise or IrOpcode.SoftInt) end--;
-        return Open(end, instruction.Index);
+        return Open(end, instruction.Index, PlaceAfter);
     }
 
     /// <summary>Inserts just before the access: <see cref="MemoryAccess.Address"/> is defined, memory is not yet touched.</summary>
-    public IrBuilder InsertBefore(MemoryAccess access) => Open(access.OpIndex, access.Instruction);
+    public IrBuilder InsertBefore(MemoryAccess access) => Open(access.OpIndex, access.Instruction, 2 * access.OpIndex + 1);
 
     /// <summary>Inserts just after the access (it did not fault): a read's <see cref="MemoryAccess.Value"/> is defined.</summary>
-    public IrBuilder InsertAfter(MemoryAccess access) => Open(access.OpIndex + 1, access.Instruction);
+    public IrBuilder InsertAfter(MemoryAccess access) => Open(access.OpIndex + 1, access.Instruction, 2 * access.OpIndex + 2);
 
     /// <summary>Inserts before op <paramref name="opIndex"/> of <see cref="Ir"/>, attributed to the instruction it belongs to: for passes that work on the IR itself.</summary>
     public IrBuilder InsertBeforeOp(int opIndex)
     {
         if ((uint)opIndex >= (uint)_ir.Count) throw new ArgumentOutOfRangeException(nameof(opIndex));
-        return Open(opIndex, _ir.Ops[opIndex].Guest);
+        return Open(opIndex, _ir.Ops[opIndex].Guest, PlaceBeforeOp);
     }
 
     /// <summary>
@@ -104,12 +115,13 @@ public sealed class InstrumentedBlock
     /// <remarks>See <see cref="RetirementCounting"/> for where the adds go and the one case that is not exact.</remarks>
     public void CountRetiredInstructions(int counter) => RetirementCounting.Insert(this, counter);
 
-    private IrBuilder Open(int anchor, int guest)
+    private IrBuilder Open(int anchor, int guest, int place)
     {
         Close();
         _openStart = _scratch.Count;
         _openAnchor = anchor;
         _openGuest = guest;
+        _openPlace = place;
         _builder.Guest = guest;
         _builder.Meta = true;
         return _builder;
@@ -119,7 +131,7 @@ public sealed class InstrumentedBlock
     {
         if (_openStart < 0) return;
         if (_scratch.Count > _openStart)
-            _insertions.Add(new Insertion(_openAnchor, _insertions.Count, _openGuest, _openStart, _scratch.Count));
+            _insertions.Add(new Insertion(_openAnchor, _openGuest, _openPlace, _insertions.Count, _openStart, _scratch.Count));
         _openStart = -1;
     }
 
@@ -128,7 +140,11 @@ public sealed class InstrumentedBlock
     {
         Close();
         if (_insertions.Count == 0) return _ir;
-        _insertions.Sort(static (x, y) => x.Anchor != y.Anchor ? x.Anchor.CompareTo(y.Anchor) : x.Sequence.CompareTo(y.Sequence));
+        _insertions.Sort(static (x, y) =>
+            x.Anchor != y.Anchor ? x.Anchor.CompareTo(y.Anchor)
+            : x.Guest != y.Guest ? x.Guest.CompareTo(y.Guest)
+            : x.Place != y.Place ? x.Place.CompareTo(y.Place)
+            : x.Sequence.CompareTo(y.Sequence));
         var result = new IrBlock(_ir.StartRip, _ir.Instructions, _ir.Count + _scratch.Count);
         for (int id = 0; id < _scratch.TempCount; id++) result.NewTemp(_scratch.TypeOf((ushort)id));
         var ops = _ir.Ops;
