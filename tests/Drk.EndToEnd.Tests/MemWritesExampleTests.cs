@@ -1,12 +1,17 @@
+using System.Reflection;
 using System.Text.RegularExpressions;
+using Drk.Dispatcher.Jit;
+using Drk.Dispatcher.Tools;
 using Drk.Guest.Tests;
+using Drk.Hv;
 
 namespace Drk.EndToEnd.Tests;
 
 /// <summary>
 /// The example tool of docs/writing-a-tool.md, loaded by <c>drk run --tool PATH.dll</c> as a user
 /// would load theirs, on <c>selftest</c>: its table is the same on every tier, splits exactly
-/// by scope, and has a positive row for every module whose code ran.
+/// by scope, has a positive row for every module whose code ran, and equals what a clean call
+/// per store counts in the same run.
 /// </summary>
 public sealed partial class MemWritesExampleTests
 {
@@ -87,6 +92,25 @@ public sealed partial class MemWritesExampleTests
             Assert.Equal(isKernel ? reference[i].Writes : 0, kernelRows[i].Writes);
             Assert.Equal(isKernel ? 0 : reference[i].Writes, moduleRows[i].Writes);
         }
+    }
+
+    [SkippableFact]
+    public void The_inline_counts_equal_a_clean_call_per_store_in_the_same_compiled_run()
+    {
+        var images = GuestImages.Require();
+        Assert.True(File.Exists(ToolDll), $"{ToolDll} is missing: build Drk.sln (or this test project) in Release");
+        // Loaded as drk loads it; its Drk.Dispatcher reference binds to the one this process has.
+        var memwrites = (ITool)Activator.CreateInstance(Assembly.LoadFrom(ToolDll).GetType("Drk.Examples.MemWrites.MemWritesTool", throwOnError: true)!)!;
+        var oracle = new CleanCallStoreCounter();
+        var run = InProcessRun.Run(images, "selftest", 1, ExecutionTier.Jit, [memwrites, oracle], InstrumentationScope.KernelAndModules, "selftest, memwrites + storecalls, jit");
+
+        Assert.True(run.Result.Reason == MachineStopReason.DebugExit && run.Result.ExitStatus == 0, run.Describe());
+        var inline = TableRow().Matches(run.ToolOutput).ToDictionary(m => m.Groups[1].Value, m => long.Parse(m.Groups[2].Value));
+        var called = oracle.Writes();
+        Assert.True(inline.Count >= 4 && inline["kernel"] > 0, run.Describe());
+        foreach (var (row, writes) in inline)
+            Assert.True(writes == called.GetValueOrDefault(row), $"{row}: memwrites {writes}, clean calls {called.GetValueOrDefault(row)}\n{run.Describe()}");
+        foreach (var row in called.Keys) Assert.True(inline.ContainsKey(row), $"memwrites has no row {row}\n{run.Describe()}");
     }
 
     private static async Task<ProcessResult> RunAsync(string tier, string scope)
