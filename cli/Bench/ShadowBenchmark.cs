@@ -144,12 +144,16 @@ internal sealed class ShadowBenchmark
         return cpu > 0 ? (double)cpu / calls : wallNs;
     }
 
+    // Seconds of thread CPU time for one run after a warm-up one (wall time where CPU time is unavailable).
     private static double TimeOnce(Func<ulong> run)
     {
         run();
+        long cpuStart = ThreadCpuTime.Nanoseconds();
         long start = Stopwatch.GetTimestamp();
         GC.KeepAlive(run());
-        return Stopwatch.GetElapsedTime(start).TotalSeconds;
+        double wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        long cpu = ThreadCpuTime.Nanoseconds() - cpuStart;
+        return cpu > 0 ? cpu / 1e9 : wall;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

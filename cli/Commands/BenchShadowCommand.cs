@@ -63,7 +63,7 @@ internal static class BenchShadowCommand
                     Console.WriteLine(string.Create(c, $"  {median.Description,-62} {median.NsPerCall,6:F2} ns  (net {median.NetNsPerCall,5:F2} ns, wall {median.WallNsPerCall,5:F2} ns){(median.AllocatedBytes != 0 ? $"  ALLOCATES {median.AllocatedBytes} B" : "")}"));
                 }
             }
-            if (!machineReadable) Console.WriteLine("bulk:");
+            if (!machineReadable) Console.WriteLine("bulk (thread CPU time):");
             foreach (var b in bulk)
                 Console.WriteLine(machineReadable
                     ? string.Create(c, $"shadow_{b.Key} {b.Value:F2}")
