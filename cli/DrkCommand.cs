@@ -12,6 +12,7 @@ internal static class DrkCommand
         root.Subcommands.Add(Commands.BenchCommand.Create());
         root.Subcommands.Add(Commands.IrCommand.Create());
         root.Subcommands.Add(Commands.RunCommand.Create());
+        root.Subcommands.Add(Commands.ToolsCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
