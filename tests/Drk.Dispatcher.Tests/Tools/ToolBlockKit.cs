@@ -26,9 +26,9 @@ internal static class ToolBlockKit
     /// <summary>Where the blocks' jumps go (nothing is there; the block exits to it).</summary>
     public const ulong Elsewhere = 0x40_8000;
 
-    /// <summary>Decodes and lowers <paramref name="emit"/>'s code at <see cref="CodeBase"/>, as the dispatcher lowers a block.</summary>
-    public static IrBlock Lower(Action<Assembler> emit, int cpl = 0) =>
-        new Lowerer().Lower(IrTestKit.Decode(IrTestKit.Assemble(emit)), cpl);
+    /// <summary>Decodes and lowers <paramref name="emit"/>'s code at <paramref name="rip"/>, as the dispatcher lowers a block.</summary>
+    public static IrBlock Lower(Action<Assembler> emit, int cpl = 0, ulong rip = CodeBase) =>
+        new Lowerer().Lower(IrTestKit.Decode(IrTestKit.Assemble(emit, rip), rip), cpl);
 
     /// <summary>The tool view of <paramref name="block"/>, as kernel code.</summary>
     public static InstrumentedBlock View(IrBlock block) => new(block, 0, CodeRegion.Kernel, null);
