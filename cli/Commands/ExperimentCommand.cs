@@ -95,7 +95,7 @@ internal static class ExperimentCommand
     /// <summary>The tools this build's <c>drk run --tool</c> accepts, so that a spec is checked against what will run it.</summary>
     private static DrkToolSet DrkTools() => new(
         [.. ToolCatalog.BuiltInTools().Select(t => t.Name)],
-        path => ToolCatalog.TryCreate([path], out _, out var error) ? null : error);
+        path => ToolCatalog.TryCreate([path], out _, out var error) ? null : error.Replace($"--tool {path}: ", "", StringComparison.Ordinal));
 
     private static int DryRun(ExperimentSpec spec)
     {
