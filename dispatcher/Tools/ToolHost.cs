@@ -177,7 +177,8 @@ public sealed class ToolHost
     private void OnModuleEvent(WrappedCall call)
     {
         var vcpu = call.Vcpu;
-        bool wantImage = ModuleAdded is not null;
+        // The image is copied only when someone can receive it: a tool's load handler or the CLI's symbolisation.
+        bool wantImage = ModuleAdded is not null || ModuleLoaded is not null;
         var module = ModuleDescriptor.Read(vcpu, call.Argument(0), wantImage, out int kind);
         if (module is null) return;
         if (kind == ModuleDescriptor.EventLoad)
