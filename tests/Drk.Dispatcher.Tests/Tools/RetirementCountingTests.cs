@@ -28,7 +28,8 @@ public sealed class RetirementCountingTests
     };
 
     /// <summary>Runs the counted block once on both tiers from the state <paramref name="setup"/> makes; asserts counter = retired on each and returns the result.</summary>
-    private static BlockResult RunCounted(Action<Assembler> code, Action<VcpuState>? setup, string where, TierTwin? shared = null)
+    private static BlockResult RunCounted(Action<Assembler> code, Action<VcpuState>? setup, string where, TierTwin? shared = null,
+        Action<TierTwin>? script = null)
     {
         var view = ToolBlockKit.View(ToolBlockKit.Lower(code));
         view.CountRetiredInstructions(0);
@@ -43,6 +44,7 @@ public sealed class RetirementCountingTests
                 twin.Jit.Counters.Allocate("retired");
             }
             ToolBlockKit.Reset(twin, setup);
+            script?.Invoke(twin);
             long interpBefore = twin.Interp.Counters[0], jitBefore = twin.Jit.Counters[0];
             var result = twin.Run(block, where);
             Assert.True(twin.Interp.Counters[0] - interpBefore == result.Retired,
@@ -148,6 +150,56 @@ public sealed class RetirementCountingTests
 
         Assert.Equal(ExceptionVector.InvalidOpcode, (ExceptionVector)result.Fault.Vector);
         Assert.Equal(2, result.Retired);
+    }
+
+    /// <summary>System instructions with each outcome the hypervisor gives them (docs: SystemOp): counted before they leave, not when they fault.</summary>
+    public static TheoryData<string, SystemOutcome, BlockEnd> SystemForms => new()
+    {
+        { "out", SystemOutcome.Continue, BlockEnd.Exit },
+        { "out", SystemOutcome.Stop, BlockEnd.Stop },
+        { "in", SystemOutcome.Continue, BlockEnd.Exit },
+        { "hlt", SystemOutcome.Halt, BlockEnd.Halt },
+        { "iretq", SystemOutcome.Jump, BlockEnd.SystemJump },
+        { "sysretq", SystemOutcome.Jump, BlockEnd.SystemJump },
+        { "syscall", SystemOutcome.Jump, BlockEnd.SystemJump },
+        { "mov cr3", SystemOutcome.Continue, BlockEnd.Exit },
+        { "mov cr3", SystemOutcome.Fault, BlockEnd.Fault },
+        { "wrmsr", SystemOutcome.Continue, BlockEnd.Exit },
+        { "wrmsr", SystemOutcome.Fault, BlockEnd.Fault },
+        { "cpuid", SystemOutcome.Continue, BlockEnd.Exit },
+        { "cli", SystemOutcome.Continue, BlockEnd.Exit },
+    };
+
+    [Theory]
+    [MemberData(nameof(SystemForms))]
+    public void A_system_instruction_is_counted_when_it_retires_whatever_it_does(string form, SystemOutcome outcome, BlockEnd end)
+    {
+        Action<Assembler> system = form switch
+        {
+            "out" => a => a.@out(dx, al),
+            "in" => a => a.@in(al, dx),
+            "hlt" => a => a.hlt(),
+            "iretq" => a => a.iretq(),
+            "sysretq" => a => a.sysretq(),
+            "syscall" => a => a.syscall(),
+            "mov cr3" => a => a.mov(cr3, rax),
+            "wrmsr" => a => a.wrmsr(),
+            "cpuid" => a => a.cpuid(),
+            "cli" => a => a.cli(),
+            _ => throw new ArgumentException(form),
+        };
+        var result = RunCounted(a => { a.mov(edx, 0x3f8); a.nop(); system(a); a.nop(); a.jmp(ToolBlockKit.Elsewhere); }, null, $"{form} {outcome}",
+            script: twin =>
+            {
+                foreach (var side in new[] { twin.Interp, twin.Jit })
+                {
+                    side.System.Outcome = outcome;
+                    side.System.JumpTarget = ToolBlockKit.Elsewhere;
+                    side.System.FaultToReport = GuestFault.GeneralProtection();
+                }
+            });
+
+        Assert.Equal(end, result.End);
     }
 
     [Fact]
