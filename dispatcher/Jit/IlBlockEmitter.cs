@@ -35,6 +35,12 @@ internal sealed class IlBlockEmitter
     private readonly nint _supervisorTlb;
     private readonly nint _userTlb;
     private readonly LocalBuilder?[] _temps;
+    // Locals are recycled: a temp's local returns to the pool after its last use, so a block (or
+    // a trace of many blocks) needs about as many locals as temps live at once. Hundreds of
+    // locals made RyuJIT slow and, past the number it tracks, kept temps in memory.
+    private readonly Stack<LocalBuilder> _pool;
+    private readonly int[] _lastUse;
+    private readonly bool[] _released;
     private readonly int[] _uses;
     private readonly int[] _def;
     private readonly bool[] _deferred;
@@ -47,14 +53,17 @@ internal sealed class IlBlockEmitter
     private LocalBuilder? _entry;
 
     public IlBlockEmitter(IrBlock block, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb)
-        : this(block, il, path, supervisorTlb, userTlb, new List<BlockResult>(), 0, null)
+        : this(block, il, path, supervisorTlb, userTlb, new List<BlockResult>(), 0, null, new Stack<LocalBuilder>())
     {
     }
 
     /// <summary>The emitter of block <paramref name="section"/> of a trace: exits to the trace's next block (or its head) go through <paramref name="trace"/>.</summary>
     internal IlBlockEmitter(IrBlock block, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb,
-        List<BlockResult> exits, int section, IlTraceEmitter? trace)
+        List<BlockResult> exits, int section, IlTraceEmitter? trace, Stack<LocalBuilder> pool)
     {
+        _pool = pool;
+        _lastUse = new int[block.TempCount];
+        _released = new bool[block.TempCount];
         _exits = exits;
         _section = section;
         _trace = trace;
@@ -120,7 +129,10 @@ internal sealed class IlBlockEmitter
         bool terminated = false;
         var ops = _block.Ops;
         for (int i = 0; i < ops.Length && !terminated; i++)
+        {
             terminated = EmitOp(i, ops[i]);
+            ReleaseAfter(i, ops[i]);
+        }
         if (!terminated)
         {
             _il.Emit(OpCodes.Ldarg_0);
@@ -164,7 +176,59 @@ internal sealed class IlBlockEmitter
                 || (producer.Code == IrOpcode.CondFromFlags && TryConstant(producer.A, out ulong ccOp) && InlineFlagCondition((Condition)producer.Aux, ccOp, 0, 0, emit: false)))
                 _deferred[op.A] = true;
         }
+        Array.Fill(_lastUse, -1);
+        for (int i = 0; i < ops.Length; i++)
+        {
+            ref readonly var op = ref ops[i];
+            LastUse(op.A, i);
+            LastUse(op.B, i);
+            LastUse(op.C, i);
+            LastUse(op.D, i);
+        }
+        // A condition emitted at its use reads its operands there.
+        for (int i = 0; i < ops.Length; i++)
+        {
+            ref readonly var op = ref ops[i];
+            if (op.A == IrOp.None || op.A >= _deferred.Length || !_deferred[op.A]) continue;
+            ref readonly var producer = ref ops[_def[op.A]];
+            LastUse(producer.A, i);
+            LastUse(producer.B, i);
+            LastUse(producer.C, i);
+            LastUse(producer.D, i);
+        }
         return memory;
+    }
+
+    private void LastUse(ushort id, int index)
+    {
+        if (id != IrOp.None && id < _lastUse.Length && index > _lastUse[id]) _lastUse[id] = index;
+    }
+
+    /// <summary>Returns to the pool the locals of temps whose last use was op <paramref name="index"/> (and of a temp nobody reads).</summary>
+    private void ReleaseAfter(int index, in IrOp op)
+    {
+        Release(op.A, index);
+        Release(op.B, index);
+        Release(op.C, index);
+        Release(op.D, index);
+        if (op.A != IrOp.None && op.A < _deferred.Length && _deferred[op.A])
+        {
+            ref readonly var producer = ref _block.Ops[_def[op.A]];
+            Release(producer.A, index);
+            Release(producer.B, index);
+            Release(producer.C, index);
+            Release(producer.D, index);
+        }
+        if (op.Dst != IrOp.None && op.Dst < _lastUse.Length && _lastUse[op.Dst] < 0) Release(op.Dst, -1);
+    }
+
+    private void Release(ushort id, int index)
+    {
+        if (id == IrOp.None || id >= _temps.Length || _lastUse[id] != index || _released[id] || _temps[id] is not { } local) return;
+        // The temp keeps its local (stubs emitted after the body read it on paths that run at its
+        // use); later temps may take the local over because they are defined after that use.
+        _released[id] = true;
+        _pool.Push(local);
     }
 
     private void Use(ushort id)
@@ -986,7 +1050,7 @@ internal sealed class IlBlockEmitter
     private LocalBuilder Temp(ushort id)
     {
         if (id == IrOp.None || id >= _temps.Length) throw new NotSupportedException($"temp {id} is not a temp of the block");
-        return _temps[id] ??= _il.DeclareLocal(typeof(ulong));
+        return _temps[id] ??= _pool.Count > 0 ? _pool.Pop() : _il.DeclareLocal(typeof(ulong));
     }
 
     private void Ld(ushort id) => _il.Emit(OpCodes.Ldloc, Temp(id));

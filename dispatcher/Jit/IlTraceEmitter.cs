@@ -54,9 +54,11 @@ internal sealed class IlTraceEmitter
     {
         var emitters = new IlBlockEmitter[_blocks.Length];
         bool memory = false;
+        // No temp lives from one block into the next, so the blocks share one pool of locals.
+        var pool = new Stack<LocalBuilder>();
         for (int k = 0; k < _blocks.Length; k++)
         {
-            emitters[k] = new IlBlockEmitter(_blocks[k], _il, _path, _supervisorTlb, _userTlb, _exits, k, this);
+            emitters[k] = new IlBlockEmitter(_blocks[k], _il, _path, _supervisorTlb, _userTlb, _exits, k, this, pool);
             memory |= emitters[k].Analyse();
         }
         _labels = new Label[_blocks.Length];
