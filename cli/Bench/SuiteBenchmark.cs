@@ -22,6 +22,7 @@ internal sealed partial class SuiteBenchmark(string kernel, string? initrd, int 
         new("interp", ExecutionTier.Interpreter),
         new("jit", ExecutionTier.Jit),
         new("auto", ExecutionTier.Auto),
+        new("auto-blocks", ExecutionTier.Auto, Traces: false),
     ];
 
     private readonly byte[] _kernel = File.ReadAllBytes(kernel);
@@ -39,14 +40,19 @@ internal sealed partial class SuiteBenchmark(string kernel, string? initrd, int 
             DiagnosticLog = TextWriter.Null,
         });
         PvhBootLoader.Boot(machine, _kernel, new BootOptions { CommandLine = workload.CommandLine, Initrd = _initrd });
-        var runner = new MachineRunner(machine, options ?? new MachineRunOptions { Tier = configuration.Tier });
+        var runner = new MachineRunner(machine, options ?? new MachineRunOptions { Tier = configuration.Tier, Traces = configuration.Traces });
         configuration.Attach?.Invoke(runner);
+        var self = Process.GetCurrentProcess();
+        var cpuBefore = self.TotalProcessorTime;
         var result = runner.Run();
+        foreach (var v in runner.Vcpus) v.Jit?.WaitForCompilations();
+        self.Refresh();
+        var cpu = self.TotalProcessorTime - cpuBefore;
         machine.Serial.Flush();
         var compile = TimeSpan.Zero;
         foreach (var v in runner.Vcpus) compile += v.Jit?.Statistics.CompileTime ?? TimeSpan.Zero;
         bool ok = result.Reason == MachineStopReason.DebugExit && result.ExitStatus == 0;
-        return new SuiteRun(result.Elapsed, result.InstructionsRetired, compile, Normalize(Encoding.UTF8.GetString(serial.ToArray())), ok,
+        return new SuiteRun(result.Elapsed, cpu, result.InstructionsRetired, compile, Normalize(Encoding.UTF8.GetString(serial.ToArray())), ok,
             ok ? "" : $"{result.ReasonName} {result.ExitStatus}: {result.Summary}");
     }
 
@@ -80,6 +86,7 @@ internal sealed partial class SuiteBenchmark(string kernel, string? initrd, int 
             info.ArgumentList.Add("-initrd");
             info.ArgumentList.Add(initrd);
         }
+        var childrenBefore = ChildCpuTime.Now();
         var watch = Stopwatch.StartNew();
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -87,13 +94,14 @@ internal sealed partial class SuiteBenchmark(string kernel, string? initrd, int 
         if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
         {
             process.Kill(entireProcessTree: true);
-            return new SuiteRun(watch.Elapsed, 0, TimeSpan.Zero, "", false, "timeout");
+            return new SuiteRun(watch.Elapsed, TimeSpan.Zero, 0, TimeSpan.Zero, "", false, "timeout");
         }
         watch.Stop();
+        var cpu = ChildCpuTime.Now() - childrenBefore ?? TimeSpan.Zero;
         string output = stdout.Result.Replace("\r", "", StringComparison.Ordinal);
         // isa-debug-exit: the guest's status v becomes 2v + 1.
         bool ok = process.ExitCode == 1;
-        return new SuiteRun(watch.Elapsed, 0, TimeSpan.Zero, Normalize(output), ok, ok ? "" : $"exit {process.ExitCode}: {stderr.Result.Trim()}");
+        return new SuiteRun(watch.Elapsed, cpu, 0, TimeSpan.Zero, Normalize(output), ok, ok ? "" : $"exit {process.ExitCode}: {stderr.Result.Trim()}");
     }
 
     /// <summary>Serial output without what may differ between runs of the same guest: timing lines and cycle counts.</summary>
