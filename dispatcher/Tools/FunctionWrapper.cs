@@ -11,8 +11,10 @@ namespace Drk.Dispatcher.Tools;
 /// <remarks>
 /// Instrumenting the function's own RETs (its size comes from the symbol table) needs no
 /// knowledge of call sites, so nothing already translated has to be flushed when a new caller
-/// appears. A call left without returning (the guest unwound past it) is dropped when a RET
-/// further up the same stack is seen.
+/// appears. Calls waiting for their return are keyed by their entry RSP, not kept as a stack per
+/// vCPU: kernel threads switch stacks on one vCPU (and may resume on another) while inside a
+/// wrapped function, so returns need not nest. A call left without returning (the guest unwound
+/// past it) is replaced by the next wrapped call whose entry RSP is the same.
 /// </remarks>
 internal sealed class FunctionWrapper
 {
@@ -24,14 +26,13 @@ internal sealed class FunctionWrapper
     }
 
     private readonly Dictionary<ulong, Target> _byEntry = new();
+    private readonly Dictionary<ulong, (ulong Entry, WrappedCall Call)> _pendingByRsp = new();
     private readonly List<Target> _targets = new();
     private readonly ulong _entryCall;
     private readonly ulong _returnCall;
-    private readonly ToolHost _host;
 
     public FunctionWrapper(ToolHost host)
     {
-        _host = host;
         _entryCall = host.CleanCalls.Register((a, _, _, _) => OnEntry(host.Current!, a));
         _returnCall = host.CleanCalls.Register((a, _, _, _) => OnReturn(host.Current!, a));
     }
@@ -88,23 +89,17 @@ internal sealed class FunctionWrapper
         vcpu.TryReadUInt64(rsp, out ulong returnAddress);
         var call = new WrappedCall(target.Function.Name, vcpu, rsp, returnAddress);
         foreach (var pre in target.Pre) pre(call);
-        if (target.Post.Count > 0) _host.PendingCalls(vcpu).Add((entry, call));
+        if (target.Post.Count > 0) _pendingByRsp[rsp] = (entry, call);
     }
 
     private void OnReturn(ToolVcpu vcpu, ulong entry)
     {
-        var pending = _host.PendingCalls(vcpu);
-        ulong rsp = vcpu.Rsp;
-        for (int i = pending.Count - 1; i >= 0; i--)
-        {
-            var (e, call) = pending[i];
-            if (call.EntryRsp < rsp) continue;        // a deeper frame (recursion through another wrapped function)
-            if (e != entry || call.EntryRsp != rsp) return;  // this RET returns from an unwrapped activation
-            pending.RemoveRange(i, pending.Count - i);
-            call.ReturnValue = vcpu.Rax;
-            call.HasReturned = true;
-            foreach (var post in _byEntry[entry].Post) post(call);
-            return;
-        }
+        // The RET pops the return address the call pushed: RSP is back at the entry RSP.
+        if (!_pendingByRsp.TryGetValue(vcpu.Rsp, out var pending) || pending.Entry != entry) return;
+        _pendingByRsp.Remove(vcpu.Rsp);
+        var call = pending.Call;
+        call.ReturnValue = vcpu.Rax;
+        call.HasReturned = true;
+        foreach (var post in _byEntry[entry].Post) post(call);
     }
 }

@@ -24,7 +24,6 @@ public sealed class ToolHost
     private readonly List<ITool> _tools;
     private readonly List<IBlockPass> _passes = new();
     private readonly List<ToolVcpu> _vcpus = new();
-    private readonly List<List<(ulong Entry, WrappedCall Call)>> _pendingCalls = new();
     private bool _started;
     private bool _stopped;
 
@@ -94,13 +93,11 @@ public sealed class ToolHost
         _passes.Add(pass);
     }
 
-    internal List<(ulong Entry, WrappedCall Call)> PendingCalls(ToolVcpu vcpu) => _pendingCalls[vcpu.Index];
-
     /// <summary>Makes the tool view of <paramref name="vcpu"/> (called by its dispatcher).</summary>
     internal ToolVcpu Register(Vcpu vcpu, PhysicalMemory memory)
     {
         var view = new ToolVcpu(vcpu, memory, _unwinder);
-        while (_vcpus.Count <= vcpu.Index) { _vcpus.Add(null!); _pendingCalls.Add(new()); }
+        while (_vcpus.Count <= vcpu.Index) _vcpus.Add(null!);
         _vcpus[vcpu.Index] = view;
         vcpu.Delivering += OnDelivering;
         return view;
