@@ -140,6 +140,96 @@ public sealed class ToolHostTests
         Assert.Equal(expected, events);
     }
 
+    /// <summary>
+    /// Two kernel "threads" on one vCPU, each with its own stack, both inside the wrapped function
+    /// f at once: thread A enters f(1), which switches to thread B; B enters f(2), which switches
+    /// back to A; A returns from f first (100), then switches to B, whose f returns (200). Returns
+    /// do not nest across stacks, as when a wrapped function sleeps.
+    /// </summary>
+    private static void LoadTwoThreads(TestMachine m, ulong stackB)
+    {
+        const ulong f = Fact;
+        const ulong threadB = TestMachine.CodeBase + 0x200;
+        const ulong saveA = TestMachine.DataBase, saveB = TestMachine.DataBase + 8;
+        ulong resumeA = 0, resumeB = 0;
+        // Assembled twice: the first time only to learn where the threads resume (the immediates keep their size).
+        for (int pass = 0; pass < 2; pass++)
+        {
+            ulong ra = resumeA, learnedA = resumeA, learnedB = resumeB;
+            var bytes = m.Load(f, a =>
+            {
+                var second = a.CreateLabel();
+                a.cmp(rdi, 1);
+                a.jne(second);
+                a.mov(rax, saveA);                 // thread A: save its stack, run thread B
+                a.mov(__qword_ptr[rax], rsp);
+                a.mov(rsp, stackB);
+                a.mov(rax, threadB);
+                a.jmp(rax);
+                a.mov(eax, 100);                   // thread A resumes here
+                a.ret();
+                a.Label(ref second);
+                a.mov(rax, saveB);                 // thread B: save its stack, resume thread A inside f
+                a.mov(__qword_ptr[rax], rsp);
+                a.mov(rax, saveA);
+                a.mov(rsp, __qword_ptr[rax]);
+                a.mov(rax, ra);
+                a.jmp(rax);
+                a.mov(eax, 200);                   // thread B resumes here
+                a.ret();
+            });
+            // Each thread resumes after one of the two 'jmp rax'.
+            var insns = Drk.Dispatcher.Tests.Execution.IrTestKit.Decode(bytes, f);
+            var jumps = insns.Where(i => i.Instruction.Mnemonic == Mnemonic.Jmp && i.Instruction.Op0Kind == OpKind.Register).ToList();
+            resumeA = jumps[0].NextRip;
+            resumeB = jumps[1].NextRip;
+            if (pass == 1) Assert.True(resumeA == learnedA && resumeB == learnedB, "f's layout changed between the two assemblies");
+        }
+        m.Load(threadB, a =>
+        {
+            a.mov(edi, 2);
+            a.call(f);                              // returns 200 once A switches back
+            a.mov(rbx, TestMachine.DataBase + 16);
+            a.mov(rbx, __qword_ptr[rbx]);           // A's result
+            a.add(rax, rbx);
+            a.sub(rax, 300);
+            TestMachine.Exit(a, eax);
+        });
+        m.Load(TestMachine.CodeBase, a =>
+        {
+            a.mov(edi, 1);
+            a.call(f);                              // returns 100, thread B still inside f
+            a.mov(rbx, TestMachine.DataBase + 16);
+            a.mov(__qword_ptr[rbx], rax);
+            a.mov(rax, saveA);
+            a.mov(__qword_ptr[rax], rsp);
+            a.mov(rax, saveB);
+            a.mov(rsp, __qword_ptr[rax]);
+            a.mov(rax, resumeB);
+            a.jmp(rax);
+        });
+    }
+
+    [Theory]
+    [InlineData(TestMachine.StackTop - 0x4000)]   // thread B's stack below A's
+    [InlineData(TestMachine.StackTop + 0x4000)]   // and above it
+    public void Wrapped_calls_on_two_stacks_of_one_vcpu_each_return_to_their_own_post_callback(ulong stackB)
+    {
+        var events = new List<string>();
+        var tool = new ProbeTool(context => Assert.True(context.WrapFunction("f",
+            call => events.Add($"enter f({call.Argument(0)})"),
+            call => events.Add($"f({call.Argument(0)}) = {call.ReturnValue}"))));
+        var host = new ToolHost([tool], new ToolHostOptions { FindFunction = name => name == "f" ? new GuestFunction("f", Fact, 0x80) : null });
+        using var m = NewMachine(host, ExecutionTier.Interpreter);
+        LoadTwoThreads(m, stackB);
+        m.Start();
+
+        var result = m.Run();
+
+        Assert.True(result.Reason == MachineStopReason.DebugExit && result.ExitStatus == 0, $"{result.Summary}\n{result.Dump}");
+        Assert.Equal(["enter f(1)", "enter f(2)", "f(1) = 100", "f(2) = 200"], events);
+    }
+
     [Theory]
     [InlineData(InstrumentationScope.Kernel)]
     [InlineData(InstrumentationScope.KernelAndModules)]
