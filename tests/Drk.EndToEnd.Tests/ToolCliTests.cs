@@ -44,6 +44,23 @@ public sealed partial class ToolCliTests
     }
 
     [Fact]
+    public async Task A_tool_given_as_an_assembly_path_runs_and_an_assembly_without_tools_is_a_usage_error()
+    {
+        // The test project references tools/null, so its assembly sits next to the tests'.
+        string nullTool = Path.Combine(AppContext.BaseDirectory, "Drk.Tools.Null.dll");
+        string noTools = Path.Combine(AppContext.BaseDirectory, "Drk.Hv.dll");
+
+        var r = await DrkCli.RunAsync(["run", GoodImage, "--tool", nullTool, "--stats"]);
+        var bad = await DrkCli.RunAsync(["run", GoodImage, "--tool", noTools]);
+
+        Assert.True(r.ExitCode == 0, DrkCli.Describe(r));
+        Assert.Contains("null: blocks-translated=", r.StandardError);
+        Assert.Contains("tools: null scope=kernel+modules", r.StandardError);
+        Assert.True(bad.ExitCode == 64, DrkCli.Describe(bad));
+        Assert.Contains("no public ITool class", bad.StandardError);
+    }
+
+    [Fact]
     public async Task Report_writes_a_json_lines_file_even_when_no_tool_reports()
     {
         string path = Path.Combine(Path.GetTempPath(), $"drk-report-{Environment.ProcessId}-{Guid.NewGuid():N}.jsonl");
