@@ -17,6 +17,9 @@ public sealed record CellSummary
     /// <summary>Wall seconds per run.</summary>
     public Estimate? Wall { get; init; }
 
+    /// <summary>Host CPU seconds of the engine process per run, where measured.</summary>
+    public Estimate? Cpu { get; init; }
+
     /// <summary>Guest-reported cycles.</summary>
     public Estimate? Cycles { get; init; }
 

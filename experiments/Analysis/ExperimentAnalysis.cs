@@ -64,6 +64,7 @@ public sealed class ExperimentAnalysis
                 var ok = runs.Where(r => r.Status == RunStatus.Ok).ToList();
                 var key = $"{v}|{w.Name}";
                 var wall = ok.Select(r => r.WallSeconds).ToList();
+                var cpu = ok.Where(r => r.CpuSeconds.HasValue).Select(r => r.CpuSeconds!.Value).ToList();
                 var cycles = ok.Where(r => r.Cycles.HasValue).Select(r => (double)r.Cycles!.Value).ToList();
                 var mips = ok.Where(r => r.Mips.HasValue).Select(r => r.Mips!.Value).ToList();
                 var instructions = ok.Where(r => r.Instructions.HasValue).Select(r => (double)r.Instructions!.Value).ToList();
@@ -74,6 +75,7 @@ public sealed class ExperimentAnalysis
                     Ok = ok.Count,
                     Failed = runs.Count - ok.Count,
                     Wall = wall.Count > 0 ? bootstrap.Median(wall, key + "|wall") : null,
+                    Cpu = cpu.Count > 0 ? bootstrap.Median(cpu, key + "|cpu") : null,
                     Cycles = cycles.Count > 0 ? bootstrap.Median(cycles, key + "|cycles") : null,
                     Mips = mips.Count > 0 ? bootstrap.Median(mips, key + "|mips") : null,
                     Instructions = instructions.Count > 0 ? MathNet.Numerics.Statistics.Statistics.Median(instructions) : null,
@@ -129,7 +131,12 @@ public sealed class ExperimentAnalysis
     /// <summary>The successful measured values of the spec's slowdown metric for one cell.</summary>
     public IReadOnlyList<double> MetricSample(Variant variant, string workload) =>
         Runs.Where(r => !r.Warmup && r.Status == RunStatus.Ok && r.Workload == workload && VariantOf(r) == variant)
-            .Select(r => Spec.Metric == SlowdownMetric.Wall ? r.WallSeconds : (double?)r.Cycles)
+            .Select(r => Spec.Metric switch
+            {
+                SlowdownMetric.Wall => r.WallSeconds,
+                SlowdownMetric.Cpu => r.CpuSeconds,
+                _ => (double?)r.Cycles,
+            })
             .OfType<double>()
             .Where(x => x > 0)
             .ToList();

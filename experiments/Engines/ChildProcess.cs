@@ -31,6 +31,7 @@ public static class ChildProcess
         process.OutputDataReceived += (_, e) => Collect(stdout, e.Data);
         process.ErrorDataReceived += (_, e) => Collect(stderr, e.Data);
 
+        var cpu = ChildCpuClock.Start();
         var clock = Stopwatch.StartNew();
         try
         {
@@ -38,6 +39,7 @@ public static class ChildProcess
         }
         catch (Win32Exception e)
         {
+            ChildCpuClock.Stop(cpu);
             return new ProcessResult(null, false, 0, [], [], $"cannot start {fileName}: {e.Message}");
         }
         process.StandardInput.Close();
@@ -66,8 +68,9 @@ public static class ChildProcess
             timedOut = true;
         }
         var wall = clock.Elapsed.TotalSeconds;
+        var cpuSeconds = ChildCpuClock.Stop(cpu);
         lock (stdout) lock (stderr)
-            return new ProcessResult(timedOut ? null : process.ExitCode, timedOut, wall, stdout.ToList(), stderr.ToList(), null);
+            return new ProcessResult(timedOut ? null : process.ExitCode, timedOut, wall, stdout.ToList(), stderr.ToList(), null, cpuSeconds);
     }
 
     private static void Collect(List<string> lines, string? line)

@@ -42,6 +42,7 @@ public sealed class DrkEngine(DrkLauncher launcher) : IRunEngine
         return new EngineOutcome
         {
             WallSeconds = result.WallSeconds,
+            CpuSeconds = result.CpuSeconds,
             ExitCode = result.ExitCode,
             TimedOut = result.TimedOut,
             GuestStatus = usageError is null ? result.ExitCode : null,

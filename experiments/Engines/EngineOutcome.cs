@@ -5,6 +5,9 @@ public sealed record EngineOutcome
 {
     public required double WallSeconds { get; init; }
 
+    /// <summary>Host CPU seconds (user + system) of the engine process, when measured (see <see cref="ChildCpuClock"/>).</summary>
+    public double? CpuSeconds { get; init; }
+
     /// <summary>Exit code of the engine process; null if it never started or was killed.</summary>
     public int? ExitCode { get; init; }
 

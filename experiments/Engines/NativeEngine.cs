@@ -22,6 +22,7 @@ public sealed class NativeEngine : IRunEngine
         return new EngineOutcome
         {
             WallSeconds = result.WallSeconds,
+            CpuSeconds = result.CpuSeconds,
             ExitCode = result.ExitCode,
             TimedOut = result.TimedOut,
             GuestStatus = result.ExitCode,

@@ -57,6 +57,7 @@ public sealed class QemuEngine(EngineKind kind, string qemu = "qemu-system-x86_6
         return new EngineOutcome
         {
             WallSeconds = result.WallSeconds,
+            CpuSeconds = result.CpuSeconds,
             ExitCode = result.ExitCode,
             TimedOut = result.TimedOut,
             GuestStatus = guestStatus,

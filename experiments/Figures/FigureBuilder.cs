@@ -68,7 +68,12 @@ public static partial class FigureBuilder
         return string.Join(' ', parts);
     }
 
-    private static string MetricText(SlowdownMetric metric) => metric == SlowdownMetric.Wall ? "wall time" : "guest cycles";
+    public static string MetricText(SlowdownMetric metric) => metric switch
+    {
+        SlowdownMetric.Wall => "wall time",
+        SlowdownMetric.Cpu => "CPU time",
+        _ => "guest cycles",
+    };
 
     private static string DefaultTitle(ExperimentSpec spec, FigureSpec figure) => figure.Kind switch
     {

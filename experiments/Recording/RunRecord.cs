@@ -44,6 +44,9 @@ public sealed record RunRecord
     /// <summary>Host wall time of the whole run, boot included.</summary>
     public double WallSeconds { get; init; }
 
+    /// <summary>Host CPU seconds (user + system) of the engine process, boot included; null when runs overlapped (<c>--jobs</c> above 1).</summary>
+    public double? CpuSeconds { get; init; }
+
     /// <summary>Guest-reported cycles of the workload (from its result line).</summary>
     public long? Cycles { get; init; }
 

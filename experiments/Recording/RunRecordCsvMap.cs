@@ -26,6 +26,7 @@ internal sealed class RunRecordCsvMap : ClassMap<RunRecord>
         Map(r => r.ExitCode).Name("exit_code");
         Map(r => r.GuestStatus).Name("guest_status");
         Map(r => r.WallSeconds).Name("wall_seconds");
+        Map(r => r.CpuSeconds).Name("cpu_seconds");
         Map(r => r.Cycles).Name("cycles");
         Map(r => r.Iterations).Name("iterations");
         Map(r => r.Checksum).Name("checksum");

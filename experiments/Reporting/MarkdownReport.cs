@@ -54,7 +54,7 @@ public static class MarkdownReport
         if (compared.Count > 0)
         {
             md.Append(CultureInfo.InvariantCulture,
-                $"## Slowdown vs. {FigureBuilder.BaselineText(spec.Baseline)} ({(spec.Metric == SlowdownMetric.Wall ? "wall time" : "guest cycles")})\n\n");
+                $"## Slowdown vs. {FigureBuilder.BaselineText(spec.Baseline)} ({FigureBuilder.MetricText(spec.Metric)})\n\n");
             md.Append("Ratio of medians to the baseline measured in the same results; 95% interval in parentheses.\n\n");
             Table(md, "variant", [.. workloads, "geo. mean"], compared, Label, (v, w) =>
                 w == "geo. mean"
@@ -67,6 +67,11 @@ public static class MarkdownReport
         {
             md.Append("## Wall time per run (seconds, boot included)\n\n");
             Table(md, "variant", workloads, all, Label, (v, w) => Format(analysis.Find(v, w)?.Wall, ""));
+            if (analysis.Cells.Any(c => c.Cpu is not null))
+            {
+                md.Append("## CPU time per run (seconds of host CPU, user + system, boot included)\n\n");
+                Table(md, "variant", workloads, all, Label, (v, w) => Format(analysis.Find(v, w)?.Cpu, ""));
+            }
         }
         var withMips = all.Where(v => analysis.Cells.Any(c => c.Variant == v && c.Mips is not null)).ToList();
         if (withMips.Count > 0)

@@ -16,6 +16,9 @@ public sealed record SummaryRow
     public double? WallMedian { get; init; }
     public double? WallLow { get; init; }
     public double? WallHigh { get; init; }
+    public double? CpuMedian { get; init; }
+    public double? CpuLow { get; init; }
+    public double? CpuHigh { get; init; }
     public double? CyclesMedian { get; init; }
     public double? InstructionsMedian { get; init; }
     public double? MipsMedian { get; init; }

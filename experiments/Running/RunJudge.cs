@@ -35,6 +35,7 @@ public static class RunJudge
             ExitCode = outcome.ExitCode,
             GuestStatus = outcome.GuestStatus,
             WallSeconds = outcome.WallSeconds,
+            CpuSeconds = outcome.CpuSeconds,
             Cycles = result?.Cycles,
             Iterations = result?.Iterations,
             Checksum = result?.Checksum,

@@ -9,4 +9,8 @@ public enum SlowdownMetric
     /// <summary>Guest-reported cycles of the workload alone: excludes boot, but under Drk the guest clock is
     /// virtual (driven by retired instructions), so only meaningful between QEMU and native.</summary>
     Cycles,
+
+    /// <summary>Host CPU time of the engine process (user + system, boot included): comparable across engines like
+    /// wall time, but far less disturbed by other work on the machine; needs <c>--jobs 1</c>.</summary>
+    Cpu,
 }

@@ -129,7 +129,8 @@ public static partial class SpecLoader
             if (top.String("metric") is { } metricText)
             {
                 if (metricText == "cycles") metric = SlowdownMetric.Cycles;
-                else if (metricText != "wall") errors.Add(top.Get("metric")!, $"unknown metric '{metricText}' (known: wall, cycles)");
+                else if (metricText == "cpu") metric = SlowdownMetric.Cpu;
+                else if (metricText != "wall") errors.Add(top.Get("metric")!, $"unknown metric '{metricText}' (known: wall, cpu, cycles)");
             }
 
             return new ExperimentSpec

@@ -60,6 +60,30 @@ public sealed class ExperimentAnalysisTests : IDisposable
     }
 
     [Fact]
+    public void The_cpu_metric_divides_cpu_seconds_and_ignores_wall_time()
+    {
+        var spec = SpecLoader.Load(_repo.WriteSpec("small", Fakes.Specs.Small + "\nmetric: cpu\n"));
+        Assert.Equal(SlowdownMetric.Cpu, spec.Metric);
+        // Wall times say 10x (a busy machine during the inscount runs); CPU times say 3x.
+        var records = new List<RunRecord>();
+        for (var rep = 1; rep <= 3; rep++)
+        {
+            records.Add(Run("alpha", "none", rep, 1.0) with { CpuSeconds = 0.5 });
+            records.Add(Run("alpha", "inscount", rep, 10.0) with { CpuSeconds = 1.5 });
+        }
+        // A run whose CPU time could not be measured (overlapping jobs) is left out of the CPU statistics only.
+        records.Add(Run("alpha", "inscount", 4, 10.0));
+
+        var analysis = ExperimentAnalysis.Compute(spec, records);
+
+        var cell = analysis.Cells.Single(c => c.Workload == "alpha" && c.Variant.Tool == "inscount");
+        Assert.Equal(new Estimate(3, 3, 3, 3), cell.Slowdown);
+        Assert.Equal(1.5, cell.Cpu!.Value.Value, 12);
+        Assert.Equal(10.0, cell.Wall!.Value.Value, 12);
+        Assert.Equal(4, cell.Ok);
+    }
+
+    [Fact]
     public void Differing_checksums_and_instruction_counts_break_transparency()
     {
         var spec = SpecLoader.Load(_repo.WriteSpec("small", Fakes.Specs.Small));

@@ -29,6 +29,42 @@ public sealed class ChildProcessTests
         Assert.InRange(r.WallSeconds, 0.2, 10);
     }
 
+    [SkippableFact]
+    public async Task Cpu_time_counts_work_but_not_waiting()
+    {
+        Skip.If(ExecutableSearch.Find("sh") is null || !OperatingSystem.IsLinux(), "needs sh on Linux");
+
+        // Other tests of this assembly start children in parallel, which voids a measurement (null); retry until
+        // each child ran alone.
+        ProcessResult? busy = null, idle = null;
+        for (var attempt = 0; attempt < 20 && (busy?.CpuSeconds is null || idle?.CpuSeconds is null); attempt++)
+        {
+            if (busy?.CpuSeconds is null)
+                busy = await ChildProcess.RunAsync("sh", ["-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"], TimeSpan.FromMinutes(1), CancellationToken.None);
+            if (idle?.CpuSeconds is null)
+                idle = await ChildProcess.RunAsync("sh", ["-c", "sleep 0.6"], TimeSpan.FromMinutes(1), CancellationToken.None);
+        }
+
+        Skip.If(busy?.CpuSeconds is null || idle?.CpuSeconds is null, "children of other tests overlapped every attempt");
+        // A shell loop burns CPU; the CPU time cannot exceed the wall time of a single-threaded child (plus tick rounding).
+        Assert.InRange(busy!.CpuSeconds!.Value, 0.05, busy.WallSeconds + 0.05);
+        // Sleeping takes wall time but almost no CPU.
+        Assert.True(idle!.WallSeconds >= 0.6, $"wall {idle.WallSeconds}");
+        Assert.InRange(idle.CpuSeconds!.Value, 0, 0.2);
+    }
+
+    [SkippableFact]
+    public async Task Overlapping_children_get_no_cpu_time()
+    {
+        Skip.If(ExecutableSearch.Find("sleep") is null, "needs sleep");
+
+        var first = ChildProcess.RunAsync("sleep", ["0.4"], TimeSpan.FromMinutes(1), CancellationToken.None);
+        var second = ChildProcess.RunAsync("sleep", ["0.4"], TimeSpan.FromMinutes(1), CancellationToken.None);
+        var results = await Task.WhenAll(first, second);
+
+        Assert.All(results, r => Assert.Null(r.CpuSeconds));
+    }
+
     [Fact]
     public async Task A_missing_program_is_a_start_error_not_an_exception()
     {

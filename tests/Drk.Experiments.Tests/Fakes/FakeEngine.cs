@@ -52,6 +52,8 @@ internal sealed class FakeEngine(string name = "drk") : IRunEngine
     public static EngineOutcome Ok(RunRequest r, double seconds) => new()
     {
         WallSeconds = seconds,
+        // A single-threaded engine on an idle machine: CPU time a little under wall time.
+        CpuSeconds = seconds * 0.95,
         ExitCode = 0,
         GuestStatus = 0,
         Output = ["Drk guest booting", $"result workload={r.Workload.Name} iterations=1000 checksum=0xc0ffee cycles={(long)(seconds * 1e9)}"],
