@@ -104,13 +104,13 @@ internal sealed partial class SuiteBenchmark(string kernel, string? initrd, int 
         return new SuiteRun(watch.Elapsed, cpu, 0, TimeSpan.Zero, Normalize(output), ok, ok ? "" : $"exit {process.ExitCode}: {stderr.Result.Trim()}");
     }
 
-    /// <summary>Serial output without what may differ between runs of the same guest: timing lines and cycle counts.</summary>
+    /// <summary>Serial output without what may differ between runs of the same guest: timing lines, cycle counts, and the machine description lines ([m]: memory map, CPUs), which differ between Drk and QEMU.</summary>
     public static string Normalize(string output)
     {
         var b = new StringBuilder();
         foreach (var line in output.Split('\n'))
         {
-            if (line.StartsWith("[t]", StringComparison.Ordinal)) continue;
+            if (line.StartsWith("[t]", StringComparison.Ordinal) || line.StartsWith("[m]", StringComparison.Ordinal)) continue;
             b.Append(Cycles().Replace(line, "cycles=*")).Append('\n');
         }
         return b.ToString();

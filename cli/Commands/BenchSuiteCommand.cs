@@ -90,7 +90,7 @@ internal static class BenchSuiteCommand
             }
         }
         Console.WriteLine();
-        Console.WriteLine("same: the serial output (without [t] lines and cycles=) and the retired-instruction count equal the first row's; for QEMU the output only");
+        Console.WriteLine("same: the serial output (without [t] and [m] lines and cycles=) and the retired-instruction count equal the first row's; for QEMU the output only");
         Console.WriteLine("vs QEMU: drk wall / QEMU wall (below 1: faster than QEMU TCG); cpu vs QEMU: the same with CPU time (all threads; steadier on a loaded machine)");
         Console.WriteLine("compile% = JIT compile time (on the compiler thread) / wall; auto-blocks = auto without traces");
         return status;

@@ -30,6 +30,7 @@ public sealed class VcpuDispatcher
     private const ulong PageMask = ~0xFFFUL;
 
     private readonly Vcpu _vcpu;
+    private readonly Drk.Hv.Devices.LocalApic _apic;
     private readonly VcpuState _state;
     private readonly Mmu _mmu;
     private readonly PhysicalMemory _physical;
@@ -64,6 +65,7 @@ public sealed class VcpuDispatcher
     public VcpuDispatcher(Vcpu vcpu, PhysicalMemory physical, MachineRunOptions options)
     {
         _vcpu = vcpu;
+        _apic = vcpu.Apic;
         _state = vcpu.State;
         _mmu = vcpu.Mmu;
         _physical = physical;
@@ -268,7 +270,7 @@ public sealed class VcpuDispatcher
         }
         _restartRequested = false;
         bool chains = result.End is BlockEnd.Exit or BlockEnd.ExitIndirect;
-        if (_vcpu.Apic.MayHaveInterrupt && _vcpu.TryDeliverInterrupt()) chains = false;
+        if (InterruptPoll.MayHaveInterrupt(_apic, state) && _vcpu.TryDeliverInterrupt()) chains = false;
         if (!chains || _chainStopRetired == 0 || !fragment.IsCached)
         {
             _recording?.Clear();

@@ -36,6 +36,7 @@ internal sealed class IlTraceEmitter
     private readonly List<BlockResult> _exits = new();
     private readonly List<Action> _cold = new();
     private Label[] _labels = [];
+    private LocalBuilder? _apicLocal;
 
     public IlTraceEmitter(IrBlock[] blocks, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb, bool checkApic)
     {
@@ -133,13 +134,7 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
         _il.Emit(OpCodes.Brfalse, leave);
-        if (_checkApic)
-        {
-            _il.Emit(OpCodes.Ldarg_0);
-            _il.Emit(OpCodes.Ldfld, IlMembers.BlockApic);
-            _il.Emit(OpCodes.Callvirt, IlMembers.ApicMayHaveInterrupt);
-            _il.Emit(OpCodes.Brtrue, leave);
-        }
+        if (_checkApic) EmitInterruptCheck(leave);
         if (to != from) SetSection(to);
         _il.Emit(OpCodes.Br, _labels[to]);
         _cold.Add(() =>
@@ -149,6 +144,41 @@ internal sealed class IlTraceEmitter
             AddRetired(retired, OpCodes.Sub);
             IlBlockEmitter.EmitReturn(_il, _exits, end, retired);
         });
+    }
+
+    /// <summary>
+    /// Jumps to <paramref name="leave"/> when the APIC may have an interrupt: its IRR holds one, an
+    /// NMI waits, or the clock has reached the timer's expiry (<c>LocalApic.MayHaveInterrupt</c>,
+    /// inline: as a call it was not inlined and cost more than the rest of the boundary).
+    /// </summary>
+    private void EmitInterruptCheck(Label leave)
+    {
+        if (IlMembers.ApicIrrCount is null || IlMembers.ApicExpiry is null)
+        {
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, IlMembers.BlockApic);
+            _il.Emit(OpCodes.Callvirt, IlMembers.ApicMayHaveInterrupt);
+            _il.Emit(OpCodes.Brtrue, leave);
+            return;
+        }
+        var apic = _apicLocal ??= _il.DeclareLocal(typeof(Drk.Hv.Devices.LocalApic));
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockApic);
+        _il.Emit(OpCodes.Stloc, apic);
+        _il.Emit(OpCodes.Ldloc, apic);
+        _il.Emit(OpCodes.Ldfld, IlMembers.ApicIrrCount);
+        _il.Emit(OpCodes.Brtrue, leave);
+        _il.Emit(OpCodes.Ldloc, apic);
+        _il.Emit(OpCodes.Call, IlMembers.ApicNmiPending);
+        _il.Emit(OpCodes.Brtrue, leave);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, IlMembers.IdleTicks);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Ldloc, apic);
+        _il.Emit(OpCodes.Ldfld, IlMembers.ApicExpiry);
+        _il.Emit(OpCodes.Bge_Un, leave);
     }
 
     private void AddRetired(int retired, OpCode op)
