@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Drk.Dispatcher.Execution;
 using Drk.Dispatcher.Tools;
 using Drk.Hv;
@@ -11,7 +12,7 @@ namespace Drk.EndToEnd.Tests;
 /// lines and <c>cycles=</c> values aside) and retires the same number of instructions, in all and
 /// at CPL 0; and inscount's counts are exact. <see cref="ToolMatrix"/> says which cells run.
 /// </summary>
-public sealed class ToolInvariantTests(ToolMatrixRuns runs) : IClassFixture<ToolMatrixRuns>
+public sealed partial class ToolInvariantTests(ToolMatrixRuns runs) : IClassFixture<ToolMatrixRuns>
 {
     public static TheoryData<string, int> Rows => new()
     {
@@ -48,6 +49,29 @@ public sealed class ToolInvariantTests(ToolMatrixRuns runs) : IClassFixture<Tool
             if (moduleLoads < 0) moduleLoads = outcome.ModuleLoads;
             Assert.True(outcome.ModuleLoads == moduleLoads, $"{outcome.Description}: {outcome.ModuleLoads} module loads, other runs {moduleLoads}");
         }
+    }
+
+    [GeneratedRegex(@"^null: blocks-translated=\d+ instructions-translated=\d+ kernel-entries=(?<entries>\d+) modules-loaded=(?<modules>\d+)$", RegexOptions.Multiline)]
+    private static partial Regex NullLine();
+
+    [SkippableTheory]
+    [MemberData(nameof(Rows))]
+    public void The_null_tool_sees_the_same_kernel_entries_and_module_loads_on_every_tier_and_scope(string commandLine, int cpus)
+    {
+        string? first = null;
+        string firstRun = "";
+        foreach (var outcome in runs.Get(commandLine, cpus))
+        {
+            if (!outcome.Description.Contains("null", StringComparison.Ordinal)) continue;
+            var line = NullLine().Match(outcome.ToolOutput);
+            Assert.True(line.Success, $"{outcome.Description}: no null line in\n{outcome.ToolOutput}");
+            string events = $"kernel-entries={line.Groups["entries"].Value} modules-loaded={line.Groups["modules"].Value}";
+            Assert.True(line.Groups["entries"].Value != "0" && line.Groups["modules"].Value != "0", $"{outcome.Description}: {events}");
+            first ??= events;
+            if (firstRun.Length == 0) firstRun = outcome.Description;
+            Assert.True(first == events, $"{outcome.Description}: {events}; {firstRun}: {first}");
+        }
+        Assert.NotNull(first);
     }
 
     [SkippableTheory]
