@@ -5,7 +5,10 @@ namespace Drk.Experiments.Matrix;
 /// <summary>
 /// The expanded matrix of a spec: every run in execution order. Runs go round by round (all warm-ups, then
 /// repetition 1 of every cell, then repetition 2, ...) so that slow drift of the host spreads over every
-/// variant instead of biasing whichever ran last.
+/// variant instead of biasing whichever ran last; within a round the cells come in a shuffled order (seeded
+/// by the spec's seed and the round, so the same spec always runs in the same order), since a round of a big
+/// matrix lasts many minutes and the load of a shared machine changes within it: in spec order the baseline
+/// would always run at the start of a round and the last tool at its end.
 /// </summary>
 public sealed class RunMatrix
 {
@@ -49,12 +52,26 @@ public sealed class RunMatrix
 
         var runs = new List<PlannedRun>(cells.Count * (spec.Warmup + spec.Repetitions));
         for (var round = 1; round <= spec.Warmup; round++)
-            for (var c = 0; c < cells.Count; c++)
+            foreach (var c in RoundOrder(cells.Count, spec.Seed, -round))
                 runs.Add(new PlannedRun(cells[c].Variant, cells[c].Workload, Warmup: true, round, c));
         for (var round = 1; round <= spec.Repetitions; round++)
-            for (var c = 0; c < cells.Count; c++)
+            foreach (var c in RoundOrder(cells.Count, spec.Seed, round))
                 runs.Add(new PlannedRun(cells[c].Variant, cells[c].Workload, Warmup: false, round, c));
         return new RunMatrix(runs, notApplicable, cells.Count);
+    }
+
+    /// <summary>A Fisher-Yates permutation of the cell indices, the same for the same seed and round.</summary>
+    private static int[] RoundOrder(int cells, int seed, int round)
+    {
+        var order = new int[cells];
+        for (var i = 0; i < cells; i++) order[i] = i;
+        var random = new MathNet.Numerics.Random.MersenneTwister(unchecked(seed * 7919 + round), threadSafe: false);
+        for (var i = cells - 1; i > 0; i--)
+        {
+            var j = random.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        return order;
     }
 
     /// <summary>The host program of a workload's native build, or null when the spec names none.</summary>
