@@ -108,6 +108,8 @@ internal sealed partial class SuiteBenchmark(string kernel, string? initrd, int 
     public static string Normalize(string output)
     {
         var b = new StringBuilder();
+        // QEMU's -nographic console wraps the output in terminal control sequences.
+        output = Escapes().Replace(output, "").Replace("\r", "", StringComparison.Ordinal);
         foreach (var line in output.Split('\n'))
         {
             if (line.StartsWith("[t]", StringComparison.Ordinal) || line.StartsWith("[m]", StringComparison.Ordinal)) continue;
@@ -115,6 +117,9 @@ internal sealed partial class SuiteBenchmark(string kernel, string? initrd, int 
         }
         return b.ToString();
     }
+
+    [GeneratedRegex(@"\x1b\[[0-9;?]*[A-Za-z]|\x1bc")]
+    private static partial Regex Escapes();
 
     [GeneratedRegex(@"cycles=\d+")]
     private static partial Regex Cycles();
