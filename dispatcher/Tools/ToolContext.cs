@@ -1,6 +1,7 @@
 using Drk.Dispatcher.Execution;
 using Drk.Dispatcher.Symbols;
 using Drk.Dispatcher.Tools.Reports;
+using Drk.Dispatcher.Tools.Shadow;
 
 namespace Drk.Dispatcher.Tools;
 
@@ -35,6 +36,12 @@ public sealed class ToolContext
 
     /// <summary>Where the tool reports errors: symbolised, folded, printed, written as JSON lines.</summary>
     public ReportChannel Reports => _host.Reports;
+
+    /// <summary>Bytes of guest physical RAM.</summary>
+    public ulong GuestRamBytes => _host.GuestRamBytes;
+
+    /// <summary>A shadow map over all of guest physical RAM, <paramref name="width"/> bits per byte, every byte <paramref name="initial"/> (untouched regions cost almost nothing).</summary>
+    public ShadowMemory CreateShadowMemory(ShadowWidth width, byte initial = 0) => new(GuestRamBytes, width, initial);
 
     /// <summary>The inline counters (read them at machine stop).</summary>
     public CounterTable Counters => _host.Counters;

@@ -62,6 +62,9 @@ public sealed class ToolHost
 
     private ReportChannel? _reports;
 
+    /// <summary>Bytes of guest RAM (physical addresses 0 to this): the extent of a shadow map.</summary>
+    public ulong GuestRamBytes { get; private set; }
+
     /// <summary>Blocks that tools' passes instrumented.</summary>
     public long BlocksInstrumented { get; private set; }
 
@@ -96,6 +99,7 @@ public sealed class ToolHost
     /// <summary>Makes the tool view of <paramref name="vcpu"/> (called by its dispatcher).</summary>
     internal ToolVcpu Register(Vcpu vcpu, PhysicalMemory memory)
     {
+        GuestRamBytes = memory.RamSize;
         var view = new ToolVcpu(vcpu, memory, _unwinder);
         while (_vcpus.Count <= vcpu.Index) _vcpus.Add(null!);
         _vcpus[vcpu.Index] = view;
