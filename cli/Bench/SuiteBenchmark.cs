@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 using Drk.Dispatcher.Execution;
+using Drk.Cli.Running;
 using Drk.Dispatcher.Jit;
+using Drk.Dispatcher.Tools;
 using Drk.Hv;
 using Drk.Hv.Boot;
 
@@ -23,6 +25,9 @@ internal sealed partial class SuiteBenchmark(string kernel, string? initrd, int 
         new("jit", ExecutionTier.Jit),
         new("auto", ExecutionTier.Auto),
         new("auto-blocks", ExecutionTier.Auto, Traces: false),
+        new("auto+null", ExecutionTier.Auto, Tool: "null"),
+        new("auto+inscount", ExecutionTier.Auto, Tool: "inscount"),
+        new("auto+inscount-modules", ExecutionTier.Auto, Tool: "inscount", Scope: InstrumentationScope.Modules),
     ];
 
     private readonly byte[] _kernel = File.ReadAllBytes(kernel);
@@ -40,8 +45,13 @@ internal sealed partial class SuiteBenchmark(string kernel, string? initrd, int 
             DiagnosticLog = TextWriter.Null,
         });
         PvhBootLoader.Boot(machine, _kernel, new BootOptions { CommandLine = workload.CommandLine, Initrd = _initrd });
-        var runner = new MachineRunner(machine, options ?? new MachineRunOptions { Tier = configuration.Tier, Traces = configuration.Traces });
-        configuration.Attach?.Invoke(runner);
+        ToolHost? tools = null;
+        if (configuration.Tool is { } toolName)
+        {
+            if (!ToolCatalog.TryCreate([toolName], out var made, out var error)) throw new ArgumentException(error);
+            tools = ToolHostFactory.Create(_kernel, made, configuration.Scope, TextWriter.Null, TextWriter.Null);
+        }
+        var runner = new MachineRunner(machine, options ?? new MachineRunOptions { Tier = configuration.Tier, Traces = configuration.Traces, Tools = tools });
         var self = Process.GetCurrentProcess();
         var cpuBefore = self.TotalProcessorTime;
         var result = runner.Run();

@@ -1,7 +1,6 @@
 using System.Globalization;
 using Drk.Dispatcher.Execution;
 using Drk.Dispatcher.Jit;
-using Drk.Dispatcher.Symbols;
 using Drk.Dispatcher.Tools;
 using Drk.Hv;
 using Drk.Hv.Boot;
@@ -92,7 +91,7 @@ internal sealed class GuestSession(RunSettings settings, TextWriter stderr)
             }
         }
         using var reportOwner = reportFile;
-        var tools = settings.Tools.Count > 0 || reportFile is not null ? CreateToolHost(kernel, reportFile) : null;
+        var tools = settings.Tools.Count > 0 || reportFile is not null ? ToolHostFactory.Create(kernel, settings.Tools, settings.Scope, stderr, stderr, reportFile) : null;
         var runner = new MachineRunner(machine, new MachineRunOptions { MaxInstructions = settings.MaxInstructions, Tier = settings.Tier, CacheSize = settings.CacheSize, Tools = tools });
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -135,50 +134,6 @@ internal sealed class GuestSession(RunSettings settings, TextWriter stderr)
         MachineStopReason.FaultLoop => RunExitStatus.FaultLoop,
         _ => RunExitStatus.InternalError,
     };
-
-    /// <summary>
-    /// The tools' host: symbols from the kernel's ELF (a kernel without them still runs, with
-    /// addresses unsymbolised and no function wraps or module events), kept up to date with the
-    /// modules the guest loads.
-    /// </summary>
-    private ToolHost CreateToolHost(byte[] kernel, TextWriter? reportFile)
-    {
-        Symbolizer? symbols = null;
-        try
-        {
-            symbols = Symbolizer.ForKernel(kernel);
-        }
-        catch (SymbolFileException e)
-        {
-            stderr.WriteLine($"drk run: no kernel symbols ({e.Message}): tools see no modules and reports show addresses only");
-        }
-        var host = new ToolHost(settings.Tools, new ToolHostOptions
-        {
-            Scope = settings.Scope,
-            Symbolizer = symbols,
-            FindFunction = symbols is null ? null : name => FindFunction(symbols, name),
-            Output = stderr,
-            ReportJsonLines = reportFile,
-        });
-        if (symbols is not null)
-        {
-            host.ModuleAdded += module =>
-            {
-                if (module.Image is null) return;
-                try { symbols.AddModule(module.Name, module.Image, module.SectionAddresses); }
-                catch (SymbolFileException e) { stderr.WriteLine($"drk run: module {module.Name}: no symbols ({e.Message})"); }
-            };
-            host.ModuleRemoved += module => symbols.RemoveModule(module.Name);
-        }
-        return host;
-    }
-
-    private static GuestFunction? FindFunction(Symbolizer symbols, string name)
-    {
-        foreach (var symbol in symbols.Kernel.Symbols.Symbols)
-            if (symbol.IsFunction && symbol.Name == name) return new GuestFunction(name, symbol.Address, symbol.Size);
-        return null;
-    }
 
     private void PrintStats(MachineRunner runner, MachineRunResult result, int status, ToolHost? tools)
     {
