@@ -92,7 +92,7 @@ internal sealed class GuestSession(RunSettings settings, TextWriter stderr)
         }
         using var reportOwner = reportFile;
         var tools = settings.Tools.Count > 0 || reportFile is not null ? ToolHostFactory.Create(kernel, settings.Tools, settings.Scope, stderr, stderr, reportFile) : null;
-        var runner = new MachineRunner(machine, new MachineRunOptions { MaxInstructions = settings.MaxInstructions, Tier = settings.Tier, CacheSize = settings.CacheSize, Tools = tools });
+        var runner = new MachineRunner(machine, new MachineRunOptions { MaxInstructions = settings.MaxInstructions, Tier = settings.Tier, CacheSize = settings.CacheSize, Tools = tools, SampleTiers = settings.Stats });
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             // The run loop polls the stop request at block boundaries and ends with a dump.

@@ -59,6 +59,14 @@ public static class CodeCacheReport
             lines.Add(string.Create(c, $"jit-compiled: {compiled} blocks, {traces} traces, {unsupported} unsupported"));
             lines.Add(string.Create(c, $"jit-compile-ms: {compile.TotalMilliseconds:F1} (traces {traceCompile.TotalMilliseconds:F1}; {Share(compile.Ticks, elapsed.Ticks - compile.Ticks)} of wall time, on the compiler thread)"));
         }
+        if (runner.TierSamples is { Total: > 0 } samples)
+        {
+            long total = samples.Total;
+            string Part(TierSampler.Activity a) => Share(samples.Samples(a), total - samples.Samples(a));
+            lines.Add(string.Create(c,
+                $"time-per-tier (sampled, {total} samples): dispatch {Part(TierSampler.Activity.Dispatch)}, interpreter {Part(TierSampler.Activity.Interpreter)}, "
+                + $"compiled blocks {Part(TierSampler.Activity.CompiledBlock)}, traces {Part(TierSampler.Activity.Trace)}"));
+        }
         return lines;
     }
 

@@ -39,6 +39,9 @@ public sealed class MachineRunOptions
     /// </summary>
     public long CacheSize { get; init; }
 
+    /// <summary>Whether a timer thread samples, every millisecond, which tier the running vCPU is in (<see cref="TierSampler"/>; for statistics).</summary>
+    public bool SampleTiers { get; init; }
+
     /// <summary>Whether the JIT tier records and compiles traces of hot paths (on by default; off to measure what they give).</summary>
     public bool Traces { get; init; } = true;
 

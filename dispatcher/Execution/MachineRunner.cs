@@ -67,6 +67,9 @@ public sealed class MachineRunner
 
     public MachineRunOptions Options => _options;
 
+    /// <summary>The last run's time per tier by sampling, when <see cref="MachineRunOptions.SampleTiers"/> asked for it.</summary>
+    public TierSampler? TierSamples { get; private set; }
+
     /// <summary>The per-vCPU dispatchers, by vCPU index.</summary>
     public IReadOnlyList<VcpuDispatcher> Vcpus => _vcpus;
 
@@ -141,6 +144,7 @@ public sealed class MachineRunner
         long invalidatedBefore = FragmentsInvalidated;
         long started = Stopwatch.GetTimestamp();
         Exception? error = null;
+        var sampler = _options.SampleTiers ? new TierSampler(() => Volatile.Read(ref _current)) : null;
         try
         {
             _options.Tools?.Start();
@@ -155,6 +159,8 @@ public sealed class MachineRunner
         finally
         {
             _current = null;
+            sampler?.Dispose();
+            if (sampler is not null) TierSamples = sampler;
         }
         var elapsed = Stopwatch.GetElapsedTime(started);
         string detail = stop.Detail;

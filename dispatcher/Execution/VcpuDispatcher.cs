@@ -111,6 +111,11 @@ public sealed class VcpuDispatcher
         private set => _executing = value;
     }
 
+    /// <summary>What this vCPU is doing right now, for <see cref="TierSampler"/> (written per block, read by the sampler thread).</summary>
+    public TierSampler.Activity CurrentActivity => (TierSampler.Activity)Volatile.Read(ref _activity);
+
+    private int _activity;
+
     /// <summary>The indirect-branch lookup table (indirect jumps, calls, returns).</summary>
     public IndirectBranchTable Ibl { get; } = new();
 
@@ -228,7 +233,9 @@ public sealed class VcpuDispatcher
             _executingTrace = trace;
             code.Limits.StopRetired = _chainStopRetired;
             ulong before = state.InstructionsRetired;
+            _activity = (int)TierSampler.Activity.Trace;
             result = code.Execute(state);
+            _activity = (int)TierSampler.Activity.Dispatch;
             fragment = trace.Fragments[code.ExitSection];
             _executingTrace = null;
             Statistics.TraceRuns++;
@@ -238,7 +245,18 @@ public sealed class VcpuDispatcher
         else
         {
             Executing = fragment;
-            result = _jit is null ? _interpreter.Execute(fragment.Block, state) : _jit.Execute(fragment.Block, state, _interpreter);
+            var block = fragment.Block;
+            if (_jit is null)
+            {
+                _activity = (int)TierSampler.Activity.Interpreter;
+                result = _interpreter.Execute(block, state);
+            }
+            else
+            {
+                _activity = (int)(_jit.CompiledCodeOf(block) is null ? TierSampler.Activity.Interpreter : TierSampler.Activity.CompiledBlock);
+                result = _jit.Execute(block, state, _interpreter);
+            }
+            _activity = (int)TierSampler.Activity.Dispatch;
             Executing = null;
             Statistics.BlockInstructions += result.Retired;
         }
