@@ -17,7 +17,7 @@ set grid ytics lw 1 lc rgb "#e0e0e0" dt 1
 set grid noxtics
 set tics out nomirror
 set xtics scale 0 rotate by 30 right
-set ylabel "slowdown vs. no tool (wall time)"
+set ylabel "slowdown vs. no tool (CPU time)"
 set title "overhead: slowdown per workload (auto)"
 set key outside bottom center horizontal Left reverse maxrows 2 samplen 1.2 spacing 1.1 width 2 noenhanced
 set style data histograms
