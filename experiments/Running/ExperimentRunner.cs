@@ -58,7 +58,7 @@ public sealed partial class ExperimentRunner(EngineCatalog engines, IProgressDis
         foreach (var note in notes) progress.Note(note);
         var runnable = todo.Where(r => usable.ContainsKey(r.Variant.Engine)).ToList();
 
-        var invocation = await ProvenanceProbe.CaptureAsync(spec.Name, spec.SourcePath, options.Command, options.Jobs, chunk?.ToString(), cancellation)
+        var invocation = await ProvenanceProbe.CaptureAsync(spec.Name, spec.SourcePath, options.Command, options.Jobs, chunk?.ToString(), cancellation, options.OutputDirectory)
             .ConfigureAwait(false);
         store.AppendInvocation(invocation, chunk?.InvocationsName ?? ResultStore.InvocationsFile);
 
