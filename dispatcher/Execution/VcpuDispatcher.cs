@@ -73,7 +73,10 @@ public sealed class VcpuDispatcher
         _tools = options.Tools;
         _interpreter = new IrInterpreter(_mmu, vcpu.System, _tools?.CleanCalls, _tools?.Counters);
         _toolVcpu = _tools?.Register(vcpu, physical);
-        _jit = JitTier.For(options.Tier, new JitRuntime(_interpreter, _mmu, vcpu.System) { Apic = vcpu.Apic });
+        var runtime = new JitRuntime(_interpreter, _mmu, vcpu.System) { Apic = vcpu.Apic };
+        _jit = options is { Tier: ExecutionTier.Auto, CompileScheduleSeed: int seed }
+            ? new JitTier(runtime, new CompileSchedule(seed + vcpu.Index))
+            : JitTier.For(options.Tier, runtime);
         _optimize = options.Optimize;
         _verify = options.VerifyIr;
         _cacheCapacity = options.CacheSize;
@@ -251,9 +254,16 @@ public sealed class VcpuDispatcher
                 _activity = (int)TierSampler.Activity.Interpreter;
                 result = _interpreter.Execute(block, state);
             }
+            else if (_jit.CompiledCodeOf(block) is { } compiled)
+            {
+                // The steady state, without JitTier.Execute's call in between.
+                _activity = (int)TierSampler.Activity.CompiledBlock;
+                _jit.Statistics.CompiledRuns++;
+                result = compiled.Execute(state);
+            }
             else
             {
-                _activity = (int)(_jit.CompiledCodeOf(block) is null ? TierSampler.Activity.Interpreter : TierSampler.Activity.CompiledBlock);
+                _activity = (int)TierSampler.Activity.Interpreter;
                 result = _jit.Execute(block, state, _interpreter);
             }
             _activity = (int)TierSampler.Activity.Dispatch;
