@@ -42,6 +42,14 @@ public sealed class MachineRunOptions
     /// <summary>Whether a timer thread samples, every millisecond, which tier the running vCPU is in (<see cref="TierSampler"/>; for statistics).</summary>
     public bool SampleTiers { get; init; }
 
+    /// <summary>
+    /// A test hook for <see cref="ExecutionTier.Auto"/>: when set, each vCPU finishes its
+    /// compilations on its own thread at moments drawn from this seed (plus the vCPU's index, see
+    /// <see cref="CompileSchedule"/>) instead of on the background compiler, so a run replays one
+    /// possible timing of the auto tier exactly.
+    /// </summary>
+    public int? CompileScheduleSeed { get; init; }
+
     /// <summary>Whether the JIT tier records and compiles traces of hot paths (on by default; off to measure what they give).</summary>
     public bool Traces { get; init; } = true;
 

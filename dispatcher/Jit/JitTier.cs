@@ -25,6 +25,7 @@ public sealed class JitTier
     public const int DefaultThreshold = 1000;
 
     private readonly IlCompiler _compiler;
+    private readonly CompileSchedule? _schedule;
     private readonly object _gate = new();
     private int _pending;
     private string? _lastFailure;
@@ -38,6 +39,16 @@ public sealed class JitTier
         Threshold = threshold;
         Background = background;
         _compiler = new IlCompiler(runtime);
+    }
+
+    /// <summary>
+    /// A tier whose compilations finish at the moments <paramref name="schedule"/> draws, on the
+    /// executing thread, instead of on the background compiler (a test hook: it replays any timing
+    /// of the auto tier from a seed).
+    /// </summary>
+    public JitTier(JitRuntime runtime, CompileSchedule schedule) : this(runtime, schedule.Threshold, background: false)
+    {
+        _schedule = schedule;
     }
 
     /// <summary>The tier for <paramref name="tier"/>: null for the interpreter alone; <see cref="ExecutionTier.Jit"/> compiles every block synchronously before it runs; <see cref="ExecutionTier.Auto"/> tiers up hot blocks in the background.</summary>
@@ -90,6 +101,7 @@ public sealed class JitTier
     [MethodImpl(MethodImplOptions.NoInlining)]
     private BlockResult ExecuteCold(IrBlock block, VcpuState state, IrInterpreter interpreter)
     {
+        _schedule?.Step();
         var s = block.JitState;
         if (s is null || s.Tier != this) block.JitState = s = new JitBlockState(this);
         var code = Volatile.Read(ref s.Compiled);
@@ -117,6 +129,7 @@ public sealed class JitTier
     /// <summary>Blocks until every compilation this tier queued has finished (tests, benchmarks).</summary>
     public void WaitForCompilations()
     {
+        _schedule?.Drain();
         lock (_gate)
         {
             while (_pending > 0) Monitor.Wait(_gate);
@@ -126,6 +139,11 @@ public sealed class JitTier
     private void Request(IrBlock block, JitBlockState s)
     {
         s.Requested = true;
+        if (_schedule is not null)
+        {
+            _schedule.Enqueue(() => Publish(s, _compiler.TryCompile(block, out _)));
+            return;
+        }
         if (!Background)
         {
             Publish(s, _compiler.TryCompile(block, out _));
@@ -141,6 +159,11 @@ public sealed class JitTier
     /// </summary>
     public void RequestTrace(Trace trace)
     {
+        if (_schedule is not null)
+        {
+            _schedule.Enqueue(() => PublishTrace(trace));
+            return;
+        }
         if (!Background)
         {
             PublishTrace(trace);

@@ -1,0 +1,113 @@
+using Drk.Dispatcher.Execution;
+using Drk.Dispatcher.IR;
+using Drk.Dispatcher.Jit;
+using Drk.Dispatcher.Tests.Execution;
+using Drk.Hv;
+using Drk.Hv.Boot;
+using Drk.Hv.Cpu;
+using Drk.Hv.Memory;
+
+namespace Drk.Dispatcher.Tests.Jit;
+
+/// <summary>
+/// The auto tier's results do not depend on when its compilations finish. On the background
+/// compiler that moment is host timing, so a timing bug shows as rare nondeterminism; a
+/// <see cref="CompileSchedule"/> replays a timing from a seed, so these tests pin chosen ones.
+/// </summary>
+public sealed class AutoTierTimingTests
+{
+    private static IrBlock CountingBlock()
+    {
+        var (block, ir) = IrTestKit.NewBlock(1);
+        ir.PutReg(GuestReg.Rax, ir.Add(ir.GetReg(GuestReg.Rax), ir.Const64(1)));
+        ir.Exit(IrTestKit.CodeBase);
+        return block;
+    }
+
+    /// <summary>Runs the counting block <paramref name="runs"/> times on a tier scheduled by <paramref name="seed"/>; the execution at which compiled code first ran, or -1.</summary>
+    private static int FirstCompiledRun(int seed, int runs, out JitTier tier)
+    {
+        var memory = new FlatMemory();
+        var interpreter = new IrInterpreter(memory);
+        tier = new JitTier(new JitRuntime(memory), new CompileSchedule(seed));
+        var block = CountingBlock();
+        var state = new VcpuState();
+        int first = -1;
+        for (int i = 0; i < runs; i++)
+        {
+            long before = tier.Statistics.CompiledExecutions;
+            tier.Execute(block, state, interpreter);
+            if (first < 0 && tier.Statistics.CompiledExecutions > before) first = i;
+        }
+        Assert.Equal((ulong)runs, state[GuestReg.Rax]);
+        return first;
+    }
+
+    [Fact]
+    public void A_schedule_compiles_at_the_same_moment_for_the_same_seed_and_at_other_moments_for_others()
+    {
+        var moments = new HashSet<int>();
+        for (int seed = 1; seed <= 12; seed++)
+        {
+            int first = FirstCompiledRun(seed, 3000, out var tier);
+            Assert.Equal(first, FirstCompiledRun(seed, 3000, out _));
+            var schedule = new CompileSchedule(seed);
+            // Compiled code never runs before the threshold; the request is finished when drawn, or on a wait.
+            Assert.True(first < 0 || first > schedule.Threshold, $"{schedule}: compiled code ran at execution {first}");
+            tier.WaitForCompilations();
+            Assert.Equal(1, tier.Statistics.BlocksCompiled);
+            moments.Add(first);
+        }
+        Assert.True(moments.Count >= 4, $"the seeds gave only these first compiled executions: {string.Join(", ", moments)}");
+    }
+
+    [SkippableTheory]
+    [InlineData(1, 5)]
+    [InlineData(2, 13)]
+    public void The_guest_sees_the_same_machine_whenever_compiled_code_arrives(int cpus, int seed)
+    {
+        string? root = RepositoryRoot();
+        string kernel = Path.Combine(root ?? "", "guest", "build", "kernel.elf");
+        string initrd = Path.Combine(root ?? "", "guest", "build", "initrd");
+        Skip.IfNot(root is not null && File.Exists(kernel) && File.Exists(initrd), "the guest kernel is not built (make -C guest)");
+        byte[] kernelImage = File.ReadAllBytes(kernel);
+        byte[] initrdImage = File.ReadAllBytes(initrd);
+
+        var (interpSerial, interpResult, _) = Run(kernelImage, initrdImage, cpus, null);
+        var (serial, result, compiled) = Run(kernelImage, initrdImage, cpus, seed);
+        string where = $"selftest, {cpus} vCPU(s), {new CompileSchedule(seed)}";
+        Assert.True(interpResult.Reason == result.Reason && interpResult.ExitStatus == result.ExitStatus,
+            $"{where}: {interpResult.Summary} vs {result.Summary}");
+        Assert.True(interpResult.InstructionsRetired == result.InstructionsRetired,
+            $"{where}: {interpResult.InstructionsRetired} vs {result.InstructionsRetired} instructions");
+        Assert.True(interpSerial == serial, $"{where}: serial output differs:\n--- interpreter\n{interpSerial}\n--- auto\n{serial}");
+        Assert.True(compiled > 0, $"{where}: no compiled code ran");
+    }
+
+    private static (string Serial, MachineRunResult Result, long CompiledRuns) Run(byte[] kernel, byte[] initrd, int cpus, int? seed)
+    {
+        var serial = new MemoryStream();
+        using var machine = MachineRunner.CreateMachine(new MachineConfig { CpuCount = cpus, SerialOutput = serial, DiagnosticLog = TextWriter.Null });
+        PvhBootLoader.Boot(machine, kernel, new BootOptions { CommandLine = "selftest", Initrd = initrd });
+        var options = new MachineRunOptions
+        {
+            Tier = seed is null ? ExecutionTier.Interpreter : ExecutionTier.Auto,
+            CompileScheduleSeed = seed,
+            MaxInstructions = 2_000_000_000,
+        };
+        var runner = new MachineRunner(machine, options);
+        var result = runner.Run();
+        machine.Serial.Flush();
+        long compiled = 0;
+        foreach (var vcpu in runner.Vcpus)
+            compiled += (vcpu.Jit?.Statistics.CompiledExecutions ?? 0) + vcpu.Statistics.TraceRuns;
+        return (System.Text.Encoding.Latin1.GetString(serial.ToArray()), result, compiled);
+    }
+
+    private static string? RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Drk.sln"))) return dir.FullName;
+        return null;
+    }
+}
