@@ -36,7 +36,12 @@ public static partial class FigureBuilder
                 var vs = analysis.VariantSummaries.FirstOrDefault(x => x.Variant == v);
                 return figure.Kind == FigureKind.Slowdown ? vs?.GeomeanSlowdown : vs?.GeomeanMips;
             }).ToList();
-            var hasSummary = workloads.Count > 1 && summary.Any(e => e is not null);
+            // Geometric means side by side must be over the same workloads: a series with a workload less (no native
+            // build, a tier excluded from most workloads) would be compared on another footing, so the group is left out.
+            var sameWorkloads = Enumerable.Range(0, series.Count)
+                .Select(s => string.Join('\n', rows.Select((row, w) => row[s] is null ? "" : workloads[w])))
+                .Distinct(StringComparer.Ordinal).Count() == 1;
+            var hasSummary = workloads.Count > 1 && sameWorkloads && summary.Any(e => e is not null);
             if (hasSummary) rows.Add(summary);
 
             var panelLabel = figure.Panels.Count > 0 ? panel.Key : "";

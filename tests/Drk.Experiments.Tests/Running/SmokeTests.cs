@@ -87,6 +87,11 @@ public sealed class SmokeTests : IDisposable
         var data = File.ReadAllLines(Path.Combine(outDir, "slowdown-auto.dat"));
         Assert.Contains("inscount [kernel+modules]", data[1], StringComparison.Ordinal);
         Assert.StartsWith(FigureBuilder.GeomeanGroup, data[^1], StringComparison.Ordinal);
+        // The MIPS figure's tiers cover different workloads (interp and jit three, auto all): their geometric means
+        // would not be comparable, so the figure has none.
+        var mips = File.ReadAllLines(Path.Combine(outDir, "mips.dat"));
+        Assert.DoesNotContain(mips, l => l.StartsWith(FigureBuilder.GeomeanGroup, StringComparison.Ordinal));
+        Assert.Equal(13, mips.Count(l => !l.StartsWith('#') && !l.StartsWith("group", StringComparison.Ordinal)));
         // The fake engine's model: inscount costs 2.5x no tool, null 1.2x, within the 2% noise.
         var report = File.ReadAllText(Path.Combine(outDir, "README.md"));
         Assert.Contains("## Slowdown vs. no tool (CPU time)", report, StringComparison.Ordinal);
