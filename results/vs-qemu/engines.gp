@@ -26,16 +26,16 @@ set style fill solid 1.0 border rgb "#333333"
 set boxwidth 0.9 relative
 set bars 0.35
 set offsets 0, 0, graph 0.06, 0
-set xrange [-0.6:9.6]
+set xrange [-0.6:8.6]
 set logscale y 10
 set yrange [*:*]
 set format y "%g"
 set arrow from graph 0, first 1 to graph 1, first 1 nohead back dt 2 lw 1 lc rgb "#555555"
-set arrow from 8.5, graph 0 to 8.5, graph 1 nohead back dt 3 lw 1 lc rgb "#999999"
+
 
 array palette[8] = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"]
 
-set terminal svg size 1010,380 dynamic font "Helvetica,11" background rgb "white"
+set terminal svg size 920,380 dynamic font "Helvetica,11" background rgb "white"
 set output "engines.svg"
 plot "engines.dat" using 2:3:4:xtic(1) title columnheader(2) fc rgb palette[1] lc rgb "#333333", \
      "" using 5:6:7 title columnheader(5) fc rgb palette[2] lc rgb "#333333", \
@@ -43,15 +43,15 @@ plot "engines.dat" using 2:3:4:xtic(1) title columnheader(2) fc rgb palette[1] l
      "" using 11:12:13 title columnheader(11) fc rgb palette[4] lc rgb "#333333"
 
 if (strstrt(GPVAL_TERMINALS, " pngcairo ") > 0) {
-    set terminal pngcairo size 1010*2,380*2 font "Helvetica,22" linewidth 2 background rgb "white"
+    set terminal pngcairo size 920*2,380*2 font "Helvetica,22" linewidth 2 background rgb "white"
 } else {
-    set terminal png size 1010*2,380*2 font "Helvetica,22" linewidth 2 background rgb "white"
+    set terminal png size 920*2,380*2 font "Helvetica,22" linewidth 2 background rgb "white"
 }
 set output "engines.png"
 replot
 
 if (strstrt(GPVAL_TERMINALS, " pdfcairo ") > 0) {
-    set terminal pdfcairo size 10.1in,3.8in font "Helvetica,9" linewidth 1 background rgb "white"
+    set terminal pdfcairo size 9.2in,3.8in font "Helvetica,9" linewidth 1 background rgb "white"
     set output "engines.pdf"
     replot
 }
