@@ -14,8 +14,9 @@ namespace Drk.Dispatcher.Tests.Native;
 /// callee-saved registers and RSP in the state page, and the epilogue reaches its buffers
 /// RIP-relatively, so it needs no free register and does not touch the case's stack. Before
 /// loading the case's state the prologue blocks every asynchronous signal (rt_sigprocmask) so
-/// that no signal frame is pushed on the case's stack; the epilogue restores the mask, resets
-/// RFLAGS (DF clear as the host ABI requires, AC/NT/ID clear) and returns.</para>
+/// that no signal frame is pushed on the case's stack; the epilogue resets RFLAGS (DF clear as
+/// the host ABI requires, AC/NT/ID clear), switches back to the host's stack, and only then
+/// restores the mask (a signal that waited is delivered at once, and needs a real stack) and returns.</para>
 /// <para>Generators must not produce cases that fault natively (those are interpreter-only
 /// tests). As a safety net, SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGTRAP get handlers that
 /// recognise a fault inside the code area, make the thread resume in a recovery stub that
@@ -230,14 +231,18 @@ public sealed unsafe class HostCpu
         return stub;
     }
 
-    /// <summary>Resets RFLAGS, restores the signal mask, the host's RSP and callee-saved registers, and returns.</summary>
+    /// <summary>Resets RFLAGS, restores the host's RSP, then the signal mask, then the callee-saved registers, and returns.</summary>
     private static void EmitReturnToHost(CodeEmitter e, TestMachineLayout layout)
     {
         // Hand the host a clean RFLAGS: DF clear (the ABI requires it), AC/NT/ID clear.
         e.Emit(Instruction.Create(Code.Pushq_imm32, 0x202));
         e.Emit(Instruction.Create(Code.Popfq));
-        EmitSigprocmask(e, layout, SigSetmask, OldSignalMask, -1);
+        // Back on the host's stack before unblocking: a signal that waited (a child's SIGCHLD, the
+        // runtime's activation signal) is delivered the moment the mask is restored, and its frame
+        // (about 3.5 KiB with AVX-512 state) would not fit below the state page's small stack: it ran
+        // into the read-only stub page and the kernel killed the test host.
         e.Emit(Instruction.Create(Code.Mov_r64_rm64, Register.RSP, StateOperand(layout, HostRspSlot)));
+        EmitSigprocmask(e, layout, SigSetmask, OldSignalMask, -1);
         for (int i = CalleeSaved.Length - 1; i >= 0; i--) e.Emit(Instruction.Create(Code.Pop_r64, CalleeSaved[i]));
         e.Emit(Instruction.Create(Code.Retnq));
     }

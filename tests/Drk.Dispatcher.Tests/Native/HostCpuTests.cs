@@ -130,6 +130,45 @@ public sealed class HostCpuTests
     }
 
     [SkippableFact]
+    public void Signals_that_wait_for_a_case_to_end_are_delivered_on_the_host_stack()
+    {
+        // The case runs with asynchronous signals blocked; one that arrives meanwhile (here a
+        // child's SIGCHLD, which the test run gets whenever a test starts readelf or gcc) is
+        // delivered when the epilogue unblocks them. On the harness's small stack its frame ran
+        // into the stub page and the kernel killed the process ("Test Run Aborted").
+        Skip.IfNot(HostPlatform.IsX64Linux, HostPlatform.SkipReason);
+        using var stop = new CancellationTokenSource();
+        int exited = 0;
+        var spawner = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var child = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("true") { UseShellExecute = false });
+                child!.WaitForExit();
+                Interlocked.Increment(ref exited);
+            }
+        });
+        spawner.Start();
+        long cases = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            while (Volatile.Read(ref exited) < 100 && clock.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                var after = Run(Distinct(), _ => { });
+                Assert.Equal(Distinct().Gpr, after.Gpr);
+                cases++;
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            spawner.Join();
+        }
+        Assert.True(exited >= 100, $"only {exited} children exited during {cases} cases");
+    }
+
+    [SkippableFact]
     public void Every_form_generates_cases_of_its_encoding_that_run_natively()
     {
         // Exercises every generator (and its fault filters) on the host CPU without the
