@@ -66,48 +66,17 @@ public sealed class AutoTierTimingTests
     [InlineData(2, 13)]
     public void The_guest_sees_the_same_machine_whenever_compiled_code_arrives(int cpus, int seed)
     {
-        string? root = RepositoryRoot();
-        string kernel = Path.Combine(root ?? "", "guest", "build", "kernel.elf");
-        string initrd = Path.Combine(root ?? "", "guest", "build", "initrd");
-        Skip.IfNot(root is not null && File.Exists(kernel) && File.Exists(initrd), "the guest kernel is not built (make -C guest)");
-        byte[] kernelImage = File.ReadAllBytes(kernel);
-        byte[] initrdImage = File.ReadAllBytes(initrd);
-
-        var (interpSerial, interpResult, _) = Run(kernelImage, initrdImage, cpus, null);
-        var (serial, result, compiled) = Run(kernelImage, initrdImage, cpus, seed);
-        string where = $"selftest, {cpus} vCPU(s), {new CompileSchedule(seed)}";
-        Assert.True(interpResult.Reason == result.Reason && interpResult.ExitStatus == result.ExitStatus,
-            $"{where}: {interpResult.Summary} vs {result.Summary}");
-        Assert.True(interpResult.InstructionsRetired == result.InstructionsRetired,
-            $"{where}: {interpResult.InstructionsRetired} vs {result.InstructionsRetired} instructions");
-        Assert.True(interpSerial == serial, $"{where}: serial output differs:\n--- interpreter\n{interpSerial}\n--- auto\n{serial}");
-        Assert.True(compiled > 0, $"{where}: no compiled code ran");
-    }
-
-    private static (string Serial, MachineRunResult Result, long CompiledRuns) Run(byte[] kernel, byte[] initrd, int cpus, int? seed)
-    {
-        var serial = new MemoryStream();
-        using var machine = MachineRunner.CreateMachine(new MachineConfig { CpuCount = cpus, SerialOutput = serial, DiagnosticLog = TextWriter.Null });
-        PvhBootLoader.Boot(machine, kernel, new BootOptions { CommandLine = "selftest", Initrd = initrd });
-        var options = new MachineRunOptions
-        {
-            Tier = seed is null ? ExecutionTier.Interpreter : ExecutionTier.Auto,
-            CompileScheduleSeed = seed,
-            MaxInstructions = 2_000_000_000,
-        };
-        var runner = new MachineRunner(machine, options);
-        var result = runner.Run();
-        machine.Serial.Flush();
+        var (kernel, initrd) = GuestRun.ImagesOrSkip();
+        var reference = GuestRun.Run(kernel, initrd, "selftest", cpus, new MachineRunOptions { Tier = ExecutionTier.Interpreter, MaxInstructions = 2_000_000_000 });
         long compiled = 0;
-        foreach (var vcpu in runner.Vcpus)
-            compiled += (vcpu.Jit?.Statistics.CompiledExecutions ?? 0) + vcpu.Statistics.TraceRuns;
-        return (System.Text.Encoding.Latin1.GetString(serial.ToArray()), result, compiled);
-    }
-
-    private static string? RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Drk.sln"))) return dir.FullName;
-        return null;
+        var options = new MachineRunOptions { Tier = ExecutionTier.Auto, CompileScheduleSeed = seed, MaxInstructions = 2_000_000_000 };
+        var run = GuestRun.Run(kernel, initrd, "selftest", cpus, options, runner =>
+        {
+            foreach (var vcpu in runner.Vcpus)
+                compiled += (vcpu.Jit?.Statistics.CompiledExecutions ?? 0) + vcpu.Statistics.TraceRuns;
+        });
+        string where = $"selftest, {cpus} vCPU(s), {new CompileSchedule(seed)}";
+        GuestRun.AssertSameMachine(reference, run, where);
+        Assert.True(compiled > 0, $"{where}: no compiled code ran");
     }
 }
