@@ -61,7 +61,7 @@ internal static class BenchSuiteCommand
         Console.WriteLine($"drk bench: {workloads.Count} workloads x {configurations.Count} configurations, {cpus} vCPU(s); QEMU: {(qemu ?? "not run")}");
         Console.WriteLine("wall = the run loop's time (boot and process start excluded); QEMU wall = the whole qemu process");
         Console.WriteLine();
-        Console.WriteLine($"{"workload",-16} {"config",-12} {"wall s",8} {"cpu s",8} {"MIPS",8} {"compile ms",11} {"compile%",9} {"vs interp",10} {"vs no tool",10} {"vs QEMU",8} {"cpu vs QEMU",11}  same");
+        Console.WriteLine($"{"workload",-16} {"config",-22} {"wall s",8} {"cpu s",8} {"MIPS",8} {"compile ms",11} {"compile%",9} {"vs interp",10} {"vs no tool",10} {"vs QEMU",8} {"cpu vs QEMU",11}  same");
         // One unreported run first, so the first row does not pay for compiling Drk itself (and its tools).
         foreach (var configuration in configurations)
             if (configuration == configurations[0] || !configuration.IsBaseline) bench.RunDrk(workloads[0], configuration);
@@ -88,13 +88,13 @@ internal static class BenchSuiteCommand
                 string cpuVsQemu = qemuRun is { Succeeded: true } q2 && q2.Cpu > TimeSpan.Zero ? string.Create(c, $"{run.Cpu.TotalSeconds / q2.Cpu.TotalSeconds:F2}") : "-";
                 double share = run.Wall.Ticks > 0 ? 100.0 * run.CompileTime.Ticks / run.Wall.Ticks : 0;
                 Console.WriteLine(string.Create(c,
-                    $"{workload.Name,-16} {configuration.Name,-12} {run.Wall.TotalSeconds,8:F3} {run.Cpu.TotalSeconds,8:F3} {run.Mips,8:F1} {run.CompileTime.TotalMilliseconds,11:F1} {share,8:F1}% {vsInterp,10} {vsNoTool,10} {vsQemu,8} {cpuVsQemu,11}  {(same ? "yes" : "NO " + run.Failure)}"));
+                    $"{workload.Name,-16} {configuration.Name,-22} {run.Wall.TotalSeconds,8:F3} {run.Cpu.TotalSeconds,8:F3} {run.Mips,8:F1} {run.CompileTime.TotalMilliseconds,11:F1} {share,8:F1}% {vsInterp,10} {vsNoTool,10} {vsQemu,8} {cpuVsQemu,11}  {(same ? "yes" : "NO " + run.Failure)}"));
             }
             if (qemuRun is not null)
             {
                 bool qemuSame = qemuRun.Succeeded && reference is not null && qemuRun.Output == reference.Output;
                 Console.WriteLine(string.Create(c,
-                    $"{workload.Name,-16} {"qemu-tcg",-12} {qemuRun.Wall.TotalSeconds,8:F3} {qemuRun.Cpu.TotalSeconds,8:F3} {"",8} {"",11} {"",9} {"",10} {"",10} {"1.00",8} {"1.00",11}  {(qemuRun.Succeeded ? (qemuSame ? "yes" : "output differs") : "NO " + qemuRun.Failure)}"));
+                    $"{workload.Name,-16} {"qemu-tcg",-22} {qemuRun.Wall.TotalSeconds,8:F3} {qemuRun.Cpu.TotalSeconds,8:F3} {"",8} {"",11} {"",9} {"",10} {"",10} {"1.00",8} {"1.00",11}  {(qemuRun.Succeeded ? (qemuSame ? "yes" : "output differs") : "NO " + qemuRun.Failure)}"));
             }
         }
         Console.WriteLine();
