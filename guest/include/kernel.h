@@ -3,7 +3,7 @@
 #define DRK_KERNEL_H
 
 #include "types.h"
-#include "lib.h"
+#include "string.h"
 #include "printk.h"
 #include "atomic.h"
 #include "spinlock.h"

@@ -1,8 +1,9 @@
-/* Console output: the 16550 UART and printk. */
+/* Console output: the 16550 UART and printk (snprintf and vsnprintf are common/format.h). */
 #ifndef DRK_PRINTK_H
 #define DRK_PRINTK_H
 
 #include "types.h"
+#include "format.h"
 
 void console_init(void);
 void console_write(const char *s, size_t n);
@@ -11,8 +12,6 @@ void console_force_unlock(void);
 
 int printk(const char *fmt, ...) __printf(1, 2);
 int vprintk(const char *fmt, va_list ap);
-int snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
-int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 
 __noreturn void panic(const char *fmt, ...) __printf(1, 2);
 __noreturn void poweroff(int status);

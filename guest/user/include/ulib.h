@@ -16,6 +16,9 @@
 #include "uapi/errno.h"
 #include "uapi/devices.h"
 #include "uapi/workloads.h"
+/* Strings, memory and snprintf: the same copy as the kernel's (guest/common/). */
+#include "string.h"
+#include "format.h"
 
 typedef uint8_t u8;
 typedef uint16_t u16;
@@ -54,22 +57,8 @@ long syscall6(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 
 static inline bool mmap_failed(const void *p) { return (u64)p >= (u64)-4095; }
 
-/* ---- strings and memory ---- */
-
-void *memcpy(void *dst, const void *src, size_t n);
-void *memmove(void *dst, const void *src, size_t n);
-void *memset(void *dst, int c, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
-int strcmp(const char *a, const char *b);
-int strncmp(const char *a, const char *b, size_t n);
-char *strchr(const char *s, int c);
-size_t strlcpy(char *dst, const char *src, size_t size);
-
 /* ---- output ---- */
 
-int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-int snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
 /* Formats into a buffer and writes it to fd 1 with one write(), so a line is never split. */
 int printf(const char *fmt, ...) __printf(1, 2);
 __noreturn void die(const char *fmt, ...) __printf(1, 2);

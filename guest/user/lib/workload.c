@@ -1,20 +1,6 @@
 /* What every workload program shares: its arguments, its checksum and its result line. */
 #include "ulib.h"
 
-static bool parse_u64(const char *s, u64 *out)
-{
-    u64 v = 0;
-    if (!*s)
-        return false;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-        v = v * 10 + (u64)(*s - '0');
-    }
-    *out = v;
-    return true;
-}
-
 struct suite_entry {
     const char *name;
     u64 iterations;
@@ -33,7 +19,7 @@ u64 workload_iterations(int argc, char **argv, const char *name)
         const char *a = argv[i];
         if (strncmp(a, "iterations=", 11) == 0)
             a += 11;
-        if (!parse_u64(a, &n))
+        if (!parse_u64(a, strlen(a), &n))
             die("%s: bad argument '%s' (want iterations=N)\n", argv[0], argv[i]);
     }
     return n;
