@@ -29,17 +29,12 @@ internal sealed class InterpreterBenchmark
         double AllocatedBytesPerInstruction,
         long AllocatedBytes);
 
-    /// <summary>Runs the loop for about <paramref name="instructions"/> guest instructions after a warm-up.</summary>
-    public Result Run(long instructions, bool optimize, BenchMemory memory)
+    /// <summary>Runs <paramref name="iterations"/> iterations of the loop after a warm-up.</summary>
+    public Result Run(long iterations, bool optimize, BenchMemory memory)
     {
-        long iterations = Math.Max(1, instructions / InterpreterLoop.InstructionsPerIteration);
         double buildNs = MeasureBuild(optimize, out int sampleInstructions);
 
-        // Warm-up: lets tiered compilation promote the interpreter loop to optimised code
-        // (on-stack replacement and the background re-JIT take a fraction of a second).
-        long warmStart = Stopwatch.GetTimestamp();
-        for (int i = 0; i < 3 || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 0.5; i++)
-            Execute(Math.Min(iterations, 200_000), optimize, memory, out _, out _);
+        HostWarmUp.Run(() => Execute(Math.Min(iterations, 200_000), optimize, memory, out _, out _));
 
         var (seconds, allocated) = Execute(iterations, optimize, memory, out long retired, out var status);
         if (status != RunStatus.Stopped)
@@ -52,10 +47,9 @@ internal sealed class InterpreterBenchmark
 
     private (double Seconds, long Allocated) Execute(long iterations, bool optimize, BenchMemory kind, out long retired, out RunStatus status)
     {
-        var state = InterpreterLoop.CreateState(2);
-        using var physical = kind == BenchMemory.Mmu ? new PhysicalMemory(16UL << 20) : null;
-        IGuestMemory memory = physical is null ? _loop.CreateMemory() : _loop.CreateMmu(physical, state);
-        var runner = new GuestRunner(memory) { Optimize = optimize };
+        using var machine = new LoopMachine(_loop, kind);
+        var state = machine.State;
+        var runner = new GuestRunner(machine.Memory) { Optimize = optimize };
         // A short run of its own builds and caches every block, so the timed run is the steady state.
         runner.Run(state, _loop.StopRip, long.MaxValue, out _);
         long warm = runner.Retired;
@@ -77,7 +71,7 @@ internal sealed class InterpreterBenchmark
         var decoder = new BlockDecoder(memory);
         var lowerer = new Lowerer();
         var optimizer = new Optimizer();
-        var starts = BlockStarts(decoder);
+        var starts = _loop.BlockStarts(decoder);
         instructionsPerRound = 0;
         foreach (ulong rip in starts)
         {
@@ -93,8 +87,7 @@ internal sealed class InterpreterBenchmark
                 if (optimize) optimizer.Optimize(block);
             }
         }
-        long warmStart = Stopwatch.GetTimestamp();
-        for (int i = 0; i < 2000 || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 1; i++) Round();
+        HostWarmUp.Run(Round, rounds: 2000, seconds: 1);
         // The median of several batches: building allocates, and a batch that meets a
         // collection or a late re-JIT is not the typical cost.
         const int batches = 7, rounds = 4000;
@@ -107,24 +100,5 @@ internal sealed class InterpreterBenchmark
         }
         Array.Sort(perInstruction);
         return perInstruction[batches / 2];
-    }
-
-    /// <summary>The RIPs of the blocks the loop executes (prologue + first loop block, the loop top, the block after the JE).</summary>
-    private List<ulong> BlockStarts(BlockDecoder decoder)
-    {
-        var starts = new List<ulong>();
-        var pending = new Queue<ulong>();
-        pending.Enqueue(InterpreterLoop.CodeBase);
-        while (pending.Count > 0)
-        {
-            ulong rip = pending.Dequeue();
-            if (starts.Contains(rip) || rip == _loop.StopRip) continue;
-            starts.Add(rip);
-            if (!decoder.TryDecode(rip, out var insns, out _)) continue;
-            var last = insns[^1].Instruction;
-            pending.Enqueue(last.NextIP);
-            if (last.FlowControl == Iced.Intel.FlowControl.ConditionalBranch) pending.Enqueue(last.NearBranchTarget);
-        }
-        return starts;
     }
 }

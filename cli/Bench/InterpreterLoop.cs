@@ -1,3 +1,4 @@
+using Drk.Dispatcher.Decoding;
 using Drk.Hv.Boot;
 using Drk.Hv.Cpu;
 using Drk.Hv.Memory;
@@ -96,6 +97,25 @@ internal sealed class InterpreterLoop
         state.Sys.Cr4 = LongModeEntry.Cr4;
         state.Sys.Efer = LongModeEntry.Efer;
         return new Mmu(physical, state);
+    }
+
+    /// <summary>The RIPs of the blocks the loop executes (prologue + first loop block, the loop top, the block after the JE), found by decoding from <see cref="CodeBase"/>.</summary>
+    public List<ulong> BlockStarts(BlockDecoder decoder)
+    {
+        var starts = new List<ulong>();
+        var pending = new Queue<ulong>();
+        pending.Enqueue(CodeBase);
+        while (pending.Count > 0)
+        {
+            ulong rip = pending.Dequeue();
+            if (starts.Contains(rip) || rip == StopRip) continue;
+            starts.Add(rip);
+            if (!decoder.TryDecode(rip, out var insns, out _)) continue;
+            var last = insns[^1].Instruction;
+            pending.Enqueue(last.NextIP);
+            if (last.FlowControl == FlowControl.ConditionalBranch) pending.Enqueue(last.NearBranchTarget);
+        }
+        return starts;
     }
 
     /// <summary>The vCPU state at the loop's entry for <paramref name="iterations"/> iterations.</summary>

@@ -35,9 +35,7 @@ internal sealed class JitBenchmark
     public Run SteadyState(ExecutionTier tier, BenchMemory memory, long iterations)
     {
         // Host warm-up: .NET's own tiered compilation promotes the run loop within a fraction of a second.
-        long warmStart = Stopwatch.GetTimestamp();
-        for (int i = 0; i < 3 || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 0.5; i++)
-            Execute(tier, memory, Math.Min(iterations, 200_000), warm: true);
+        HostWarmUp.Run(() => Execute(tier, memory, Math.Min(iterations, 200_000), warm: true));
         return Execute(tier, memory, iterations, warm: true);
     }
 
@@ -48,14 +46,14 @@ internal sealed class JitBenchmark
     /// </summary>
     public Run MinimalDispatch(BenchMemory kind, long iterations)
     {
-        var state = InterpreterLoop.CreateState(2);
-        using var physical = kind == BenchMemory.Mmu ? new PhysicalMemory(16UL << 20) : null;
-        IGuestMemory memory = physical is null ? _loop.CreateMemory() : _loop.CreateMmu(physical, state);
+        using var machine = new LoopMachine(_loop, kind);
+        var state = machine.State;
+        var memory = machine.Memory;
         var runner = new GuestRunner(memory);
         var decoder = new BlockDecoder(memory);
         var compiler = new IlCompiler(new JitRuntime(memory));
         var blocks = new Dictionary<ulong, CompiledBlock>();
-        foreach (ulong rip in BlockStarts(decoder))
+        foreach (ulong rip in _loop.BlockStarts(decoder))
         {
             decoder.TryDecode(rip, out var insns, out _);
             blocks[rip] = compiler.Compile(runner.Build(insns));
@@ -77,8 +75,7 @@ internal sealed class JitBenchmark
             }
             return retired;
         }
-        long warmStart = Stopwatch.GetTimestamp();
-        for (int i = 0; i < 3 || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 0.5; i++) Loop(Math.Min(iterations, 200_000));
+        HostWarmUp.Run(() => Loop(Math.Min(iterations, 200_000)));
         long start = Stopwatch.GetTimestamp();
         long total = Loop(iterations);
         var elapsed = Stopwatch.GetElapsedTime(start);
@@ -92,9 +89,9 @@ internal sealed class JitBenchmark
 
     private Run Execute(ExecutionTier tier, BenchMemory kind, long iterations, bool warm)
     {
-        var state = InterpreterLoop.CreateState(2);
-        using var physical = kind == BenchMemory.Mmu ? new PhysicalMemory(16UL << 20) : null;
-        IGuestMemory memory = physical is null ? _loop.CreateMemory() : _loop.CreateMmu(physical, state);
+        using var machine = new LoopMachine(_loop, kind);
+        var state = machine.State;
+        var memory = machine.Memory;
         var runner = new GuestRunner(memory) { Tier = tier };
         long before = 0;
         if (warm)
@@ -121,13 +118,12 @@ internal sealed class JitBenchmark
     /// <summary>Compiles the loop's blocks <paramref name="rounds"/> times with a fresh compiler over <paramref name="kind"/> memory.</summary>
     public CompileCost MeasureCompile(BenchMemory kind, int rounds)
     {
-        var state = InterpreterLoop.CreateState(2);
-        using var physical = kind == BenchMemory.Mmu ? new PhysicalMemory(16UL << 20) : null;
-        IGuestMemory memory = physical is null ? _loop.CreateMemory() : _loop.CreateMmu(physical, state);
+        using var machine = new LoopMachine(_loop, kind);
+        var memory = machine.Memory;
         var runner = new GuestRunner(memory);
         var decoder = new BlockDecoder(memory);
         var blocks = new List<IrBlock>();
-        foreach (ulong rip in BlockStarts(decoder))
+        foreach (ulong rip in _loop.BlockStarts(decoder))
         {
             decoder.TryDecode(rip, out var insns, out _);
             blocks.Add(runner.Build(insns));
@@ -148,24 +144,5 @@ internal sealed class JitBenchmark
                 compiler.Compile(block);
         double mean = Stopwatch.GetElapsedTime(start).TotalMicroseconds / ((double)rounds * blocks.Count);
         return new CompileCost(blocks.Count, ops, il, first, mean, mean * blocks.Count / ops);
-    }
-
-    /// <summary>The RIPs of the blocks the loop executes.</summary>
-    private List<ulong> BlockStarts(BlockDecoder decoder)
-    {
-        var starts = new List<ulong>();
-        var pending = new Queue<ulong>();
-        pending.Enqueue(InterpreterLoop.CodeBase);
-        while (pending.Count > 0)
-        {
-            ulong rip = pending.Dequeue();
-            if (starts.Contains(rip) || rip == _loop.StopRip) continue;
-            starts.Add(rip);
-            if (!decoder.TryDecode(rip, out var insns, out _)) continue;
-            var last = insns[^1].Instruction;
-            pending.Enqueue(last.NextIP);
-            if (last.FlowControl == Iced.Intel.FlowControl.ConditionalBranch) pending.Enqueue(last.NearBranchTarget);
-        }
-        return starts;
     }
 }

@@ -12,52 +12,26 @@ internal static class BenchInterpCommand
 {
     public static Command Create()
     {
-        var instructions = new Option<long>("--instructions", "-n")
-        {
-            Description = "Guest instructions to execute in the timed run",
-            DefaultValueFactory = _ => 200_000_000,
-        };
+        var options = new LoopBenchOptions("Timed runs; the report gives each and the median");
         var noOptimize = new Option<bool>("--no-optimize") { Description = "Interpret the IR as lowered, without the optimiser" };
-        var repeat = new Option<int>("--repeat", "-r") { Description = "Timed runs; the report gives each and the median", DefaultValueFactory = _ => 3 };
-        var machine = new Option<bool>("--machine-readable") { Description = "Print one 'key value' line per figure instead of the table" };
-        var memoryOption = new Option<string>("--memory")
-        {
-            Description = "Guest memory: flat (FlatMemory, the tests' memory), mmu (page walk + soft TLB) or both",
-            DefaultValueFactory = _ => "both",
-        };
-        memoryOption.AcceptOnlyFromAmong("flat", "mmu", "both");
 
         var command = new Command("interp", "Interpreter tier: guest MIPS, IR build ns/instruction, allocation per instruction");
-        command.Options.Add(instructions);
+        options.AddTo(command);
         command.Options.Add(noOptimize);
-        command.Options.Add(repeat);
-        command.Options.Add(machine);
-        command.Options.Add(memoryOption);
         command.SetAction(parse =>
         {
-            long n = parse.GetValue(instructions);
-            int runs = parse.GetValue(repeat);
-            if (n < InterpreterLoop.InstructionsPerIteration || runs < 1)
-            {
-                Console.Error.WriteLine("drk bench interp: --instructions must be at least 19 and --repeat at least 1");
+            if (options.Read(parse, "drk bench interp") is not { } settings)
                 return 2;
-            }
             bool optimize = !parse.GetValue(noOptimize);
-            bool machineReadable = parse.GetValue(machine);
-            var memories = parse.GetValue(memoryOption) switch
-            {
-                "flat" => new[] { BenchMemory.Flat },
-                "mmu" => new[] { BenchMemory.Mmu },
-                _ => new[] { BenchMemory.Flat, BenchMemory.Mmu },
-            };
+            bool machineReadable = settings.MachineReadable;
             var bench = new InterpreterBenchmark();
             bool allocates = false;
-            foreach (var memory in memories)
+            foreach (var memory in settings.Memories)
             {
                 var results = new List<InterpreterBenchmark.Result>();
-                for (int i = 0; i < runs; i++)
+                for (int i = 0; i < settings.Runs; i++)
                 {
-                    var r = bench.Run(n, optimize, memory);
+                    var r = bench.Run(settings.Iterations, optimize, memory);
                     results.Add(r);
                     if (!machineReadable)
                         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -85,7 +59,7 @@ internal static class BenchInterpCommand
             Console.WriteLine($"{m}_optimised {(optimize ? 1 : 0)}");
             return;
         }
-        string memoryName = memory == BenchMemory.Flat ? "FlatMemory" : "Mmu (page walk + soft TLB)";
+        string memoryName = LoopBenchSettings.MemoryName(memory);
         Console.WriteLine();
         Console.WriteLine($"interpreter tier, {InterpreterLoop.InstructionsPerIteration}-instruction integer loop (1 load + 1 store), "
             + $"{memoryName}, {(optimize ? "optimised IR" : "IR as lowered")}, median run:");

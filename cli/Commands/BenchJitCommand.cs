@@ -14,48 +14,22 @@ internal static class BenchJitCommand
 {
     public static Command Create()
     {
-        var instructions = new Option<long>("--instructions", "-n")
-        {
-            Description = "Guest instructions per timed run",
-            DefaultValueFactory = _ => 200_000_000,
-        };
-        var repeat = new Option<int>("--repeat", "-r") { Description = "Timed runs per tier, alternating; the report gives the median", DefaultValueFactory = _ => 3 };
-        var machine = new Option<bool>("--machine-readable") { Description = "Print one 'key value' line per figure instead of the table" };
-        var memoryOption = new Option<string>("--memory")
-        {
-            Description = "Guest memory: flat (FlatMemory), mmu (page walk + soft TLB) or both",
-            DefaultValueFactory = _ => "both",
-        };
-        memoryOption.AcceptOnlyFromAmong("flat", "mmu", "both");
+        var options = new LoopBenchOptions("Timed runs per tier, alternating; the report gives the median");
 
         var command = new Command("jit", "JIT tier vs interpreter: guest MIPS side by side, auto tier from a cold start, compile time per block");
-        command.Options.Add(instructions);
-        command.Options.Add(repeat);
-        command.Options.Add(machine);
-        command.Options.Add(memoryOption);
+        options.AddTo(command);
         command.SetAction(parse =>
         {
-            long n = parse.GetValue(instructions);
-            int runs = parse.GetValue(repeat);
-            if (n < InterpreterLoop.InstructionsPerIteration || runs < 1)
-            {
-                Console.Error.WriteLine("drk bench jit: --instructions must be at least 19 and --repeat at least 1");
+            if (options.Read(parse, "drk bench jit") is not { } settings)
                 return 2;
-            }
-            bool machineReadable = parse.GetValue(machine);
-            var memories = parse.GetValue(memoryOption) switch
-            {
-                "flat" => new[] { BenchMemory.Flat },
-                "mmu" => new[] { BenchMemory.Mmu },
-                _ => new[] { BenchMemory.Flat, BenchMemory.Mmu },
-            };
-            long iterations = Math.Max(1, n / InterpreterLoop.InstructionsPerIteration);
+            bool machineReadable = settings.MachineReadable;
+            long iterations = settings.Iterations;
             var bench = new JitBenchmark();
-            foreach (var memory in memories)
+            foreach (var memory in settings.Memories)
             {
                 var interp = new List<JitBenchmark.Run>();
                 var jit = new List<JitBenchmark.Run>();
-                for (int i = 0; i < runs; i++)
+                for (int i = 0; i < settings.Runs; i++)
                 {
                     interp.Add(bench.SteadyState(ExecutionTier.Interpreter, memory, iterations));
                     jit.Add(bench.SteadyState(ExecutionTier.Jit, memory, iterations));
@@ -94,7 +68,7 @@ internal static class BenchJitCommand
             Console.WriteLine(string.Create(c, $"{m}_compile_first_us_per_block {compile.FirstMicroseconds:F1}"));
             return;
         }
-        string memoryName = memory == BenchMemory.Flat ? "FlatMemory" : "Mmu (page walk + soft TLB)";
+        string memoryName = LoopBenchSettings.MemoryName(memory);
         Console.WriteLine();
         Console.WriteLine($"{InterpreterLoop.InstructionsPerIteration}-instruction integer loop (1 load + 1 store), {memoryName}, optimised IR, median run:");
         Console.WriteLine(string.Create(c, $"  interpreter      {interp.Mips,9:F1} guest MIPS   ({interp.NsPerInstruction:F2} ns/instruction)"));
