@@ -1,5 +1,4 @@
 using Drk.Dispatcher.Execution;
-using Drk.Dispatcher.Flags;
 using Drk.Hv.Cpu;
 using Drk.Hv.Memory;
 using Iced.Intel;
@@ -55,21 +54,8 @@ internal sealed class AluMachine
     /// <summary>RFLAGS as the guest sees it; setting it stores the arithmetic flags as a Copy thunk (bit 1 always set).</summary>
     public ulong Rflags
     {
-        get
-        {
-            var s = State.Slots;
-            return FlagsCalculator.Compute(s[GuestReg.CcOp], s[GuestReg.CcDep1], s[GuestReg.CcDep2], s[GuestReg.CcNdep])
-                | s[GuestReg.FlagsOther];
-        }
-        set
-        {
-            var s = State.Slots;
-            s[GuestReg.CcOp] = FlagsOps.Copy;
-            s[GuestReg.CcDep1] = value & Drk.Hv.Cpu.Rflags.Arithmetic;
-            s[GuestReg.CcDep2] = 0;
-            s[GuestReg.CcNdep] = 0;
-            s[GuestReg.FlagsOther] = (value & ~Drk.Hv.Cpu.Rflags.Arithmetic) | Drk.Hv.Cpu.Rflags.Reserved1;
-        }
+        get => GuestRflags.Read(State);
+        set => GuestRflags.Write(State, value);
     }
 
     /// <summary>The six arithmetic flags.</summary>
@@ -93,19 +79,7 @@ internal sealed class AluMachine
     /// <summary>Runs and returns how the run ended.</summary>
     public RunStatus RunToFault(out GuestFault fault) => Runner.Run(State, End, 10_000, out fault);
 
-    public ulong ReadData(int offset, int size) => Read(Data, offset, size);
+    public ulong ReadData(int offset, int size) => LittleEndianBytes.Read(Data, offset, size);
 
-    public void WriteData(int offset, ulong value, int size) => Write(Data, offset, value, size);
-
-    public static ulong Read(byte[] bytes, int offset, int size)
-    {
-        ulong value = 0;
-        for (int i = 0; i < size; i++) value |= (ulong)bytes[offset + i] << (8 * i);
-        return value;
-    }
-
-    public static void Write(byte[] bytes, int offset, ulong value, int size)
-    {
-        for (int i = 0; i < size; i++) bytes[offset + i] = (byte)(value >> (8 * i));
-    }
+    public void WriteData(int offset, ulong value, int size) => LittleEndianBytes.Write(Data, offset, value, size);
 }

@@ -22,8 +22,8 @@ public sealed class BitExecutionTests
         m[GuestReg.Rbx] = AluMachine.DataBase + 0x1000;
         m[GuestReg.Rcx] = 0xffff_ffff_0000_0000UL | unchecked((uint)-0x801); // ECX only: upper half ignored
         m[GuestReg.Rdx] = 0xffff_ffff_ffff_fff0; // DX = -16: bit 0 of the word just below [rbx]
-        AluMachine.Write(m.Data, 0x1000 - 0x104, 0x8000_0000, 4);
-        AluMachine.Write(m.Data, 0x1000 - 2, 0x0001, 2);
+        LittleEndianBytes.Write(m.Data, 0x1000 - 0x104, 0x8000_0000, 4);
+        LittleEndianBytes.Write(m.Data, 0x1000 - 2, 0x0001, 2);
         m.Rflags = ZF | SF;
         m.Run();
         Assert.Equal(1UL, m[GuestReg.R8] & 0xff);
@@ -50,10 +50,10 @@ public sealed class BitExecutionTests
         m.State.Slots[GuestReg.FsBase] = AluMachine.DataBase;
         m[GuestReg.Rbx] = 0x100;
         m[GuestReg.Rcx] = 64 * 3 + 5; // bit 5 of the third qword after fs:[rbx]
-        AluMachine.Write(m.Data, 0x100 + 24, 0x20, 8);
+        LittleEndianBytes.Write(m.Data, 0x100 + 24, 0x20, 8);
         m.Run();
         Assert.Equal(1UL, m[GuestReg.R8] & 0xff);
-        Assert.Equal(0x20UL, AluMachine.Read(m.Data, 0x100 + 24, 8));
+        Assert.Equal(0x20UL, LittleEndianBytes.Read(m.Data, 0x100 + 24, 8));
     }
 
     [Fact]

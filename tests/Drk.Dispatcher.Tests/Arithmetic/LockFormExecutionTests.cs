@@ -63,9 +63,9 @@ public sealed class LockFormExecutionTests
         m.Rflags = c.FlagsBefore;
         // guard bytes around the operand must survive
         for (int i = 0; i < AluMachine.DataSize; i++) m.Data[i] = 0x5a;
-        AluMachine.Write(m.Data, Base + c.Offset, c.Before, c.Size);
+        LittleEndianBytes.Write(m.Data, Base + c.Offset, c.Before, c.Size);
         m.Run();
-        Assert.Equal(c.After, AluMachine.Read(m.Data, Base + c.Offset, c.Size));
+        Assert.Equal(c.After, LittleEndianBytes.Read(m.Data, Base + c.Offset, c.Size));
         Assert.Equal(c.FlagsAfter, m.ArithmeticFlags);
         for (int i = 0; i < AluMachine.DataSize; i++)
             if (i < Base + c.Offset || i >= Base + c.Offset + c.Size)

@@ -59,8 +59,8 @@ public sealed class MulDivExecutionTests
         ulong upper = bytes == 8 ? 0 : 0xa5a5_a5a5_a5a5_a5a5UL << (8 * bytes);
         if (memory)
         {
-            AluMachine.Write(m.Data, 0, divisor, bytes);
-            AluMachine.Write(m.Data, bytes, 0xa5a5_a5a5_a5a5_a5a5, 8); // neighbours are not part of the divisor
+            LittleEndianBytes.Write(m.Data, 0, divisor, bytes);
+            LittleEndianBytes.Write(m.Data, bytes, 0xa5a5_a5a5_a5a5_a5a5, 8); // neighbours are not part of the divisor
         }
         else
         {
@@ -157,7 +157,7 @@ public sealed class MulDivExecutionTests
             m[Rax] = rax;
             m[Rdx] = rdx;
             m[Rbx] = AluMachine.DataBase;
-            if (memory) AluMachine.Write(m.Data, 0, divisor, bytes);
+            if (memory) LittleEndianBytes.Write(m.Data, 0, divisor, bytes);
             else m[Rcx] = (Next(random) & ~mask) | divisor;
             m.Rflags = Drk.Hv.Cpu.Rflags.SF | Drk.Hv.Cpu.Rflags.PF;
             m.Run();

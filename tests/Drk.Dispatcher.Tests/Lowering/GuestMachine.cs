@@ -1,5 +1,4 @@
 using Drk.Dispatcher.Execution;
-using Drk.Dispatcher.Flags;
 using Drk.Dispatcher.IR;
 using Drk.Dispatcher.Lowering;
 using Drk.Hv.Cpu;
@@ -56,24 +55,11 @@ internal sealed class GuestMachine
         set => State[gpr] = value;
     }
 
-    /// <summary>The full RFLAGS value (thunk plus flags_other).</summary>
+    /// <summary>The full RFLAGS value (thunk plus flags_other); setting it stores the arithmetic flags as a Copy thunk.</summary>
     public ulong Rflags
     {
-        get
-        {
-            var s = State.Slots;
-            return FlagsCalculator.Compute(s[GuestReg.CcOp], s[GuestReg.CcDep1], s[GuestReg.CcDep2], s[GuestReg.CcNdep])
-                | s[GuestReg.FlagsOther];
-        }
-        set
-        {
-            var s = State.Slots;
-            s[GuestReg.CcOp] = FlagsOps.Copy;
-            s[GuestReg.CcDep1] = value & Drk.Hv.Cpu.Rflags.Arithmetic;
-            s[GuestReg.CcDep2] = 0;
-            s[GuestReg.CcNdep] = 0;
-            s[GuestReg.FlagsOther] = (value & ~Drk.Hv.Cpu.Rflags.Arithmetic) | Drk.Hv.Cpu.Rflags.Reserved1;
-        }
+        get => GuestRflags.Read(State);
+        set => GuestRflags.Write(State, value);
     }
 
     public bool Df
@@ -101,29 +87,13 @@ internal sealed class GuestMachine
         return new IrInterpreter(Memory, System).Execute(block, State);
     }
 
-    public ulong ReadData(int offset, int size)
-    {
-        ulong value = 0;
-        for (int i = 0; i < size; i++) value |= (ulong)Data[offset + i] << (8 * i);
-        return value;
-    }
+    public ulong ReadData(int offset, int size) => LittleEndianBytes.Read(Data, offset, size);
 
-    public void WriteData(int offset, ulong value, int size)
-    {
-        for (int i = 0; i < size; i++) Data[offset + i] = (byte)(value >> (8 * i));
-    }
+    public void WriteData(int offset, ulong value, int size) => LittleEndianBytes.Write(Data, offset, value, size);
 
-    public ulong ReadStack(ulong address, int size)
-    {
-        ulong value = 0;
-        for (int i = 0; i < size; i++) value |= (ulong)Stack[(int)(address - StackBase) + i] << (8 * i);
-        return value;
-    }
+    public ulong ReadStack(ulong address, int size) => LittleEndianBytes.Read(Stack, (int)(address - StackBase), size);
 
-    public void WriteStack(ulong address, ulong value, int size)
-    {
-        for (int i = 0; i < size; i++) Stack[(int)(address - StackBase) + i] = (byte)(value >> (8 * i));
-    }
+    public void WriteStack(ulong address, ulong value, int size) => LittleEndianBytes.Write(Stack, (int)(address - StackBase), value, size);
 
     /// <summary>A copy of all slots, to compare the state after a fault with the state before.</summary>
     public ulong[] Snapshot() => (ulong[])State.Slots.Clone();
