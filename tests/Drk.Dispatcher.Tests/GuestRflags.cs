@@ -4,8 +4,8 @@ using Drk.Hv.Cpu;
 namespace Drk.Dispatcher.Tests;
 
 /// <summary>
-/// RFLAGS of a dispatcher vCPU state as the execution tests read and set it. Unlike
-/// <see cref="LazyFlagsAccess"/> the read masks nothing (the thunk's flags OR flags_other), so a stray
+/// RFLAGS of a dispatcher vCPU state as the execution tests read and set it. Setting is
+/// <see cref="LazyFlagsAccess"/>'s; unlike it, the read masks nothing (the thunk's flags OR flags_other), so a stray
 /// bit in either, or a missing bit 1, shows in the value a test compares.
 /// </summary>
 internal static class GuestRflags
@@ -17,14 +17,6 @@ internal static class GuestRflags
             | s[GuestReg.FlagsOther];
     }
 
-    /// <summary>Stores the arithmetic flags as a Copy thunk and the rest in flags_other (bit 1 always set).</summary>
-    public static void Write(VcpuState state, ulong value)
-    {
-        var s = state.Slots;
-        s[GuestReg.CcOp] = FlagsOps.Copy;
-        s[GuestReg.CcDep1] = value & Rflags.Arithmetic;
-        s[GuestReg.CcDep2] = 0;
-        s[GuestReg.CcNdep] = 0;
-        s[GuestReg.FlagsOther] = (value & ~Rflags.Arithmetic) | Rflags.Reserved1;
-    }
+    /// <summary>Stores the arithmetic flags as a Copy thunk and the rest in flags_other (bit 1 always set), as the hypervisor does.</summary>
+    public static void Write(VcpuState state, ulong value) => LazyFlagsAccess.Instance.WriteRflags(state, value);
 }
