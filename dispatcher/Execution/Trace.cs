@@ -62,6 +62,9 @@ public sealed class Trace
     /// <summary>The compiled code once the JIT tier published it (read with acquire semantics).</summary>
     internal CompiledBlock? Code;
 
+    /// <summary>Set (release) once the JIT tier is done with the trace, compiled or not: its blocks wait for this before they count towards compiling alone again.</summary>
+    internal bool CompileEnded;
+
     internal void Invalidate()
     {
         IsValid = false;

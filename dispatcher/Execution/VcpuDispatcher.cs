@@ -421,7 +421,8 @@ public sealed class VcpuDispatcher
         recording.Clear();
         trace.Head.Trace = trace;
         Statistics.TracesBuilt++;
-        _jit!.RequestTrace(trace);
+        _jit!.DeferBlocksOf(trace);
+        _jit.RequestTrace(trace);
     }
 
     /// <summary>Forgets every fragment of this vCPU.</summary>

@@ -12,6 +12,7 @@ public sealed class JitStatistics
     private long _tracesCompiled;
     private long _traceBlocks;
     private long _traceCompileTicks;
+    private long _requestsWithdrawn;
     internal long CompiledRuns;
     internal long InterpretedRuns;
 
@@ -39,6 +40,9 @@ public sealed class JitStatistics
     /// <summary>Time spent compiling traces (included in <see cref="CompileTime"/>).</summary>
     public TimeSpan TraceCompileTime => TimeSpan.FromTicks(Interlocked.Read(ref _traceCompileTicks));
 
+    /// <summary>Queued block compilations taken back because the block joined a trace before the compiler reached it.</summary>
+    public long RequestsWithdrawn => Interlocked.Read(ref _requestsWithdrawn);
+
     /// <summary>Block executions that ran compiled code.</summary>
     public long CompiledExecutions => CompiledRuns;
 
@@ -64,6 +68,8 @@ public sealed class JitStatistics
         Interlocked.Add(ref _compileTicks, trace.CompileTime.Ticks);
         Interlocked.Add(ref _ilBytes, trace.IlSize);
     }
+
+    internal void RecordWithdrawn() => Interlocked.Increment(ref _requestsWithdrawn);
 
     internal void RecordUnsupported() => Interlocked.Increment(ref _unsupported);
 

@@ -104,6 +104,11 @@ public sealed class JitTier
         _schedule?.Step();
         var s = block.JitState;
         if (s is null || s.Tier != this) block.JitState = s = new JitBlockState(this);
+        if (s.WaitingFor is { } trace)
+        {
+            if (!Volatile.Read(ref trace.CompileEnded)) s.Executions = 0;
+            else s.WaitingFor = null;
+        }
         var code = Volatile.Read(ref s.Compiled);
         if (code is null && !s.Requested && s.Executions++ >= Threshold)
         {
@@ -141,7 +146,11 @@ public sealed class JitTier
         s.Requested = true;
         if (_schedule is not null)
         {
-            _schedule.Enqueue(() => Publish(s, _compiler.TryCompile(block, out _)));
+            Volatile.Write(ref s.QueueState, JitBlockState.Queued);
+            _schedule.Enqueue(() =>
+            {
+                if (Claim(s)) Publish(s, _compiler.TryCompile(block, out _));
+            });
             return;
         }
         if (!Background)
@@ -150,7 +159,37 @@ public sealed class JitTier
             return;
         }
         lock (_gate) _pending++;
+        Volatile.Write(ref s.QueueState, JitBlockState.Queued);
         BackgroundCompiler.Enqueue(this, block, s);
+    }
+
+    // False when a trace took the request back (or an earlier queue entry of the same block won).
+    private static bool Claim(JitBlockState s) =>
+        Interlocked.CompareExchange(ref s.QueueState, JitBlockState.Claimed, JitBlockState.Queued) == JitBlockState.Queued;
+
+    /// <summary>
+    /// Called by the vCPU thread when <paramref name="trace"/> was recorded, before it is queued:
+    /// its blocks run inside the trace from now on, so compiling them alone would mostly be wasted
+    /// compile time. Requests of theirs still queued are taken back, and their interpreted runs
+    /// count towards compiling them alone only from when the trace's compilation ended (runs
+    /// outside the trace: side entries, exits).
+    /// </summary>
+    internal void DeferBlocksOf(Trace trace)
+    {
+        foreach (var fragment in trace.Fragments)
+        {
+            var s = fragment.Block.JitState;
+            if (s is null || s.Tier != this) fragment.Block.JitState = s = new JitBlockState(this);
+            if (Volatile.Read(ref s.Compiled) is not null) continue;
+            if (s.Requested)
+            {
+                if (Interlocked.CompareExchange(ref s.QueueState, JitBlockState.Idle, JitBlockState.Queued) != JitBlockState.Queued) continue;
+                s.Requested = false;
+                Statistics.RecordWithdrawn();
+            }
+            s.Executions = 0;
+            s.WaitingFor = trace;
+        }
     }
 
     /// <summary>
@@ -197,6 +236,18 @@ public sealed class JitTier
 
     private void PublishTrace(Trace trace)
     {
+        try
+        {
+            CompileTrace(trace);
+        }
+        finally
+        {
+            Volatile.Write(ref trace.CompileEnded, true);
+        }
+    }
+
+    private void CompileTrace(Trace trace)
+    {
         if (!trace.IsValid) return;
         var blocks = new IrBlock[trace.Fragments.Length];
         for (int i = 0; i < blocks.Length; i++) blocks[i] = trace.Fragments[i].Block;
@@ -217,7 +268,7 @@ public sealed class JitTier
     {
         try
         {
-            Publish(s, _compiler.TryCompile(block, out _));
+            if (Claim(s)) Publish(s, _compiler.TryCompile(block, out _));
         }
         catch (Exception e)
         {
