@@ -79,4 +79,29 @@ public sealed class AutoTierTimingTests
         GuestRun.AssertSameMachine(reference, run, where);
         Assert.True(compiled > 0, $"{where}: no compiled code ran");
     }
+
+    [SkippableTheory]
+    [InlineData(5)]
+    [InlineData(13)]
+    [InlineData(21)]
+    [InlineData(34)]
+    public void Queued_block_compiles_that_a_trace_takes_back_leave_the_machine_the_same(int seed)
+    {
+        var (kernel, initrd) = GuestRun.ImagesOrSkip();
+        var reference = GuestRun.Run(kernel, initrd, "selftest", 1, new MachineRunOptions { Tier = ExecutionTier.Interpreter, MaxInstructions = 2_000_000_000 });
+        long withdrawn = 0, traceRuns = 0;
+        var options = new MachineRunOptions { Tier = ExecutionTier.Auto, CompileScheduleSeed = seed, MaxInstructions = 2_000_000_000 };
+        var run = GuestRun.Run(kernel, initrd, "selftest", 1, options, runner =>
+        {
+            foreach (var vcpu in runner.Vcpus)
+            {
+                withdrawn += vcpu.Jit?.Statistics.RequestsWithdrawn ?? 0;
+                traceRuns += vcpu.Statistics.TraceRuns;
+            }
+        });
+        string where = $"selftest, {new CompileSchedule(seed)}";
+        GuestRun.AssertSameMachine(reference, run, where);
+        // The schedule leaves requests queued long enough for traces to form over their blocks.
+        Assert.True(withdrawn > 0 && traceRuns > 0, $"{where}: {withdrawn} requests withdrawn, {traceRuns} trace runs");
+    }
 }
