@@ -196,9 +196,8 @@ public sealed class InstrumentedBlock
                         accesses.Add(new MemoryAccess(i, p, MemoryAccessKind.Write, Bytes(op.Type), new IrValue(op.A, IrType.I64), new IrValue(op.B, op.Type)));
                         mayFault = true;
                         break;
-                    case IrOpcode.DivU or IrOpcode.DivS or IrOpcode.RemU or IrOpcode.RemS or IrOpcode.System
-                        or IrOpcode.Raise or IrOpcode.RaiseIf:
-                        mayFault = true;
+                    default:
+                        mayFault |= IrOpcodes.MayFault(op.Code);
                         break;
                 }
             }

@@ -37,10 +37,6 @@ internal static class RetirementCounting
             int g = op.Guest;
             switch (op.Code)
             {
-                case IrOpcode.Load or IrOpcode.Store or IrOpcode.DivU or IrOpcode.DivS or IrOpcode.RemU or IrOpcode.RemS
-                    or IrOpcode.Raise or IrOpcode.RaiseIf:
-                    Flush(block, counter, p, g, ref counted);
-                    break;
                 case IrOpcode.Exit or IrOpcode.ExitIndirect or IrOpcode.SoftInt:
                     Flush(block, counter, p, g + 1, ref counted);
                     break;
@@ -58,6 +54,9 @@ internal static class RetirementCounting
                         var ir = block.InsertBeforeOp(p);
                         ir.CounterAdd(counter, ir.ZExt(IrType.I64, new IrValue(op.A, IrType.I1)));
                     }
+                    break;
+                default:
+                    if (IrOpcodes.MayFault(op.Code)) Flush(block, counter, p, g, ref counted);
                     break;
             }
         }
@@ -77,12 +76,7 @@ internal static class RetirementCounting
         int g = ops[p].Guest;
         for (int q = p + 1; q < ops.Length && ops[q].Guest == g; q++)
         {
-            switch (ops[q].Code)
-            {
-                case IrOpcode.Load or IrOpcode.Store or IrOpcode.DivU or IrOpcode.DivS or IrOpcode.RemU or IrOpcode.RemS
-                    or IrOpcode.Raise or IrOpcode.RaiseIf or IrOpcode.System or IrOpcode.ExitIf:
-                    return true;
-            }
+            if (IrOpcodes.MayFault(ops[q].Code) || ops[q].Code == IrOpcode.ExitIf) return true;
         }
         return false;
     }
