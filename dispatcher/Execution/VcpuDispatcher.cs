@@ -155,6 +155,7 @@ public sealed class VcpuDispatcher
     {
         _stopRetired = ulong.MaxValue;
         _chainStopRetired = 0;
+        SelectForTools();
         Step(null);
     }
 
@@ -176,6 +177,7 @@ public sealed class VcpuDispatcher
         ulong stopRetired = Math.Min(limitRetired, targetTicks - state.IdleTicks);
         _stopRetired = stopRetired;
         _chainStopRetired = stopRetired;
+        SelectForTools();
         Fragment? next = null;
         do
         {
@@ -225,7 +227,6 @@ public sealed class VcpuDispatcher
         // The shadow of STI / MOV SS covers one instruction: the first of this block, and those end
         // their blocks, so no interrupt can come in between. Set again by this block, it survives.
         state.Sys.InterruptShadow = false;
-        if (_tools is not null) _tools.Current = _toolVcpu;
         ulong retiredBefore = state.InstructionsRetired;
         BlockResult result;
         bool fromTrace = false;
@@ -423,6 +424,12 @@ public sealed class VcpuDispatcher
         Statistics.TracesBuilt++;
         _jit!.DeferBlocksOf(trace);
         _jit.RequestTrace(trace);
+    }
+
+    /// <summary>Tools' clean calls run on this vCPU until another one runs: set once per run of blocks, not per block.</summary>
+    private void SelectForTools()
+    {
+        if (_tools is not null) _tools.Current = _toolVcpu;
     }
 
     /// <summary>Forgets every fragment of this vCPU.</summary>
