@@ -83,16 +83,21 @@ public sealed class ToolVcpu
         return ok;
     }
 
-    /// <summary>Reads a NUL-terminated string of at most <paramref name="maxLength"/> bytes (Latin-1); null when unreadable.</summary>
+    /// <summary>Reads a NUL-terminated string of at most <paramref name="maxLength"/> bytes (Latin-1); null when unreadable before its end.</summary>
     public string? TryReadString(ulong address, int maxLength = 256)
     {
         var sb = new StringBuilder();
-        Span<byte> one = stackalloc byte[1];
-        for (int i = 0; i < maxLength; i++)
+        Span<byte> chunk = stackalloc byte[64];
+        while (sb.Length < maxLength)
         {
-            if (!TryRead(address + (ulong)i, one)) return null;
-            if (one[0] == 0) return sb.ToString();
-            sb.Append((char)one[0]);
+            // One translation per chunk, never across a page: bytes past the NUL may be unmapped.
+            int size = (int)Math.Min((ulong)Math.Min(chunk.Length, maxLength - sb.Length), 0x1000 - (address & 0xFFF));
+            var part = chunk[..size];
+            if (!TryRead(address, part)) return null;
+            int nul = part.IndexOf((byte)0);
+            foreach (byte b in nul < 0 ? part : part[..nul]) sb.Append((char)b);
+            if (nul >= 0) return sb.ToString();
+            address += (ulong)size;
         }
         return sb.ToString();
     }
