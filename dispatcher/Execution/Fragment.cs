@@ -81,6 +81,13 @@ public sealed class Fragment
     internal Fragment? LinkA;
     internal Fragment? LinkB;
 
+    /// <summary>
+    /// The MMU's <see cref="Drk.Hv.Memory.Mmu.TranslationGeneration"/> at which this fragment's
+    /// pages were last found to translate to its physical pages at its CPL; 0 when never. While
+    /// the generation is unchanged a link or indirect-branch hit needs no translation.
+    /// </summary>
+    internal ulong CheckedGeneration;
+
     /// <summary>NET trace-head counter: entries through a backward branch or a trace exit.</summary>
     internal int HeadCount;
 

@@ -34,6 +34,23 @@ public sealed class IndirectBranchTable
         return null;
     }
 
+    /// <summary>
+    /// The live fragment at (<paramref name="rip"/>, <paramref name="cpl"/>) whose translation was
+    /// checked at translation generation <paramref name="generation"/>, so the caller need not
+    /// translate RIP (counted as a hit), or null (not counted: the caller goes on to <see cref="Lookup"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Fragment? LookupChecked(ulong rip, int cpl, ulong generation)
+    {
+        var f = _entries[Slot(rip)];
+        if (f is not null && f.Rip == rip && f.CheckedGeneration == generation && f.Cpl == cpl && f.IsValid)
+        {
+            Hits++;
+            return f;
+        }
+        return null;
+    }
+
     /// <summary>Remembers <paramref name="fragment"/> as the target at its RIP.</summary>
     public void Insert(Fragment fragment) => _entries[Slot(fragment.Rip)] = fragment;
 

@@ -50,6 +50,9 @@ public sealed class Trace
     /// <summary>See <see cref="LinearPages"/>.</summary>
     internal ulong[] PhysicalPages { get; }
 
+    /// <summary>The MMU's translation generation at which every page above last translated as recorded (0: never); see <see cref="Fragment.CheckedGeneration"/>.</summary>
+    internal ulong CheckedGeneration;
+
     /// <summary>The fragments in path order; the first is the head.</summary>
     public Fragment[] Fragments { get; }
 

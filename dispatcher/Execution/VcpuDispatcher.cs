@@ -349,20 +349,42 @@ public sealed class VcpuDispatcher
     private bool LinkHolds(Fragment from, Fragment to)
     {
         if (!to.IsValid || to.Cpl != _state.Cpl) return false;
+        ulong generation = _mmu.TranslationGeneration;
+        if (to.CheckedGeneration == generation) return true;
         if (((to.Rip ^ from.Rip) & PageMask) != 0 || from.HasSystemOp)
         {
             if (!Translate(to.Rip, out ulong physical, out _) || physical != to.PhysicalAddress) return false;
+            if (to.SpansTwoPages && !SecondPageUnchanged(to)) return false;
+            NoteChecked(to, generation);
+            return true;
         }
         return !to.SpansTwoPages || SecondPageUnchanged(to);
+    }
+
+    /// <summary>
+    /// Remembers that <paramref name="fragment"/>'s pages translated as recorded, if no TLB entry
+    /// changed since <paramref name="before"/> (read before the check): then every translation the
+    /// check made was a hit on an entry still there, and repeating it would give the same answer.
+    /// </summary>
+    private void NoteChecked(Fragment fragment, ulong before)
+    {
+        if (_mmu.TranslationGeneration == before) fragment.CheckedGeneration = before;
     }
 
     /// <summary>The fragment at an indirect exit's target through the indirect-branch table; a miss looks it up in full and fills the table.</summary>
     private Fragment? FollowIndirect()
     {
         ulong rip = _state.Rip;
+        ulong generation = _mmu.TranslationGeneration;
+        var f = Ibl.LookupChecked(rip, _state.Cpl, generation);
+        if (f is not null) return f;
         if (!Translate(rip, out ulong physical, out _)) return null;
-        var f = Ibl.Lookup(rip, physical, _state.Cpl);
-        if (f is not null && (!f.SpansTwoPages || SecondPageUnchanged(f))) return f;
+        f = Ibl.Lookup(rip, physical, _state.Cpl);
+        if (f is not null && (!f.SpansTwoPages || SecondPageUnchanged(f)))
+        {
+            NoteChecked(f, generation);
+            return f;
+        }
         f = Find(rip, out _);
         if (f is null || !f.IsCached) return null;
         Ibl.Insert(f);
@@ -372,6 +394,8 @@ public sealed class VcpuDispatcher
     /// <summary>Checks that every page of the trace still translates as when it was recorded.</summary>
     private bool TraceMappingHolds(Trace trace)
     {
+        ulong generation = _mmu.TranslationGeneration;
+        if (trace.CheckedGeneration == generation) return true;
         var linear = trace.LinearPages;
         var physical = trace.PhysicalPages;
         for (int i = 0; i < linear.Length; i++)
@@ -382,6 +406,7 @@ public sealed class VcpuDispatcher
                 return false;
             }
         }
+        if (_mmu.TranslationGeneration == generation) trace.CheckedGeneration = generation;
         return true;
     }
 
@@ -452,9 +477,14 @@ public sealed class VcpuDispatcher
     /// <summary>The valid fragment for RIP under the current page tables and CPL, built on a miss; null with the fetch fault.</summary>
     private Fragment? Find(ulong rip, out GuestFault fault)
     {
+        ulong generation = _mmu.TranslationGeneration;
         if (!Translate(rip, out ulong physical, out fault)) return null;
         var fragment = Cache.Lookup(rip, physical, _state.Cpl);
-        if (fragment is not null && (!fragment.SpansTwoPages || SecondPageUnchanged(fragment))) return fragment;
+        if (fragment is not null && (!fragment.SpansTwoPages || SecondPageUnchanged(fragment)))
+        {
+            NoteChecked(fragment, generation);
+            return fragment;
+        }
         return Build(rip, physical, BlockDecoder.MaxInstructions, true, out fault);
     }
 

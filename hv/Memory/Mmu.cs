@@ -81,6 +81,17 @@ public sealed unsafe class Mmu : ISupervisorMemory
         FlushAll();
     }
 
+    /// <summary>
+    /// The soft TLB's <see cref="SoftTlb.Generation"/>: unchanged means every translation gives
+    /// what it gave before (for the same privilege), since the TLB is all <see cref="Translate(ulong, AccessKind, out ulong, out GuestFault)"/> consults
+    /// once paging is on (with paging off every translation fills, so the generation moves on each).
+    /// </summary>
+    public ulong TranslationGeneration
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _tlb.Generation;
+    }
+
     /// <summary>Drops every cached translation (CR3 write, paging-mode change).</summary>
     public void FlushAll() => _tlb.FlushAll();
 
@@ -241,6 +252,7 @@ public sealed unsafe class Mmu : ISupervisorMemory
 
     private void Fill(ref TlbEntry e, ulong linearPage, in PageTranslation t, bool user, bool writeProtect)
     {
+        _tlb.NoteFill();
         ulong physicalPage = t.PhysicalAddress & PageMask;
         bool ram = IsPlainRam(physicalPage);
         ulong flags = ram ? 0 : TlbTag.Mmio;

@@ -23,9 +23,22 @@ public sealed class SoftTlb
 
     public SoftTlb() => FlushAll();
 
+    /// <summary>
+    /// Counts changes to the cached translations: every fill, page flush and full flush adds one.
+    /// While it stays the same, translating a linear address through this TLB gives the answer it
+    /// gave before, so a caller that checked a translation at some generation may skip checking it
+    /// again (the dispatcher's links, indirect-branch table and trace entries do). Write-permission
+    /// revocation for watched code pages does not count: it changes no fetch or read translation.
+    /// </summary>
+    public ulong Generation { get; private set; }
+
+    /// <summary>Notes that an entry was (re)filled.</summary>
+    internal void NoteFill() => Generation++;
+
     /// <summary>Drops every entry.</summary>
     public void FlushAll()
     {
+        Generation++;
         var empty = new TlbEntry
         {
             ReadTag = TlbTag.Invalid, WriteTag = TlbTag.Invalid, FetchTag = TlbTag.Invalid,
@@ -42,6 +55,7 @@ public sealed class SoftTlb
     /// </summary>
     public void FlushPage(ulong linear)
     {
+        Generation++;
         if (!_holdsLargePages)
         {
             int index = (int)((linear >> 12) & IndexMask);

@@ -368,6 +368,71 @@ public sealed class CodeCacheTests
     }
 
     [Fact]
+    public void A_page_remapped_under_linked_and_indirectly_reached_code_runs_the_new_page_after_invlpg()
+    {
+        // Links, the indirect-branch table and trace entries skip re-translating while the TLB's
+        // generation stands still; a page-table write followed by INVLPG must still be seen. A
+        // 2 MiB linear window first maps a page holding one function, then one holding another at
+        // the same offset, and a traced loop calls it directly and through a register.
+        const ulong window = 0x80_0000, first = 0xA0_0000, second = 0xC0_0000, offset = 0x100;
+        const ulong large = 0x83; // present, writable, 2 MiB
+        void Setup(TestMachine m)
+        {
+            ulong pde = m.Cr3 + 0x2000 + (window >> 21) * 8;
+            m.WritePhysical(pde, first | large);
+            m.Load(first + offset, a =>
+            {
+                a.add(rbx, rcx);
+                a.ret();
+            });
+            m.Load(second + offset, a =>
+            {
+                a.imul(rbx, rbx, 3);
+                a.xor(rbx, rcx);
+                a.ret();
+            });
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                var loop1 = a.CreateLabel();
+                var loop2 = a.CreateLabel();
+                a.xor(ebx, ebx);
+                a.mov(r8, window + offset);
+                a.mov(ecx, 5_000);
+                a.Label(ref loop1);
+                a.call(r8);
+                a.call(window + offset);
+                a.dec(ecx);
+                a.jnz(loop1);
+                a.mov(rdx, pde);
+                a.mov(rax, second | large);
+                a.mov(__qword_ptr[rdx], rax);
+                a.invlpg(__[r8]);
+                a.mov(ecx, 5_000);
+                a.Label(ref loop2);
+                a.call(r8);
+                a.call(window + offset);
+                a.dec(ecx);
+                a.jnz(loop2);
+                StoreResult(a, rbx, 0);
+                TestMachine.Exit(a, 6);
+            });
+        }
+
+        var (interp, jit) = RunBoth(Setup);
+
+        ulong expected = 0;
+        for (ulong i = 5_000; i > 0; i--) expected += 2 * i;
+        for (ulong i = 5_000; i > 0; i--)
+        {
+            expected = (expected * 3) ^ i;
+            expected = (expected * 3) ^ i;
+        }
+        Assert.Equal(expected, interp.Words[0]);
+        Assert.True(jit.Stats.TraceRuns > 0);
+        Assert.True(jit.Ibl.Hits > 0);
+    }
+
+    [Fact]
     public void A_full_cache_is_flushed_and_the_run_goes_on_with_the_same_result()
     {
         void Setup(TestMachine m)
