@@ -252,7 +252,7 @@ public sealed unsafe class Mmu : ISupervisorMemory
 
     private void Fill(ref TlbEntry e, ulong linearPage, in PageTranslation t, bool user, bool writeProtect)
     {
-        _tlb.NoteFill();
+        _tlb.NoteFill(linearPage, user);
         ulong physicalPage = t.PhysicalAddress & PageMask;
         bool ram = IsPlainRam(physicalPage);
         ulong flags = ram ? 0 : TlbTag.Mmio;

@@ -32,8 +32,23 @@ public sealed class SoftTlb
     /// </summary>
     public ulong Generation { get; private set; }
 
-    /// <summary>Notes that an entry was (re)filled.</summary>
-    internal void NoteFill() => Generation++;
+    // The entries filled since the last full flush (index, plus EntryCount for the user array), so
+    // a flush (every CR3 write) invalidates those instead of rewriting all 2 x 1024 entries; past
+    // FilledCapacity fills the flush rewrites everything.
+    private const int FilledCapacity = 256;
+    private readonly int[] _filled = new int[FilledCapacity];
+    private int _filledCount = FilledCapacity + 1; // the first flush (the constructor's) rewrites all
+
+    /// <summary>Notes that the entry of <paramref name="linear"/> in the user or supervisor array is being (re)filled.</summary>
+    internal void NoteFill(ulong linear, bool user)
+    {
+        Generation++;
+        if (_filledCount <= FilledCapacity)
+        {
+            if (_filledCount < FilledCapacity) _filled[_filledCount] = (int)((linear >> 12) & IndexMask) + (user ? EntryCount : 0);
+            _filledCount++;
+        }
+    }
 
     /// <summary>Drops every entry.</summary>
     public void FlushAll()
@@ -44,8 +59,22 @@ public sealed class SoftTlb
             ReadTag = TlbTag.Invalid, WriteTag = TlbTag.Invalid, FetchTag = TlbTag.Invalid,
             LinearPage = ulong.MaxValue, GuestPageMask = 0xFFF,
         };
-        Array.Fill(Supervisor, empty);
-        Array.Fill(User, empty);
+        if (_filledCount <= FilledCapacity)
+        {
+            // Only entries filled since the last flush can hold anything.
+            for (int i = 0; i < _filledCount; i++)
+            {
+                int slot = _filled[i];
+                if (slot < EntryCount) Supervisor[slot] = empty;
+                else User[slot - EntryCount] = empty;
+            }
+        }
+        else
+        {
+            Array.Fill(Supervisor, empty);
+            Array.Fill(User, empty);
+        }
+        _filledCount = 0;
         _holdsLargePages = false;
     }
 

@@ -1,4 +1,5 @@
 using Drk.Hv.Cpu;
+using Drk.Hv.Memory;
 using Drk.Hv.Tests.Support;
 using static Drk.Hv.Tests.Support.PageTableBuilder;
 
@@ -43,6 +44,38 @@ public sealed class TlbInvalidationTests : IDisposable
         Assert.Equal(0xAAAAUL, Read(Linear));
         Assert.Equal(SystemOutcome.Continue, _m.Exec(SystemOp.WriteCr, 3, _m.State.Sys.Cr3));
         Assert.Equal(0xBBBBUL, Read(Linear));
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(127)]
+    [InlineData(128)] // two fills per page (supervisor and user): 256, the limit
+    [InlineData(129)]
+    [InlineData(700)]
+    public void ACr3WriteDropsEveryEntryHoweverManyWereFilled(int pages)
+    {
+        // The flush rewrites only the entries filled since the last one, up to a limit, and all of
+        // them past it: both sides of the limit, user and supervisor entries, must be gone.
+        const ulong first = 0x80_0000, second = 0xC0_0000;
+        for (int i = 0; i < pages; i++)
+        {
+            ulong linear = 0x10_0000_0000 + (ulong)i * 0x1000;
+            _m.Tables.Map(linear, first + (ulong)i * 0x1000, P | RW | US);
+            _m.Write64(first + (ulong)i * 0x1000, (ulong)i);
+            _m.Write64(second + (ulong)i * 0x1000, (ulong)i + 10_000);
+            Assert.Equal((ulong)i, Read(linear));
+            Assert.True(_m.Mmu.Translate(linear, AccessKind.Read, user: true, out _, out _));
+        }
+        for (int i = 0; i < pages; i++)
+            _m.Tables.Map(0x10_0000_0000 + (ulong)i * 0x1000, second + (ulong)i * 0x1000, P | RW | US);
+        _m.Exec(SystemOp.WriteCr, 3, _m.State.Sys.Cr3);
+        for (int i = 0; i < pages; i++)
+        {
+            ulong linear = 0x10_0000_0000 + (ulong)i * 0x1000;
+            Assert.Equal((ulong)i + 10_000, Read(linear));
+            Assert.True(_m.Mmu.Translate(linear, AccessKind.Read, user: true, out ulong physical, out _));
+            Assert.Equal(second + (ulong)i * 0x1000, physical);
+        }
     }
 
     [Fact]
