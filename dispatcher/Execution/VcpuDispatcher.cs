@@ -50,6 +50,8 @@ public sealed class VcpuDispatcher
     private bool _runNextAlone;
     private Trace? _executingTrace;
     private Fragment? _executing;
+    // The result of the last block run by the interpreter (Step refers to it instead of copying it).
+    private BlockResult _interpreted;
     private List<Fragment>? _recording;
     // Where the current Run call stops, as a retired count; 0 outside Run (no chaining, no traces).
     private ulong _chainStopRetired;
@@ -228,7 +230,8 @@ public sealed class VcpuDispatcher
         // their blocks, so no interrupt can come in between. Set again by this block, it survives.
         state.Sys.InterruptShadow = false;
         ulong retiredBefore = state.InstructionsRetired;
-        BlockResult result;
+        // A reference, not a copy: compiled code answers one of its prebuilt results.
+        ref readonly BlockResult result = ref _interpreted;
         bool fromTrace = false;
         var trace = fragment.Trace;
         if (trace is not null && _chainStopRetired != 0 && _recording is not { Count: > 0 } && Volatile.Read(ref trace.Code) is { } code
@@ -236,39 +239,38 @@ public sealed class VcpuDispatcher
         {
             _executingTrace = trace;
             code.Limits.StopRetired = _chainStopRetired;
-            ulong before = state.InstructionsRetired;
             _activity = (int)TierSampler.Activity.Trace;
-            result = code.Execute(state);
+            result = ref code.Run(state);
             _activity = (int)TierSampler.Activity.Dispatch;
             fragment = trace.Fragments[code.ExitSection];
             _executingTrace = null;
             Statistics.TraceRuns++;
-            Statistics.TraceInstructions += (long)(state.InstructionsRetired - before);
+            Statistics.TraceInstructions += (long)(state.InstructionsRetired - retiredBefore);
             fromTrace = true;
         }
         else
         {
-            Executing = fragment;
+            _executing = fragment;
             var block = fragment.Block;
             if (_jit is null)
             {
                 _activity = (int)TierSampler.Activity.Interpreter;
-                result = _interpreter.Execute(block, state);
+                _interpreted = _interpreter.Execute(block, state);
             }
             else if (_jit.CompiledCodeOf(block) is { } compiled)
             {
                 // The steady state, without JitTier.Execute's call in between.
                 _activity = (int)TierSampler.Activity.CompiledBlock;
                 _jit.Statistics.CompiledRuns++;
-                result = compiled.Execute(state);
+                result = ref compiled.Run(state);
             }
             else
             {
                 _activity = (int)TierSampler.Activity.Interpreter;
-                result = _jit.Execute(block, state, _interpreter);
+                _interpreted = _jit.Execute(block, state, _interpreter);
             }
             _activity = (int)TierSampler.Activity.Dispatch;
-            Executing = null;
+            _executing = null;
             Statistics.BlockInstructions += result.Retired;
         }
         if (fragment.Cpl == 0) KernelInstructionsRetired += state.InstructionsRetired - retiredBefore;

@@ -109,12 +109,20 @@ public sealed class CompiledBlock
     /// retired to <see cref="VcpuState.InstructionsRetired"/>, as <see cref="IrInterpreter.Execute"/> does.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public BlockResult Execute(VcpuState state)
+    public BlockResult Execute(VcpuState state) => Run(state);
+
+    /// <summary>
+    /// <see cref="Execute"/> answering a reference to the result (one of the exits built at compile
+    /// time, or <see cref="Result"/>) instead of a copy: the dispatch loop reads a few fields of it
+    /// per block, and copying the 48-byte struct cost more than that. Valid until the next run.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref readonly BlockResult Run(VcpuState state)
     {
         int exit = _code(state);
         ref readonly var result = ref exit >= 0 ? ref _exits[exit] : ref Result;
         state.InstructionsRetired += (ulong)result.Retired;
-        return result;
+        return ref result;
     }
 
     /// <summary>What generated code returns when the block's result is in <see cref="Result"/>.</summary>
