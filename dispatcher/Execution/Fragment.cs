@@ -30,7 +30,11 @@ public sealed class Fragment
         SecondPage = secondPage;
         SecondLinearPage = secondLinearPage;
         foreach (ref readonly var op in block.Ops)
-            if (op.Code == IrOpcode.System) HasSystemOp = true;
+        {
+            if (op.Code != IrOpcode.System) continue;
+            HasSystemOp = true;
+            if (!TraceSafeSystemOps.Contains((Drk.Hv.Cpu.SystemOp)op.Aux)) EndsTraces = true;
+        }
     }
 
     /// <summary>The guest RIP of the first instruction.</summary>
@@ -71,9 +75,12 @@ public sealed class Fragment
 
     /// <summary>
     /// True when the block holds a system instruction: it may change the page tables, the CPL or
-    /// interrupt state, so its successor is always looked up in full and it never joins a trace.
+    /// interrupt state, so a link from it to its own page is checked in full.
     /// </summary>
     public bool HasSystemOp { get; }
+
+    /// <summary>True when the block holds a system instruction that a trace cannot hold (<see cref="TraceSafeSystemOps"/>): it never joins one.</summary>
+    public bool EndsTraces { get; }
 
     // Links: the last two direct successors found for this fragment's exits. A link is only a
     // hint; it is followed after a cheap check (the target is valid, same CPL, same translation),

@@ -43,7 +43,7 @@ public sealed class Trace
     /// The linear pages the trace's code lies on, and the physical page each translated to when
     /// the trace was recorded. Jumps inside the trace skip the per-block translation, so the
     /// dispatcher checks these at every entry (nothing inside a trace can change a translation:
-    /// fragments with system instructions never join one).
+    /// only system instructions that change no translation join one, see TraceSafeSystemOps).
     /// </summary>
     internal ulong[] LinearPages { get; }
 

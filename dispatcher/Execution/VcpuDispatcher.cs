@@ -417,7 +417,7 @@ public sealed class VcpuDispatcher
     /// <summary>Fragments entered through a backward branch or a trace exit count towards becoming a trace head.</summary>
     private void CountTraceHead(Fragment head)
     {
-        if (head.Trace is not null || head.HasSystemOp || _recording is { Count: > 0 }) return;
+        if (head.Trace is not null || head.EndsTraces || _recording is { Count: > 0 }) return;
         if (++head.HeadCount < _traceThreshold) return;
         head.HeadCount = int.MinValue; // recorded once; a trace that dies is not recorded again at once
         (_recording ??= new List<Fragment>(MaxTraceBlocks)).Add(head);
@@ -440,7 +440,7 @@ public sealed class VcpuDispatcher
         }
         // The path goes on through other traces' heads (their blocks join this trace), and ends
         // when it comes back to a block it holds: that exit becomes a jump inside the method.
-        if (next is not null && !next.HasSystemOp && recording.Count < MaxTraceBlocks && !recording.Contains(next))
+        if (next is not null && !next.EndsTraces && recording.Count < MaxTraceBlocks && !recording.Contains(next))
         {
             recording.Add(next);
             return;
