@@ -26,6 +26,14 @@ internal static class BackgroundCompiler
         Queue.Add((tier, null, null, trace));
     }
 
+    /// <summary>Queues <see cref="JitWarmUp"/> with <paramref name="tier"/>'s compiler, once per process, ahead of any real work.</summary>
+    public static void WarmUp(JitTier tier)
+    {
+        if (!JitWarmUp.Claim()) return;
+        _ = Worker.Value;
+        Queue.Add((tier, null, null, null));
+    }
+
     private static Thread Start()
     {
         var thread = new Thread(Run) { IsBackground = true, Name = "drk-jit" };
@@ -38,7 +46,8 @@ internal static class BackgroundCompiler
         foreach (var (tier, block, state, trace) in Queue.GetConsumingEnumerable())
         {
             if (trace is not null) tier.CompileQueued(trace);
-            else tier.CompileQueued(block!, state!);
+            else if (block is not null) tier.CompileQueued(block, state!);
+            else tier.WarmUp();
         }
     }
 }

@@ -39,6 +39,7 @@ public sealed class JitTier
         Threshold = threshold;
         Background = background;
         _compiler = new IlCompiler(runtime);
+        if (background && threshold > 0) BackgroundCompiler.WarmUp(this);
     }
 
     /// <summary>
@@ -138,6 +139,19 @@ public sealed class JitTier
         lock (_gate)
         {
             while (_pending > 0) Monitor.Wait(_gate);
+        }
+    }
+
+    /// <summary>Runs <see cref="JitWarmUp"/> with this tier's compiler (on the background thread); a failure there only loses the warm-up.</summary>
+    internal void WarmUp()
+    {
+        try
+        {
+            JitWarmUp.Run(_compiler);
+        }
+        catch (Exception e)
+        {
+            Volatile.Write(ref _lastFailure, $"warm-up: {e.GetType().Name}: {e.Message}");
         }
     }
 

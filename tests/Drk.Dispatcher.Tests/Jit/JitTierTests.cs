@@ -26,6 +26,17 @@ public sealed class JitTierTests
     }
 
     [Fact]
+    public void The_warm_up_loop_compiles_as_a_block_and_as_a_trace_over_the_mmu()
+    {
+        // The background compiler compiles this once per process before any guest code; if it
+        // stopped compiling (an op the JIT no longer takes, a decode failure) the warm-up would
+        // silently do nothing.
+        using var physical = new PhysicalMemory(16UL << 20);
+        var mmu = new Mmu(physical, new VcpuState());
+        Assert.Equal(3, JitWarmUp.Run(new IlCompiler(new JitRuntime(mmu))));
+    }
+
+    [Fact]
     public void A_block_is_interpreted_until_the_threshold_then_runs_compiled()
     {
         var memory = new FlatMemory();
