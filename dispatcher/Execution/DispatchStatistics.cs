@@ -22,6 +22,9 @@ public sealed class DispatchStatistics
     /// <summary>Times compiled trace code was entered.</summary>
     public long TraceRuns;
 
+    /// <summary>Trace entries straight from another trace's exit, without the dispatch loop's look-ups (part of <see cref="TraceRuns"/>).</summary>
+    public long TraceChains;
+
     /// <summary>Trace entries refused because a page the trace lies on now translates elsewhere.</summary>
     public long TraceMappingMisses;
 
@@ -43,6 +46,7 @@ public sealed class DispatchStatistics
         TracesBuilt += other.TracesBuilt;
         TracesAbandoned += other.TracesAbandoned;
         TraceRuns += other.TraceRuns;
+        TraceChains += other.TraceChains;
         TraceMappingMisses += other.TraceMappingMisses;
         TraceInstructions += other.TraceInstructions;
         BlockInstructions += other.BlockInstructions;

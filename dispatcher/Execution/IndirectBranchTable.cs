@@ -42,14 +42,21 @@ public sealed class IndirectBranchTable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Fragment? LookupChecked(ulong rip, int cpl, ulong generation)
     {
-        var f = _entries[Slot(rip)];
-        if (f is not null && f.Rip == rip && f.CheckedGeneration == generation && f.Cpl == cpl && f.IsValid)
-        {
-            Hits++;
-            return f;
-        }
-        return null;
+        var f = PeekChecked(rip, cpl, generation);
+        if (f is not null) Hits++;
+        return f;
     }
+
+    /// <summary>As <see cref="LookupChecked"/>, but counts nothing: the caller counts a hit with <see cref="CountHit"/> if it uses the answer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Fragment? PeekChecked(ulong rip, int cpl, ulong generation)
+    {
+        var f = _entries[Slot(rip)];
+        return f is not null && f.Rip == rip && f.CheckedGeneration == generation && f.Cpl == cpl && f.IsValid ? f : null;
+    }
+
+    /// <summary>Counts a hit found with <see cref="PeekChecked"/>.</summary>
+    public void CountHit() => Hits++;
 
     /// <summary>Remembers <paramref name="fragment"/> as the target at its RIP.</summary>
     public void Insert(Fragment fragment) => _entries[Slot(fragment.Rip)] = fragment;

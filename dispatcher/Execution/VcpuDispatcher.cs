@@ -56,6 +56,8 @@ public sealed class VcpuDispatcher
     // Where the current Run call stops, as a retired count; 0 outside Run (no chaining, no traces).
     private ulong _chainStopRetired;
     private ulong _stopRetired;
+    // The current Run call's stop request (null outside Run).
+    private MachineStop? _stop;
 
     /// <summary>Most fragments in one trace.</summary>
     public const int MaxTraceBlocks = 16;
@@ -179,6 +181,7 @@ public sealed class VcpuDispatcher
         ulong stopRetired = Math.Min(limitRetired, targetTicks - state.IdleTicks);
         _stopRetired = stopRetired;
         _chainStopRetired = stopRetired;
+        _stop = stop;
         SelectForTools();
         Fragment? next = null;
         do
@@ -188,6 +191,7 @@ public sealed class VcpuDispatcher
         while (state.InstructionsRetired < stopRetired && !stop.IsRequested && !sys.Halted && !_vcpu.WaitingForStartup
             && StalledBlocks < maxStalled);
         _chainStopRetired = 0;
+        _stop = null;
     }
 
     /// <summary>
@@ -241,6 +245,25 @@ public sealed class VcpuDispatcher
             code.Limits.StopRetired = _chainStopRetired;
             _activity = (int)TierSampler.Activity.Trace;
             result = ref code.Run(state);
+            // Trace to trace: while a trace leaves through a plain exit to the head of another
+            // compiled trace and nothing between blocks would happen, go straight on (what the
+            // general path below would do, without its look-ups).
+            while (result.End is BlockEnd.Exit or BlockEnd.ExitIndirect)
+            {
+                var from = trace.Fragments[code.ExitSection];
+                var chained = ChainedTrace(from, result.End);
+                if (chained is null) break;
+                Statistics.TraceChains++;
+                Statistics.TraceRuns++;
+                Statistics.TraceInstructions += (long)(state.InstructionsRetired - retiredBefore);
+                if (from.Cpl == 0) KernelInstructionsRetired += state.InstructionsRetired - retiredBefore;
+                Recent.Record(from.Rip, result.Retired, result.End);
+                retiredBefore = state.InstructionsRetired;
+                trace = chained;
+                code = chained.Code!;
+                _executingTrace = trace;
+                result = ref code.Run(state);
+            }
             _activity = (int)TierSampler.Activity.Dispatch;
             fragment = trace.Fragments[code.ExitSection];
             _executingTrace = null;
@@ -316,6 +339,45 @@ public sealed class VcpuDispatcher
                 CountTraceHead(next);
         }
         return next;
+    }
+
+    /// <summary>
+    /// The compiled trace a trace that just left <paramref name="from"/> through a plain exit
+    /// (<paramref name="end"/>) may run next without going back to the dispatch loop, or null when
+    /// the loop has to look: the round's budget is reached, an interrupt may be pending, a stop
+    /// was requested, or the target is not the head of a compiled trace whose link or
+    /// indirect-branch entry and pages were checked at the current translation generation. The
+    /// block boundary is otherwise the dispatch loop's: the interrupt shadow cannot be set by a
+    /// trace, and a plain exit retires its last instruction (no stall, no restart).
+    /// </summary>
+    private Trace? ChainedTrace(Fragment from, BlockEnd end)
+    {
+        var state = _state;
+        if (state.InstructionsRetired >= _chainStopRetired || InterruptPoll.MayHaveInterrupt(_apic, state) || _stop?.IsRequested == true)
+            return null;
+        ulong rip = state.Rip;
+        ulong generation = _mmu.TranslationGeneration;
+        Fragment? next;
+        if (end == BlockEnd.Exit)
+        {
+            next = from.LinkA;
+            if (next is null || next.Rip != rip)
+            {
+                next = from.LinkB;
+                if (next is null || next.Rip != rip) return null;
+            }
+            if (next.CheckedGeneration != generation || !next.IsValid || next.Cpl != state.Cpl) return null;
+        }
+        else
+        {
+            next = Ibl.PeekChecked(rip, state.Cpl, generation);
+            if (next is null) return null;
+        }
+        var trace = next.Trace;
+        if (trace is null || trace.CheckedGeneration != generation || Volatile.Read(ref trace.Code) is null) return null;
+        if (end == BlockEnd.Exit) Statistics.LinkHits++;
+        else Ibl.CountHit();
+        return trace;
     }
 
     /// <summary>The fragment at the direct exit's target (state RIP), through a link when one holds; the link is set on a miss.</summary>

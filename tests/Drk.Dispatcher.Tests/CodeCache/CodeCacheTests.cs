@@ -274,6 +274,71 @@ public sealed class CodeCacheTests
     }
 
     [Fact]
+    public void Timer_interrupts_land_at_the_same_block_boundaries_when_traces_run_one_into_another()
+    {
+        // A loop calls a function with a loop of its own from two call sites, so the function's
+        // return goes to either: its trace leaves there, and goes on into the caller's trace
+        // without the dispatch loop. The
+        // interrupted RIPs must still be the interpreter's, and the registers at each interrupt
+        // (rcx, rdx) too.
+        const ulong function = TestMachine.CodeBase + 0x400;
+        void Setup(TestMachine m)
+        {
+            m.Load(Handler, a =>
+            {
+                a.mov(r9, Data + 0x8000);
+                a.mov(rax, __qword_ptr[rsp]);
+                a.add(__qword_ptr[r9], rax);
+                a.inc(__qword_ptr[r9 + 8]);
+                a.add(__qword_ptr[r9 + 16], rcx);
+                a.add(__qword_ptr[r9 + 24], rdx);
+                a.mov(rax, Apic);
+                a.mov(__dword_ptr[rax + 0xB0], 0);   // EOI
+                a.iretq();
+            });
+            m.Load(function, a =>
+            {
+                var loop = a.CreateLabel();
+                a.mov(edx, 3);
+                a.Label(ref loop);
+                a.imul(rbx, rbx, 3);
+                a.add(rbx, rdx);
+                a.dec(edx);
+                a.jnz(loop);
+                a.ret();
+            });
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                var top = a.CreateLabel();
+                a.mov(rax, Apic);
+                a.mov(__dword_ptr[rax + 0xF0], 0x1FF);
+                a.mov(__dword_ptr[rax + 0x3E0], 0xB);          // divide by 1
+                a.mov(__dword_ptr[rax + 0x320], 0x20040);      // periodic, vector 0x40
+                a.mov(__dword_ptr[rax + 0x380], 1_013);        // every 1013 ticks
+                a.sti();
+                a.xor(ebx, ebx);
+                a.mov(ecx, 60_000);
+                a.mov(r8, function);
+                a.Label(ref top);
+                a.call(r8);
+                a.add(rbx, rcx);
+                a.call(r8);          // a second call site: the return goes elsewhere every other time
+                a.xor(rbx, rcx);
+                a.dec(ecx);
+                a.jnz(top);
+                StoreResult(a, rbx, 4);
+                TestMachine.Exit(a, 4);
+            });
+            m.SetGate(0x40, Handler);
+        }
+
+        var (interp, jit) = RunBoth(Setup);
+
+        Assert.True(interp.Words[1] > 500, $"{interp.Words[1]} interrupts");
+        Assert.True(jit.Stats.TraceChains > 10_000, $"{jit.Stats.TraceChains} trace-to-trace entries of {jit.Stats.TraceRuns}, ibl {jit.Ibl.Hits}/{jit.Ibl.Misses} links {jit.Stats.LinkHits}/{jit.Stats.LinkMisses}");
+    }
+
+    [Fact]
     public void Code_written_by_a_traced_loop_into_its_own_trace_runs_in_its_new_form()
     {
         const ulong patched = TestMachine.CodeBase + 0x600;
