@@ -6,7 +6,7 @@ namespace Drk.Cli.Running;
 /// <summary>
 /// Makes the <see cref="ToolHost"/> of a run the way <c>drk run</c> does: symbols from the kernel's
 /// ELF (a kernel without them still runs, with addresses unsymbolised and no function wraps or
-/// module events), kept up to date with the modules the guest loads.
+/// module events); the host keeps them up to date with the modules the guest loads.
 /// </summary>
 internal static class ToolHostFactory
 {
@@ -29,21 +29,9 @@ internal static class ToolHostFactory
             Symbolizer = symbols,
             FindFunction = symbols is null ? null : name => FindFunction(symbols, name),
             Output = output,
+            Diagnostics = diagnostics,
             ReportJsonLines = reportFile,
         });
-        if (symbols is not null)
-        {
-            host.ModuleAdded += module =>
-            {
-                if (module.Image is null) return;
-                try { symbols.AddModule(module.Name, module.Image, module.SectionAddresses); }
-                catch (Exception e) when (e is SymbolFileException or ArgumentException)
-                {
-                    diagnostics.WriteLine($"drk: module {module.Name}: no symbols ({e.Message})");
-                }
-            };
-            host.ModuleRemoved += module => symbols.RemoveModule(module.Name);
-        }
         return host;
     }
 

@@ -84,10 +84,10 @@ public sealed class ToolHost
     internal event Action<ToolVcpu, KernelEntry>? KernelEntered;
     internal event Action<MachineRunResult>? MachineStopped;
 
-    /// <summary>Raised for the CLI (symbolisation of modules) after the tools' own handlers.</summary>
+    /// <summary>Raised for the host's owner after a module's symbols were added and the tools' own load handlers ran.</summary>
     public event Action<ModuleInfo>? ModuleAdded;
 
-    /// <summary>Raised for the CLI after the tools' unload handlers.</summary>
+    /// <summary>Raised for the host's owner after the tools' unload handlers, before the module's symbols are dropped.</summary>
     public event Action<ModuleInfo>? ModuleRemoved;
 
     internal void AddPass(IBlockPass pass)
@@ -179,21 +179,39 @@ public sealed class ToolHost
     {
         var vcpu = call.Vcpu;
         // The image is copied only when someone can receive it: a tool's load handler or the CLI's symbolisation.
-        bool wantImage = ModuleAdded is not null || ModuleLoaded is not null;
+        bool wantImage = ModuleAdded is not null || ModuleLoaded is not null || Symbols is Symbolizer;
         var module = ModuleDescriptor.Read(vcpu, call.Argument(0), wantImage, out int kind);
         if (module is null) return;
         if (kind == ModuleDescriptor.EventLoad)
         {
             ModuleLoads++;
             Modules.Add(module);
+            // Symbols first: a tool's load handler may symbolise the module's own addresses.
+            AddSymbols(module);
             ModuleLoaded?.Invoke(vcpu, module);
             ModuleAdded?.Invoke(module);
         }
         else if (kind == ModuleDescriptor.EventUnload)
         {
             var loaded = Modules.Remove(module.Name, module.Text.Start) ?? module;
+            // Symbols last: an unload handler may still report inside the module.
             ModuleUnloading?.Invoke(vcpu, loaded);
             ModuleRemoved?.Invoke(loaded);
+            if (Symbols is Symbolizer symbols) symbols.RemoveModule(loaded.Name);
+        }
+    }
+
+    /// <summary>Adds a loaded module's symbols (from its ELF image, at its section addresses) to the host's symboliser, when that is a <see cref="Symbolizer"/>.</summary>
+    private void AddSymbols(ModuleInfo module)
+    {
+        if (Symbols is not Symbolizer symbols || module.Image is null) return;
+        try
+        {
+            symbols.AddModule(module.Name, module.Image, module.SectionAddresses);
+        }
+        catch (Exception e) when (e is SymbolFileException or ArgumentException)
+        {
+            Options.Diagnostics.WriteLine($"drk: module {module.Name}: no symbols ({e.Message})");
         }
     }
 }

@@ -17,6 +17,9 @@ public sealed class ToolHostOptions
     /// <summary>Where tools print their results (the CLI passes stderr).</summary>
     public TextWriter Output { get; init; } = TextWriter.Null;
 
+    /// <summary>Where a module whose symbols cannot be read is reported (one line each); the run goes on without them.</summary>
+    public TextWriter Diagnostics { get; init; } = TextWriter.Null;
+
     /// <summary>Where the report channel writes its JSON lines at machine stop (<c>--report F</c>); null for none.</summary>
     public TextWriter? ReportJsonLines { get; init; }
 }

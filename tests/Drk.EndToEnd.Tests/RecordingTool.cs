@@ -8,8 +8,8 @@ namespace Drk.EndToEnd.Tests;
 /// </summary>
 public sealed class RecordingTool : ITool
 {
-    /// <summary>A module event: load or unload, the module as described, and whether the registry still held it during the event.</summary>
-    public readonly record struct ModuleEvent(bool Load, ModuleInfo Module, bool RegisteredDuringEvent);
+    /// <summary>A module event: load or unload, the module as described, whether the registry still held it during the event, and the module the host's symbols named for its first text byte then.</summary>
+    public readonly record struct ModuleEvent(bool Load, ModuleInfo Module, bool RegisteredDuringEvent, string? SymbolModuleDuringEvent);
 
     /// <summary>A block the pass saw: where it starts, its region and module, its CPL, and whether the module's text holds its start.</summary>
     public readonly record struct SeenBlock(ulong StartRip, CodeRegion Region, string? Module, int Cpl, bool InModuleText);
@@ -28,8 +28,8 @@ public sealed class RecordingTool : ITool
 
     public void Start(ToolContext context)
     {
-        context.ModuleLoaded += (_, m) => ModuleEvents.Add(new ModuleEvent(true, m, Registered(context, m)));
-        context.ModuleUnloading += (_, m) => ModuleEvents.Add(new ModuleEvent(false, m, Registered(context, m)));
+        context.ModuleLoaded += (_, m) => ModuleEvents.Add(new ModuleEvent(true, m, Registered(context, m), context.Symbols.Symbolize(m.Text.Start).Module));
+        context.ModuleUnloading += (_, m) => ModuleEvents.Add(new ModuleEvent(false, m, Registered(context, m), context.Symbols.Symbolize(m.Text.Start).Module));
         context.KernelEntered += (_, e) => KernelEntries.Add(e);
         context.AddBlockPass(b => Blocks.Add(new SeenBlock(b.StartRip, b.Region, b.Module?.Name, b.Cpl, b.Module?.Text.Contains(b.StartRip) ?? false)));
         KmallocWrapped = context.WrapFunction("kmalloc", _ => KmallocEntries++, call => KmallocCalls.Add((call.Argument(0), call.ReturnValue)));

@@ -33,7 +33,7 @@ public sealed class ToolEventTests(RecordedSelftestRuns fixture) : IClassFixture
         var initrd = InitrdArchive.Files(runs.Images.Initrd);
         var loads = tool.ModuleEvents.Where(e => e.Load).ToList();
         Assert.Superset(new HashSet<string> { "good", "bad_init", "chardev", "ramblk", "loopback", "compute" }, loads.Select(e => e.Module.Name).ToHashSet());
-        foreach (var (_, m, registered) in loads)
+        foreach (var (_, m, registered, _) in loads)
         {
             Assert.True(registered, $"{m.Name}: not in the registry when its load event came");
             Assert.Equal($"modules/{m.Name}.o", m.Path);
@@ -62,11 +62,23 @@ public sealed class ToolEventTests(RecordedSelftestRuns fixture) : IClassFixture
     }
 
     [SkippableFact]
+    public void A_module_s_symbols_are_there_for_its_load_and_unload_handlers()
+    {
+        // The host adds a module's symbols before the tools' load handlers run and drops them
+        // after their unload handlers, so a tool can name addresses of the module in both.
+        var (_, tool) = fixture.Get().Both;
+        Assert.NotEmpty(tool.ModuleEvents);
+        foreach (var e in tool.ModuleEvents)
+            Assert.True(e.SymbolModuleDuringEvent == e.Module.Name,
+                $"{(e.Load ? "load" : "unload")} of {e.Module.Name}: its text start symbolised as module '{e.SymbolModuleDuringEvent}'");
+    }
+
+    [SkippableFact]
     public void Every_unload_follows_the_load_of_the_same_module_and_the_registry_follows_them()
     {
         var (_, tool) = fixture.Get().Both;
         var loaded = new List<ModuleInfo>();
-        foreach (var (load, m, _) in tool.ModuleEvents)
+        foreach (var (load, m, _, _) in tool.ModuleEvents)
         {
             if (load)
             {
