@@ -68,6 +68,28 @@ public sealed class CodeCacheTests
         a.jnz(top);
     }
 
+    /// <summary>Emits <paramref name="body"/> in a loop of <paramref name="iterations"/> counted down in ecx (the body must leave ecx alone).</summary>
+    private static void CountedLoop(Assembler a, int iterations, Action body)
+    {
+        var top = a.CreateLabel();
+        a.mov(ecx, iterations);
+        a.Label(ref top);
+        body();
+        a.dec(ecx);
+        a.jnz(top);
+    }
+
+    /// <summary>Enables the APIC and starts its timer, periodic with vector 0x40 every <paramref name="ticks"/> ticks, then STI.</summary>
+    private static void StartPeriodicTimer(Assembler a, int ticks)
+    {
+        a.mov(rax, Apic);
+        a.mov(__dword_ptr[rax + 0xF0], 0x1FF);
+        a.mov(__dword_ptr[rax + 0x3E0], 0xB);          // divide by 1
+        a.mov(__dword_ptr[rax + 0x320], 0x20040);      // periodic, vector 0x40
+        a.mov(__dword_ptr[rax + 0x380], ticks);
+        a.sti();
+    }
+
     private static void StoreResult(Assembler a, AssemblerRegister64 value, int word)
     {
         a.mov(rdx, Data + 0x8000);
@@ -104,14 +126,9 @@ public sealed class CodeCacheTests
             });
             m.Load(TestMachine.CodeBase, a =>
             {
-                var top = a.CreateLabel();
                 a.xor(ebx, ebx);
-                a.mov(ecx, 5_000);
                 a.mov(rsi, function);
-                a.Label(ref top);
-                a.call(rsi);
-                a.dec(ecx);
-                a.jnz(top);
+                CountedLoop(a, 5_000, () => a.call(rsi));
                 StoreResult(a, rbx, 0);
                 TestMachine.Exit(a, 2);
             });
@@ -155,14 +172,9 @@ public sealed class CodeCacheTests
             });
             m.Load(TestMachine.CodeBase, a =>
             {
-                var top = a.CreateLabel();
                 a.xor(ebx, ebx);
-                a.mov(ecx, 30_000);
                 a.mov(rsi, function);
-                a.Label(ref top);
-                a.call(rsi);
-                a.dec(ecx);
-                a.jnz(top);
+                CountedLoop(a, 30_000, () => a.call(rsi));
                 StoreResult(a, rbx, 0);
                 TestMachine.Exit(a, 2);
             });
@@ -254,12 +266,7 @@ public sealed class CodeCacheTests
             });
             m.Load(TestMachine.CodeBase, a =>
             {
-                a.mov(rax, Apic);
-                a.mov(__dword_ptr[rax + 0xF0], 0x1FF);
-                a.mov(__dword_ptr[rax + 0x3E0], 0xB);          // divide by 1
-                a.mov(__dword_ptr[rax + 0x320], 0x20040);      // periodic, vector 0x40
-                a.mov(__dword_ptr[rax + 0x380], 1_777);        // every 1777 ticks
-                a.sti();
+                StartPeriodicTimer(a, 1_777);
                 BranchyLoop(a, 100_000);
                 StoreResult(a, rbx, 3);
                 TestMachine.Exit(a, 4);
@@ -309,23 +316,16 @@ public sealed class CodeCacheTests
             });
             m.Load(TestMachine.CodeBase, a =>
             {
-                var top = a.CreateLabel();
-                a.mov(rax, Apic);
-                a.mov(__dword_ptr[rax + 0xF0], 0x1FF);
-                a.mov(__dword_ptr[rax + 0x3E0], 0xB);          // divide by 1
-                a.mov(__dword_ptr[rax + 0x320], 0x20040);      // periodic, vector 0x40
-                a.mov(__dword_ptr[rax + 0x380], 1_013);        // every 1013 ticks
-                a.sti();
+                StartPeriodicTimer(a, 1_013);
                 a.xor(ebx, ebx);
-                a.mov(ecx, 60_000);
                 a.mov(r8, function);
-                a.Label(ref top);
-                a.call(r8);
-                a.add(rbx, rcx);
-                a.call(r8);          // a second call site: the return goes elsewhere every other time
-                a.xor(rbx, rcx);
-                a.dec(ecx);
-                a.jnz(top);
+                CountedLoop(a, 60_000, () =>
+                {
+                    a.call(r8);
+                    a.add(rbx, rcx);
+                    a.call(r8);          // a second call site: the return goes elsewhere every other time
+                    a.xor(rbx, rcx);
+                });
                 StoreResult(a, rbx, 4);
                 TestMachine.Exit(a, 4);
             });
@@ -400,24 +400,14 @@ public sealed class CodeCacheTests
             });
             m.Load(TestMachine.CodeBase, a =>
             {
-                var first = a.CreateLabel();
-                var second = a.CreateLabel();
                 a.xor(ebx, ebx);
-                a.mov(ecx, 10_000);
                 a.mov(r8, function);
-                a.Label(ref first);
-                a.call(r8);
-                a.dec(ecx);
-                a.jnz(first);
+                CountedLoop(a, 10_000, () => a.call(r8));
                 a.mov(rsi, replacement);
                 a.mov(rdi, function);
                 a.mov(ecx, bytes.Length);
                 a.rep.movsb();
-                a.mov(ecx, 10_000);
-                a.Label(ref second);
-                a.call(r8);
-                a.dec(ecx);
-                a.jnz(second);
+                CountedLoop(a, 10_000, () => a.call(r8));
                 StoreResult(a, rbx, 0);
                 TestMachine.Exit(a, 6);
             });
@@ -458,26 +448,19 @@ public sealed class CodeCacheTests
             });
             m.Load(TestMachine.CodeBase, a =>
             {
-                var loop1 = a.CreateLabel();
-                var loop2 = a.CreateLabel();
+                void CallBoth()
+                {
+                    a.call(r8);
+                    a.call(window + offset);
+                }
                 a.xor(ebx, ebx);
                 a.mov(r8, window + offset);
-                a.mov(ecx, 5_000);
-                a.Label(ref loop1);
-                a.call(r8);
-                a.call(window + offset);
-                a.dec(ecx);
-                a.jnz(loop1);
+                CountedLoop(a, 5_000, CallBoth);
                 a.mov(rdx, pde);
                 a.mov(rax, second | large);
                 a.mov(__qword_ptr[rdx], rax);
                 a.invlpg(__[r8]);
-                a.mov(ecx, 5_000);
-                a.Label(ref loop2);
-                a.call(r8);
-                a.call(window + offset);
-                a.dec(ecx);
-                a.jnz(loop2);
+                CountedLoop(a, 5_000, CallBoth);
                 StoreResult(a, rbx, 0);
                 TestMachine.Exit(a, 6);
             });
@@ -511,14 +494,9 @@ public sealed class CodeCacheTests
             });
             m.Load(TestMachine.CodeBase, a =>
             {
-                var top = a.CreateLabel();
                 a.mov(rsi, function);
                 BranchyLoop(a, 3_000);
-                a.mov(ecx, 3_000);
-                a.Label(ref top);
-                a.call(rsi);
-                a.dec(ecx);
-                a.jnz(top);
+                CountedLoop(a, 3_000, () => a.call(rsi));
                 StoreResult(a, rbx, 0);
                 TestMachine.Exit(a, 3);
             });
