@@ -4,6 +4,11 @@ namespace Drk.Dispatcher.Symbols;
 /// What symbolisation knows about the kernel or one loaded module: its name, the address ranges
 /// of its loaded sections, its symbols and its line table, all at run-time addresses.
 /// </summary>
+/// <remarks>
+/// The line table is read on first use: tools that never ask for file:line (null, inscount) do
+/// not pay for parsing the kernel's DWARF at start-up, which was about a third of a tool's
+/// start-up cost.
+/// </remarks>
 public sealed class ModuleSymbols
 {
     /// <summary>The module name used for the kernel in <see cref="SourceLocation.Module"/>.</summary>
@@ -12,7 +17,9 @@ public sealed class ModuleSymbols
     private readonly SectionRange[] ranges;
     private readonly ulong[] rangeStarts;
 
-    private ModuleSymbols(string name, SectionRange[] ranges, SymbolTable symbols, DwarfLineTable lines, string? lineError)
+    private readonly Lazy<(DwarfLineTable Lines, string? Error)> lines;
+
+    private ModuleSymbols(string name, SectionRange[] ranges, SymbolTable symbols, Func<(DwarfLineTable, string?)> readLines)
     {
         Name = name;
         Array.Sort(ranges, (a, b) => a.Start.CompareTo(b.Start));
@@ -21,8 +28,7 @@ public sealed class ModuleSymbols
         for (var i = 0; i < ranges.Length; i++)
             rangeStarts[i] = ranges[i].Start;
         Symbols = symbols;
-        Lines = lines;
-        LineError = lineError;
+        lines = new Lazy<(DwarfLineTable, string?)>(readLines, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>"kernel" or the module's name.</summary>
@@ -35,10 +41,10 @@ public sealed class ModuleSymbols
     public SymbolTable Symbols { get; }
 
     /// <summary>The DWARF line table; empty without debug information.</summary>
-    public DwarfLineTable Lines { get; }
+    public DwarfLineTable Lines => lines.Value.Lines;
 
     /// <summary>Why the line table could not be read (it is then empty), or null.</summary>
-    public string? LineError { get; }
+    public string? LineError => lines.Value.Error;
 
     /// <summary>
     /// Reads an executable's symbols and lines at their link addresses. A malformed line table
@@ -54,8 +60,7 @@ public sealed class ModuleSymbols
             if (section.IsAllocated && section.Size > 0)
                 ranges.Add(new SectionRange(section.Address, section.Address + section.Size, section.IsExecutable, section.Name));
         var symbols = SymbolTable.Build(image, []);
-        var (lines, error) = ReadLines(image, []);
-        return new ModuleSymbols(name, ranges.ToArray(), symbols, lines, error);
+        return new ModuleSymbols(name, ranges.ToArray(), symbols, () => ReadLines(image, []));
     }
 
     /// <summary>
@@ -78,8 +83,8 @@ public sealed class ModuleSymbols
                 ranges.Add(new SectionRange(sectionAddresses[i], sectionAddresses[i] + section.Size, section.IsExecutable, section.Name));
         }
         var symbols = SymbolTable.Build(image, sectionAddresses);
-        var (lines, error) = ReadLines(image, sectionAddresses);
-        return new ModuleSymbols(name, ranges.ToArray(), symbols, lines, error);
+        var addresses = sectionAddresses.ToArray();
+        return new ModuleSymbols(name, ranges.ToArray(), symbols, () => ReadLines(image, addresses));
     }
 
     /// <summary>The loaded section containing <paramref name="address"/>, if any. Allocation-free.</summary>
