@@ -137,6 +137,29 @@ public sealed class CompiledBlock
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal int MemoryFault(VcpuState state, int guest) => FaultAt(state, guest, Fault);
 
+    /// <summary>
+    /// A load the inline soft-TLB test missed: the MMU's slow path (refill, page crossing, MMIO,
+    /// fault). True with the value in <see cref="Value"/>; false when the load faulted, with the
+    /// block's result already in <see cref="Result"/> (the caller returns <see cref="ResultInField"/>).
+    /// One call per miss instead of a call and a fault stub per access: fewer calls and blocks for RyuJIT.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal bool LoadMiss(VcpuState state, ulong address, int size, int guest)
+    {
+        if (Mmu!.Read(address, size, out Value, out Fault)) return true;
+        FaultAt(state, guest, Fault);
+        return false;
+    }
+
+    /// <summary>A store the inline soft-TLB test missed; as <see cref="LoadMiss"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal bool StoreMiss(VcpuState state, ulong address, int size, ulong value, int guest)
+    {
+        if (Mmu!.Write(address, size, value, out Fault)) return true;
+        FaultAt(state, guest, Fault);
+        return false;
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal int DivideError(VcpuState state, int guest) => FaultAt(state, guest, GuestFault.DivideError());
 

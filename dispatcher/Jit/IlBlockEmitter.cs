@@ -586,9 +586,50 @@ internal sealed class IlBlockEmitter
         _cold.Add(() =>
         {
             _il.MarkLabel(miss);
-            EmitMemoryCall(op, IlMembers.BlockMmu, write ? IlMembers.MmuWrite : IlMembers.MmuRead, OpCodes.Call);
+            EmitMissCall(op);
             _il.Emit(OpCodes.Br, done);
         });
+    }
+
+    /// <summary>
+    /// The slow path of an inline TLB access: one call that refills, reaches MMIO or faults; a
+    /// fault (its result already set) leaves through the block's one shared return of
+    /// <see cref="CompiledBlock.ResultInField"/>.
+    /// </summary>
+    private void EmitMissCall(IrOp op)
+    {
+        bool write = op.Code == IrOpcode.Store;
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldarg_1);
+        Ld(op.A);
+        LdcI4(IrTypes.Bytes(op.Type));
+        if (write) Ld(op.B);
+        LdcI4(InSection(op.Guest));
+        _il.Emit(OpCodes.Call, write ? IlMembers.StoreMiss : IlMembers.LoadMiss);
+        _il.Emit(OpCodes.Brfalse, ResultInFieldLabel());
+        if (!write)
+        {
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, IlMembers.BlockValue);
+            St(op.Dst);
+        }
+    }
+
+    private Label? _resultInField;
+
+    /// <summary>The block's shared <c>return ResultInField</c>, emitted once among the cold paths.</summary>
+    private Label ResultInFieldLabel()
+    {
+        if (_resultInField is { } label) return label;
+        var shared = _il.DefineLabel();
+        _resultInField = shared;
+        _cold.Add(() =>
+        {
+            _il.MarkLabel(shared);
+            LdcI4(CompiledBlock.ResultInField);
+            _il.Emit(OpCodes.Ret);
+        });
+        return shared;
     }
 
     /// <summary>Loads and stores as calls on the memory's concrete type (or its interface); a fault returns from a stub.</summary>

@@ -30,7 +30,6 @@ internal static class IlMembers
     public static readonly FieldInfo? ApicExpiry = typeof(Drk.Hv.Devices.LocalApic).GetField(InterruptPoll.ExpiryField, Internal);
     public static readonly FieldInfo IdleTicks = typeof(VcpuState).GetField(nameof(VcpuState.IdleTicks))!;
 
-    public static readonly FieldInfo BlockMmu = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Mmu), Internal)!;
     public static readonly FieldInfo BlockFlat = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Flat), Internal)!;
     public static readonly FieldInfo BlockMemory = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Memory), Internal)!;
     public static readonly FieldInfo BlockMmuState = typeof(CompiledBlock).GetField(nameof(CompiledBlock.MmuState), Internal)!;
@@ -41,6 +40,8 @@ internal static class IlMembers
     public static readonly FieldInfo BlockFault = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Fault), Internal)!;
 
     public static readonly MethodInfo MemoryFault = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.MemoryFault), Internal)!;
+    public static readonly MethodInfo LoadMiss = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.LoadMiss), Internal)!;
+    public static readonly MethodInfo StoreMiss = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.StoreMiss), Internal)!;
     public static readonly MethodInfo DivideError = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.DivideError), Internal)!;
     public static readonly MethodInfo Raise = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.Raise), Internal)!;
     public static readonly MethodInfo SoftInt = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.SoftInt), Internal)!;
@@ -50,8 +51,6 @@ internal static class IlMembers
 
     private static readonly Type[] ReadSignature = [typeof(ulong), typeof(int), typeof(ulong).MakeByRefType(), typeof(GuestFault).MakeByRefType()];
     private static readonly Type[] WriteSignature = [typeof(ulong), typeof(int), typeof(ulong), typeof(GuestFault).MakeByRefType()];
-    public static readonly MethodInfo MmuRead = typeof(Mmu).GetMethod(nameof(Mmu.Read), ReadSignature)!;
-    public static readonly MethodInfo MmuWrite = typeof(Mmu).GetMethod(nameof(Mmu.Write), WriteSignature)!;
     public static readonly MethodInfo FlatRead = typeof(FlatMemory).GetMethod(nameof(FlatMemory.Read), ReadSignature)!;
     public static readonly MethodInfo FlatWrite = typeof(FlatMemory).GetMethod(nameof(FlatMemory.Write), WriteSignature)!;
     public static readonly MethodInfo MemoryRead = typeof(IGuestMemory).GetMethod(nameof(IGuestMemory.Read), ReadSignature)!;
