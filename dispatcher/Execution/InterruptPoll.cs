@@ -19,6 +19,9 @@ internal static class InterruptPoll
     /// <summary>See <see cref="IrrCountField"/>.</summary>
     public const string ExpiryField = "_expiry";
 
+    /// <summary>See <see cref="IrrCountField"/>.</summary>
+    public const string NmiPendingField = "_nmiPending";
+
     [UnsafeAccessor(UnsafeAccessorKind.Field, Name = IrrCountField)]
     private static extern ref int IrrCount(LocalApic apic);
 

@@ -24,10 +24,10 @@ internal static class IlMembers
     public static readonly FieldInfo BlockApic = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Apic), Internal)!;
     public static readonly FieldInfo BudgetStopRetired = typeof(TraceBudget).GetField(nameof(TraceBudget.StopRetired))!;
     public static readonly MethodInfo ApicMayHaveInterrupt = typeof(Drk.Hv.Devices.LocalApic).GetProperty(nameof(Drk.Hv.Devices.LocalApic.MayHaveInterrupt))!.GetMethod!;
-    public static readonly MethodInfo ApicNmiPending = typeof(Drk.Hv.Devices.LocalApic).GetProperty(nameof(Drk.Hv.Devices.LocalApic.NmiPending))!.GetMethod!;
     // The APIC's state behind MayHaveInterrupt, read inline by traces (null if the hypervisor renamed them: traces then call the property).
     public static readonly FieldInfo? ApicIrrCount = typeof(Drk.Hv.Devices.LocalApic).GetField(InterruptPoll.IrrCountField, Internal);
     public static readonly FieldInfo? ApicExpiry = typeof(Drk.Hv.Devices.LocalApic).GetField(InterruptPoll.ExpiryField, Internal);
+    public static readonly FieldInfo? ApicNmiPendingField = typeof(Drk.Hv.Devices.LocalApic).GetField(InterruptPoll.NmiPendingField, Internal);
     public static readonly FieldInfo IdleTicks = typeof(VcpuState).GetField(nameof(VcpuState.IdleTicks))!;
 
     public static readonly FieldInfo BlockFlat = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Flat), Internal)!;

@@ -72,7 +72,15 @@ public sealed class LocalApic : IMmioDevice
     public byte Id { get; private set; }
 
     /// <summary>An NMI arrived (through an IPI) and waits for delivery.</summary>
-    public bool NmiPending { get; set; }
+    public bool NmiPending
+    {
+        get => _nmiPending;
+        set => _nmiPending = value;
+    }
+
+    // A plain field so that the dispatcher's compiled traces read it inline (a getter call there
+    // cost RyuJIT an inlining decision at every block boundary): see Drk.Dispatcher's InterruptPoll.
+    private bool _nmiPending;
 
     /// <summary>The task-priority register (bits 7:0); CR8 is TPR[7:4].</summary>
     public byte Tpr

@@ -17,6 +17,7 @@ public sealed class InterruptPollTests
         const BindingFlags flags = BindingFlags.Instance | BindingFlags.NonPublic;
         Assert.Equal(typeof(int), typeof(LocalApic).GetField(InterruptPoll.IrrCountField, flags)?.FieldType);
         Assert.Equal(typeof(ulong), typeof(LocalApic).GetField(InterruptPoll.ExpiryField, flags)?.FieldType);
+        Assert.Equal(typeof(bool), typeof(LocalApic).GetField(InterruptPoll.NmiPendingField, flags)?.FieldType);
     }
 
     [Fact]
