@@ -88,6 +88,22 @@ public sealed class Fragment
     internal Fragment? LinkA;
     internal Fragment? LinkB;
 
+    /// <summary>The link (A or B) to the fragment at <paramref name="rip"/>, or null; unchecked.</summary>
+    internal Fragment? LinkTo(ulong rip)
+    {
+        var link = LinkA;
+        if (link is not null && link.Rip == rip) return link;
+        link = LinkB;
+        return link is not null && link.Rip == rip ? link : null;
+    }
+
+    /// <summary>
+    /// True when the fragment is alive, lowered for <paramref name="cpl"/>, and its pages were
+    /// found to translate as recorded at translation generation <paramref name="generation"/>
+    /// (the current one, for the caller): then it is what a full look-up would find.
+    /// </summary>
+    internal bool IsCheckedAt(int cpl, ulong generation) => CheckedGeneration == generation && Cpl == cpl && IsValid;
+
     /// <summary>
     /// The MMU's <see cref="Drk.Hv.Memory.Mmu.TranslationGeneration"/> at which this fragment's
     /// pages were last found to translate to its physical pages at its CPL; 0 when never. While

@@ -52,7 +52,7 @@ public sealed class IndirectBranchTable
     public Fragment? PeekChecked(ulong rip, int cpl, ulong generation)
     {
         var f = _entries[Slot(rip)];
-        return f is not null && f.Rip == rip && f.CheckedGeneration == generation && f.Cpl == cpl && f.IsValid ? f : null;
+        return f is not null && f.Rip == rip && f.IsCheckedAt(cpl, generation) ? f : null;
     }
 
     /// <summary>Counts a hit found with <see cref="PeekChecked"/>.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Drk.Dispatcher.Decoding;
 using Drk.Dispatcher.IR;
 using Drk.Dispatcher.Jit;
@@ -260,10 +261,8 @@ public sealed class VcpuDispatcher
                 var chained = ChainedTrace(from, result.End);
                 if (chained is null) break;
                 Statistics.TraceChains++;
-                Statistics.TraceRuns++;
-                Statistics.TraceInstructions += (long)(state.InstructionsRetired - retiredBefore);
-                if (from.Cpl == 0) KernelInstructionsRetired += state.InstructionsRetired - retiredBefore;
-                Recent.Record(from.Rip, result.Retired, result.End);
+                CountTraceRun(retiredBefore);
+                NoteRunEnd(from, retiredBefore, result.Retired, result.End);
                 retiredBefore = state.InstructionsRetired;
                 trace = chained;
                 code = chained.Code!;
@@ -273,8 +272,7 @@ public sealed class VcpuDispatcher
             _activity = (int)TierSampler.Activity.Dispatch;
             fragment = trace.Fragments[code.ExitSection];
             _executingTrace = null;
-            Statistics.TraceRuns++;
-            Statistics.TraceInstructions += (long)(state.InstructionsRetired - retiredBefore);
+            CountTraceRun(retiredBefore);
             fromTrace = true;
         }
         else
@@ -302,8 +300,7 @@ public sealed class VcpuDispatcher
             _executing = null;
             Statistics.BlockInstructions += result.Retired;
         }
-        if (fragment.Cpl == 0) KernelInstructionsRetired += state.InstructionsRetired - retiredBefore;
-        Recent.Record(fragment.Rip, result.Retired, result.End);
+        NoteRunEnd(fragment, retiredBefore, result.Retired, result.End);
         StalledBlocks = result.Retired == 0 ? StalledBlocks + 1 : 0;
         switch (result.End)
         {
@@ -347,6 +344,22 @@ public sealed class VcpuDispatcher
         return next;
     }
 
+    /// <summary>Counts a trace run that started at <paramref name="retiredBefore"/> and has just ended.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CountTraceRun(ulong retiredBefore)
+    {
+        Statistics.TraceRuns++;
+        Statistics.TraceInstructions += (long)(_state.InstructionsRetired - retiredBefore);
+    }
+
+    /// <summary>Records the end of a run in <paramref name="ran"/> (the block it left from): its kernel instructions and its recent-blocks entry.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void NoteRunEnd(Fragment ran, ulong retiredBefore, int retired, BlockEnd end)
+    {
+        if (ran.Cpl == 0) KernelInstructionsRetired += _state.InstructionsRetired - retiredBefore;
+        Recent.Record(ran.Rip, retired, end);
+    }
+
     /// <summary>
     /// The compiled trace a trace that just left <paramref name="from"/> through a plain exit
     /// (<paramref name="end"/>) may run next without going back to the dispatch loop, or null when
@@ -366,13 +379,8 @@ public sealed class VcpuDispatcher
         Fragment? next;
         if (end == BlockEnd.Exit)
         {
-            next = from.LinkA;
-            if (next is null || next.Rip != rip)
-            {
-                next = from.LinkB;
-                if (next is null || next.Rip != rip) return null;
-            }
-            if (next.CheckedGeneration != generation || !next.IsValid || next.Cpl != state.Cpl) return null;
+            next = from.LinkTo(rip);
+            if (next is null || !next.IsCheckedAt(state.Cpl, generation)) return null;
         }
         else
         {
@@ -390,12 +398,7 @@ public sealed class VcpuDispatcher
     private Fragment? FollowLink(Fragment from)
     {
         ulong rip = _state.Rip;
-        var link = from.LinkA;
-        if (link is null || link.Rip != rip)
-        {
-            link = from.LinkB;
-            if (link is not null && link.Rip != rip) link = null;
-        }
+        var link = from.LinkTo(rip);
         if (link is not null && LinkHolds(from, link))
         {
             Statistics.LinkHits++;
@@ -538,7 +541,7 @@ public sealed class VcpuDispatcher
 
     private void PollInterrupts()
     {
-        if (_vcpu.Apic.MayHaveInterrupt) _vcpu.TryDeliverInterrupt();
+        if (InterruptPoll.MayHaveInterrupt(_apic, _state)) _vcpu.TryDeliverInterrupt();
     }
 
     private bool Translate(ulong rip, out ulong physical, out GuestFault fault) =>
