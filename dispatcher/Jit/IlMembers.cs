@@ -23,11 +23,14 @@ internal static class IlMembers
     public static readonly FieldInfo BlockLimits = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Limits), Internal)!;
     public static readonly FieldInfo BlockApic = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Apic), Internal)!;
     public static readonly FieldInfo BudgetStopRetired = typeof(TraceBudget).GetField(nameof(TraceBudget.StopRetired))!;
-    public static readonly MethodInfo ApicMayHaveInterrupt = typeof(Drk.Hv.Devices.LocalApic).GetProperty(nameof(Drk.Hv.Devices.LocalApic.MayHaveInterrupt))!.GetMethod!;
-    // The APIC's state behind MayHaveInterrupt, read inline by traces (null if the hypervisor renamed them: traces then call the property).
-    public static readonly FieldInfo? ApicIrrCount = typeof(Drk.Hv.Devices.LocalApic).GetField(InterruptPoll.IrrCountField, Internal);
-    public static readonly FieldInfo? ApicExpiry = typeof(Drk.Hv.Devices.LocalApic).GetField(InterruptPoll.ExpiryField, Internal);
-    public static readonly FieldInfo? ApicNmiPendingField = typeof(Drk.Hv.Devices.LocalApic).GetField(InterruptPoll.NmiPendingField, Internal);
+    // The APIC's state behind MayHaveInterrupt, read inline by traces as InterruptPoll reads it in
+    // the dispatch loop (which could not run either if the hypervisor renamed them).
+    public static readonly FieldInfo ApicIrrCount = ApicField(InterruptPoll.IrrCountField);
+    public static readonly FieldInfo ApicExpiry = ApicField(InterruptPoll.ExpiryField);
+    public static readonly FieldInfo ApicNmiPending = ApicField(InterruptPoll.NmiPendingField);
+
+    private static FieldInfo ApicField(string name) =>
+        typeof(Drk.Hv.Devices.LocalApic).GetField(name, Internal) ?? throw new MissingFieldException(nameof(Drk.Hv.Devices.LocalApic), name);
     public static readonly FieldInfo IdleTicks = typeof(VcpuState).GetField(nameof(VcpuState.IdleTicks))!;
 
     public static readonly FieldInfo BlockFlat = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Flat), Internal)!;

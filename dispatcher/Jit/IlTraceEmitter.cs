@@ -153,14 +153,6 @@ internal sealed class IlTraceEmitter
     /// </summary>
     private void EmitInterruptCheck(Label leave)
     {
-        if (IlMembers.ApicIrrCount is null || IlMembers.ApicExpiry is null || IlMembers.ApicNmiPendingField is null)
-        {
-            _il.Emit(OpCodes.Ldarg_0);
-            _il.Emit(OpCodes.Ldfld, IlMembers.BlockApic);
-            _il.Emit(OpCodes.Callvirt, IlMembers.ApicMayHaveInterrupt);
-            _il.Emit(OpCodes.Brtrue, leave);
-            return;
-        }
         var apic = _apicLocal ??= _il.DeclareLocal(typeof(Drk.Hv.Devices.LocalApic));
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockApic);
@@ -169,7 +161,7 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Ldfld, IlMembers.ApicIrrCount);
         _il.Emit(OpCodes.Brtrue, leave);
         _il.Emit(OpCodes.Ldloc, apic);
-        _il.Emit(OpCodes.Ldfld, IlMembers.ApicNmiPendingField);
+        _il.Emit(OpCodes.Ldfld, IlMembers.ApicNmiPending);
         _il.Emit(OpCodes.Brtrue, leave);
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);

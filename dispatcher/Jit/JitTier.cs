@@ -103,8 +103,7 @@ public sealed class JitTier
     private BlockResult ExecuteCold(IrBlock block, VcpuState state, IrInterpreter interpreter)
     {
         _schedule?.Step();
-        var s = block.JitState;
-        if (s is null || s.Tier != this) block.JitState = s = new JitBlockState(this);
+        var s = StateOf(block);
         if (s.WaitingFor is { } trace)
         {
             if (!Volatile.Read(ref trace.CompileEnded)) s.Executions = 0;
@@ -177,6 +176,14 @@ public sealed class JitTier
         BackgroundCompiler.Enqueue(this, block, s);
     }
 
+    /// <summary>This tier's bookkeeping on <paramref name="block"/>, made (or replaced, if another tier's) on first use.</summary>
+    private JitBlockState StateOf(IrBlock block)
+    {
+        var s = block.JitState;
+        if (s is null || s.Tier != this) block.JitState = s = new JitBlockState(this);
+        return s;
+    }
+
     // False when a trace took the request back (or an earlier queue entry of the same block won).
     private static bool Claim(JitBlockState s) =>
         Interlocked.CompareExchange(ref s.QueueState, JitBlockState.Claimed, JitBlockState.Queued) == JitBlockState.Queued;
@@ -192,8 +199,7 @@ public sealed class JitTier
     {
         foreach (var fragment in trace.Fragments)
         {
-            var s = fragment.Block.JitState;
-            if (s is null || s.Tier != this) fragment.Block.JitState = s = new JitBlockState(this);
+            var s = StateOf(fragment.Block);
             if (Volatile.Read(ref s.Compiled) is not null) continue;
             if (s.Requested)
             {

@@ -43,11 +43,8 @@ public sealed class SoftTlb
     internal void NoteFill(ulong linear, bool user)
     {
         Generation++;
-        if (_filledCount <= FilledCapacity)
-        {
-            if (_filledCount < FilledCapacity) _filled[_filledCount] = (int)((linear >> 12) & IndexMask) + (user ? EntryCount : 0);
-            _filledCount++;
-        }
+        if (_filledCount < FilledCapacity) _filled[_filledCount++] = (int)((linear >> 12) & IndexMask) + (user ? EntryCount : 0);
+        else _filledCount = FilledCapacity + 1; // too many to list: the next flush rewrites all
     }
 
     /// <summary>Drops every entry.</summary>
