@@ -358,15 +358,10 @@ public sealed class InterpreterTests
         ir.Exit(0x5000);
         var interpreter = Interpreter();
         for (int i = 0; i < 100; i++) interpreter.Execute(block, _state);
-        // The runtime may allocate a little on this thread while it re-JITs the interpreter at a
-        // higher tier; an allocation per execution would show in every round (10,000 x its size).
-        long fewest = long.MaxValue;
-        for (int round = 0; round < 5 && fewest != 0; round++)
+        // An allocation per execution would show in every trial (10,000 x its size).
+        Assert.Equal(0, AllocationProbe.FewestBytes(() =>
         {
-            long before = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 10_000; i++) interpreter.Execute(block, _state);
-            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-        Assert.Equal(0, fewest);
+        }));
     }
 }
