@@ -37,6 +37,8 @@ internal sealed class IlTraceEmitter
     private readonly List<Action> _cold = new();
     private Label[] _labels = [];
     private LocalBuilder? _apicLocal;
+    private LocalBuilder? _stopLocal;
+    private LocalBuilder? _idleLocal;
 
     public IlTraceEmitter(IrBlock[] blocks, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb, bool checkApic)
     {
@@ -66,6 +68,7 @@ internal sealed class IlTraceEmitter
         for (int k = 0; k < _labels.Length; k++) _labels[k] = _il.DefineLabel();
 
         emitters[0].EmitPrologue(memory);
+        EmitBoundaryInvariants();
         SetSection(0);
         for (int k = 0; k < emitters.Length; k++)
         {
@@ -120,6 +123,30 @@ internal sealed class IlTraceEmitter
         _il.MarkLabel(other);
     }
 
+    /// <summary>
+    /// Loads once, at entry, what every boundary compares against and nothing inside a trace run
+    /// changes: the round's stop (set by the dispatcher before the call), the APIC, and the idle
+    /// ticks (advanced only by HLT and the run loop, both outside a trace). Read per boundary, they
+    /// cost three dependent loads each time.
+    /// </summary>
+    private void EmitBoundaryInvariants()
+    {
+        _stopLocal = _il.DeclareLocal(typeof(ulong));
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockLimits);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BudgetStopRetired);
+        _il.Emit(OpCodes.Stloc, _stopLocal);
+        if (!_checkApic) return;
+        _apicLocal = _il.DeclareLocal(typeof(Drk.Hv.Devices.LocalApic));
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockApic);
+        _il.Emit(OpCodes.Stloc, _apicLocal);
+        _idleLocal = _il.DeclareLocal(typeof(ulong));
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, IlMembers.IdleTicks);
+        _il.Emit(OpCodes.Stloc, _idleLocal);
+    }
+
     /// <summary>Retires block <paramref name="from"/>, then jumps to block <paramref name="to"/> unless the run loop must get control here.</summary>
     private void EmitBoundary(int from, int to, BlockEnd end, int retired)
     {
@@ -127,9 +154,7 @@ internal sealed class IlTraceEmitter
         AddRetired(retired, OpCodes.Add);
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
-        _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockLimits);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BudgetStopRetired);
+        _il.Emit(OpCodes.Ldloc, _stopLocal!);
         _il.Emit(OpCodes.Bge_Un, leave);
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
@@ -153,10 +178,7 @@ internal sealed class IlTraceEmitter
     /// </summary>
     private void EmitInterruptCheck(Label leave)
     {
-        var apic = _apicLocal ??= _il.DeclareLocal(typeof(Drk.Hv.Devices.LocalApic));
-        _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockApic);
-        _il.Emit(OpCodes.Stloc, apic);
+        var apic = _apicLocal!;
         _il.Emit(OpCodes.Ldloc, apic);
         _il.Emit(OpCodes.Ldfld, IlMembers.ApicIrrCount);
         _il.Emit(OpCodes.Brtrue, leave);
@@ -165,8 +187,7 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Brtrue, leave);
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, IlMembers.IdleTicks);
+        _il.Emit(OpCodes.Ldloc, _idleLocal!);
         _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Ldloc, apic);
         _il.Emit(OpCodes.Ldfld, IlMembers.ApicExpiry);
