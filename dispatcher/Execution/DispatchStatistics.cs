@@ -25,6 +25,9 @@ public sealed class DispatchStatistics
     /// <summary>Trace entries straight from another trace's exit, without the dispatch loop's look-ups (part of <see cref="TraceRuns"/>).</summary>
     public long TraceChains;
 
+    /// <summary>Of <see cref="TraceChains"/>, those the traces made by themselves, inside compiled code (a tail call from the exit to the next trace).</summary>
+    public long TraceChainsInCode;
+
     /// <summary>Trace entries refused because a page the trace lies on now translates elsewhere.</summary>
     public long TraceMappingMisses;
 
@@ -47,6 +50,7 @@ public sealed class DispatchStatistics
         TracesAbandoned += other.TracesAbandoned;
         TraceRuns += other.TraceRuns;
         TraceChains += other.TraceChains;
+        TraceChainsInCode += other.TraceChainsInCode;
         TraceMappingMisses += other.TraceMappingMisses;
         TraceInstructions += other.TraceInstructions;
         BlockInstructions += other.BlockInstructions;

@@ -118,8 +118,8 @@ public sealed class VcpuDispatcher
     {
         get
         {
-            var trace = _executingTrace;
-            if (trace is not null && trace.Code is { } code) return trace.Fragments[code.Section];
+            // Traces may chain into one another inside compiled code; the budget knows which runs.
+            if (_executingTrace is not null && _jit?.Runtime.Budget.Current is { Owner: { } trace } code) return trace.Fragments[code.Section];
             return _executing;
         }
         private set => _executing = value;
@@ -251,16 +251,21 @@ public sealed class VcpuDispatcher
             _executingTrace = trace;
             code.Limits.StopRetired = _chainStopRetired;
             _activity = (int)TierSampler.Activity.Trace;
+            var budget = code.Limits;
             result = ref code.Run(state);
             // Trace to trace: while a trace leaves through a plain exit to the head of another
             // compiled trace and nothing between blocks would happen, go straight on (what the
-            // general path below would do, without its look-ups).
+            // general path below would do, without its look-ups), and let the exit go on by
+            // itself next time. Traces that already went on by themselves are in the budget.
+            code = budget.Current!;
+            trace = code.Owner!;
             while (result.End is BlockEnd.Exit or BlockEnd.ExitIndirect)
             {
                 var from = trace.Fragments[code.ExitSection];
                 var chained = ChainedTrace(from, result.End);
                 if (chained is null) break;
                 Statistics.TraceChains++;
+                code.ChainTo(budget.ExitSite, chained.Code!);
                 CountTraceRun(retiredBefore);
                 NoteRunEnd(from, retiredBefore, result.Retired, result.End);
                 retiredBefore = state.InstructionsRetired;
@@ -268,6 +273,15 @@ public sealed class VcpuDispatcher
                 code = chained.Code!;
                 _executingTrace = trace;
                 result = ref code.Run(state);
+                code = budget.Current!;
+                trace = code.Owner!;
+            }
+            if (budget.Chains != 0)
+            {
+                Statistics.TraceChains += budget.Chains;
+                Statistics.TraceChainsInCode += budget.Chains;
+                Statistics.TraceRuns += budget.Chains;
+                budget.Chains = 0;
             }
             _activity = (int)TierSampler.Activity.Dispatch;
             fragment = trace.Fragments[code.ExitSection];

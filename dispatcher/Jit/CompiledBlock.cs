@@ -51,6 +51,13 @@ public sealed class CompiledBlock
     internal readonly TraceBudget Limits;
     internal readonly Drk.Hv.Devices.LocalApic? Apic;
 
+    // Trace chaining (IlTraceEmitter): the guest RIP this code starts at, the trace it is the code
+    // of, and per chain site (a trace exit that leaves the trace) the trace that exit went on to
+    // last, which the generated code enters by itself when it is still valid for that exit.
+    internal readonly ulong EntryRip;
+    internal Trace? Owner;
+    internal CompiledBlock?[] ChainTargets = [];
+
     private readonly JitRuntime _runtime;
     private readonly IrBlock[] _sections;
 
@@ -62,6 +69,7 @@ public sealed class CompiledBlock
     {
         _sections = sections;
         Block = sections[0];
+        EntryRip = Block.StartRip;
         Limits = runtime.Budget;
         Apic = runtime.Apic;
         _runtime = runtime;
@@ -79,7 +87,7 @@ public sealed class CompiledBlock
     /// <summary>Blocks compiled into this code: 1, or a trace's length.</summary>
     public int SectionCount => _sections.Length;
 
-    /// <summary>After <see cref="Execute"/> of a trace: the index of the block the trace left from (its result belongs to that block).</summary>
+    /// <summary>After <see cref="Execute"/> of a trace: the index of the block the trace left from (its result belongs to that block). When traces chained, ask the last one (<see cref="TraceBudget.Current"/>).</summary>
     public int ExitSection => Section;
 
     /// <summary>Out-of-line paths get a block's guest-instruction or op index with the trace section above bit 16.</summary>
@@ -98,10 +106,21 @@ public sealed class CompiledBlock
     /// <summary>Time spent emitting IL and creating the delegate, and running RyuJIT on it (the first call is made at compile time with a null state, which returns at once).</summary>
     public TimeSpan CompileTime { get; internal set; }
 
-    internal void SetCode(Func<VcpuState, int> code, BlockResult[] exits)
+    internal void SetCode(Func<VcpuState, int> code, BlockResult[] exits, int chainSites = 0)
     {
         _code = code;
         _exits = exits;
+        if (chainSites > 0) ChainTargets = new CompiledBlock?[chainSites];
+    }
+
+    /// <summary>
+    /// Lets chain site <paramref name="site"/> of this trace go on into <paramref name="target"/>
+    /// by itself from now on (the run loop has just checked that it may; the generated code checks
+    /// again, each time, everything that can change: validity, RIP, translation generation).
+    /// </summary>
+    internal void ChainTo(int site, CompiledBlock target)
+    {
+        if ((uint)site < (uint)ChainTargets.Length) ChainTargets[site] = target;
     }
 
     /// <summary>
@@ -119,8 +138,13 @@ public sealed class CompiledBlock
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ref readonly BlockResult Run(VcpuState state)
     {
+        var limits = Limits;
+        limits.Current = this;
+        limits.ExitSite = -1;
         int exit = _code(state);
-        ref readonly var result = ref exit >= 0 ? ref _exits[exit] : ref Result;
+        // A trace may have gone on into other traces: the result is the last one's.
+        var last = limits.Current;
+        ref readonly var result = ref exit >= 0 ? ref last._exits[exit] : ref last.Result;
         state.InstructionsRetired += (ulong)result.Retired;
         return ref result;
     }

@@ -413,14 +413,14 @@ internal sealed class IlBlockEmitter
                     _il.MarkLabel(taken);
                     SetRip(op.Imm);
                     _trace?.TryJump(_section, op.Imm, BlockEnd.Exit, op.Guest + 1);
-                    ReturnResult(BlockEnd.Exit, op.Guest + 1);
+                    ReturnExit(BlockEnd.Exit, op.Guest + 1);
                 });
                 return false;
             }
             case IrOpcode.Exit:
                 SetRip(op.Imm);
                 _trace?.TryJump(_section, op.Imm, BlockEnd.Exit, op.Guest + 1);
-                ReturnResult(BlockEnd.Exit, op.Guest + 1);
+                ReturnExit(BlockEnd.Exit, op.Guest + 1);
                 return true;
             case IrOpcode.ExitIndirect:
                 SlotAddress(GuestReg.Rip);
@@ -428,7 +428,7 @@ internal sealed class IlBlockEmitter
                 _il.Emit(OpCodes.Stind_I8);
                 // The inlined indirect-branch check: on the recorded target, stay in the trace.
                 _trace?.TryJumpIndirect(_section, () => Ld(op.A), op.Guest + 1);
-                ReturnResult(BlockEnd.ExitIndirect, op.Guest + 1);
+                ReturnExit(BlockEnd.ExitIndirect, op.Guest + 1);
                 return true;
             case IrOpcode.Raise:
                 EmitRaise(op);
@@ -1056,8 +1056,21 @@ internal sealed class IlBlockEmitter
     /// <summary>Returns the number of the exit whose result is (<paramref name="end"/>, <paramref name="retired"/>).</summary>
     private void ReturnResult(BlockEnd end, int retired) => EmitReturn(_il, _exits, end, retired);
 
+    /// <summary>A plain exit (direct or indirect, RIP stored): in a trace it may go on into another trace (<see cref="IlTraceEmitter.EmitChainExit"/>); otherwise the return.</summary>
+    private void ReturnExit(BlockEnd end, int retired)
+    {
+        if (_trace is null || !_trace.EmitChainExit(ExitNumber(_exits, end, retired), retired)) ReturnResult(end, retired);
+    }
+
     /// <summary>Emits the return of the exit number for (<paramref name="end"/>, <paramref name="retired"/>), adding it to <paramref name="exits"/> if new (in a trace the block is told by <see cref="CompiledBlock.Section"/>).</summary>
     internal static void EmitReturn(ILGenerator il, List<BlockResult> exits, BlockEnd end, int retired)
+    {
+        il.Emit(OpCodes.Ldc_I4, ExitNumber(exits, end, retired));
+        il.Emit(OpCodes.Ret);
+    }
+
+    /// <summary>The number of the exit whose result is (<paramref name="end"/>, <paramref name="retired"/>), added to <paramref name="exits"/> if new.</summary>
+    internal static int ExitNumber(List<BlockResult> exits, BlockEnd end, int retired)
     {
         int exit = exits.FindIndex(r => r.End == end && r.Retired == retired);
         if (exit < 0)
@@ -1065,8 +1078,7 @@ internal sealed class IlBlockEmitter
             exit = exits.Count;
             exits.Add(new BlockResult(end, retired));
         }
-        il.Emit(OpCodes.Ldc_I4, exit);
-        il.Emit(OpCodes.Ret);
+        return exit;
     }
 
     /// <summary>A guest-instruction or op index as out-of-line paths get it: with the trace section above <see cref="CompiledBlock.SectionShift"/>.</summary>

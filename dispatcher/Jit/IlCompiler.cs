@@ -102,7 +102,7 @@ public sealed class IlCompiler
         compiled.IlSize = il.ILOffset;
         var code = method.CreateDelegate<Func<VcpuState, int>>(compiled);
         code(null!);
-        compiled.SetCode(code, emitter.Exits);
+        compiled.SetCode(code, emitter.Exits, emitter.ChainSites);
         compiled.CompileTime = Stopwatch.GetElapsedTime(start);
         return compiled;
     }

@@ -23,6 +23,19 @@ internal static class IlMembers
     public static readonly FieldInfo BlockLimits = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Limits), Internal)!;
     public static readonly FieldInfo BlockApic = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Apic), Internal)!;
     public static readonly FieldInfo BudgetStopRetired = typeof(TraceBudget).GetField(nameof(TraceBudget.StopRetired))!;
+    public static readonly FieldInfo BudgetCurrent = typeof(TraceBudget).GetField(nameof(TraceBudget.Current), Internal)!;
+    public static readonly FieldInfo BudgetChains = typeof(TraceBudget).GetField(nameof(TraceBudget.Chains), Internal)!;
+    public static readonly FieldInfo BudgetExitSite = typeof(TraceBudget).GetField(nameof(TraceBudget.ExitSite), Internal)!;
+    public static readonly FieldInfo BlockEntryRip = typeof(CompiledBlock).GetField(nameof(CompiledBlock.EntryRip), Internal)!;
+    public static readonly FieldInfo BlockOwner = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Owner), Internal)!;
+    public static readonly FieldInfo BlockChainTargets = typeof(CompiledBlock).GetField(nameof(CompiledBlock.ChainTargets), Internal)!;
+    public static readonly FieldInfo BlockCode = typeof(CompiledBlock).GetField("_code", BindingFlags.Instance | BindingFlags.NonPublic)
+        ?? throw new MissingFieldException(nameof(CompiledBlock), "_code");
+    public static readonly FieldInfo BlockMmu = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Mmu), Internal)!;
+    public static readonly FieldInfo TraceCheckedGeneration = typeof(Trace).GetField(nameof(Trace.CheckedGeneration), Internal)!;
+    public static readonly MethodInfo MmuTranslationGeneration = typeof(Mmu).GetProperty(nameof(Mmu.TranslationGeneration))!.GetMethod!;
+    public static readonly MethodInfo StateRip = typeof(VcpuState).GetProperty(nameof(VcpuState.Rip))!.GetMethod!;
+    public static readonly MethodInfo CodeInvoke = typeof(Func<VcpuState, int>).GetMethod(nameof(Func<VcpuState, int>.Invoke))!;
     // The APIC's state behind MayHaveInterrupt, read inline by traces as InterruptPoll reads it in
     // the dispatch loop (which could not run either if the hypervisor renamed them).
     public static readonly FieldInfo ApicIrrCount = ApicField(InterruptPoll.IrrCountField);

@@ -39,6 +39,10 @@ internal sealed class IlTraceEmitter
     private LocalBuilder? _apicLocal;
     private LocalBuilder? _stopLocal;
     private LocalBuilder? _idleLocal;
+    private readonly bool _chain;
+    private int _chainSites;
+    private Label _chainStub;
+    private LocalBuilder? _chainExit, _chainSite, _chainRetired;
 
     public IlTraceEmitter(IrBlock[] blocks, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb, bool checkApic)
     {
@@ -48,7 +52,12 @@ internal sealed class IlTraceEmitter
         _supervisorTlb = supervisorTlb;
         _userTlb = userTlb;
         _checkApic = checkApic;
+        // Chaining checks the translation generation, which only the MMU has.
+        _chain = path == MemoryAccessPath.Mmu;
     }
+
+    /// <summary>Chain sites emitted: plain exits that leave the trace (<see cref="CompiledBlock.ChainTargets"/> has one entry per site).</summary>
+    public int ChainSites => _chainSites;
 
     /// <summary>The results of the method's exits, by the number it returns.</summary>
     public BlockResult[] Exits => _exits.ToArray();
@@ -78,6 +87,7 @@ internal sealed class IlTraceEmitter
         }
         foreach (var e in emitters) e.EmitCold();
         foreach (var stub in _cold) stub();
+        if (_chainSites > 0) EmitChainStub();
     }
 
     /// <summary>
@@ -152,14 +162,7 @@ internal sealed class IlTraceEmitter
     {
         var leave = _il.DefineLabel();
         AddRetired(retired, OpCodes.Add);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
-        _il.Emit(OpCodes.Ldloc, _stopLocal!);
-        _il.Emit(OpCodes.Bge_Un, leave);
-        _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
-        _il.Emit(OpCodes.Brfalse, leave);
-        if (_checkApic) EmitInterruptCheck(leave);
+        EmitMustLeave(leave);
         if (to != from) SetSection(to);
         _il.Emit(OpCodes.Br, _labels[to]);
         _cold.Add(() =>
@@ -169,6 +172,125 @@ internal sealed class IlTraceEmitter
             AddRetired(retired, OpCodes.Sub);
             IlBlockEmitter.EmitReturn(_il, _exits, end, retired);
         });
+    }
+
+    /// <summary>
+    /// At a block boundary, the block's instructions already retired: jumps to <paramref name="leave"/>
+    /// when the run loop must get control here (the round's budget is reached, the trace died, or an
+    /// interrupt may be pending).
+    /// </summary>
+    private void EmitMustLeave(Label leave)
+    {
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
+        _il.Emit(OpCodes.Ldloc, _stopLocal!);
+        _il.Emit(OpCodes.Bge_Un, leave);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
+        _il.Emit(OpCodes.Brfalse, leave);
+        if (_checkApic) EmitInterruptCheck(leave);
+    }
+
+    /// <summary>
+    /// Called by a block's emitter at a plain exit that leaves the trace (RIP stored), in place of
+    /// returning exit <paramref name="exit"/>: records which chain site it is and goes to the chain
+    /// stub (<see cref="EmitChainStub"/>), which returns that exit when it cannot go on. False when
+    /// this trace does not chain (the caller returns as usual).
+    /// </summary>
+    public bool EmitChainExit(int exit, int retired)
+    {
+        if (!_chain) return false;
+        if (_chainSites == 0)
+        {
+            _chainStub = _il.DefineLabel();
+            _chainExit = _il.DeclareLocal(typeof(int));
+            _chainSite = _il.DeclareLocal(typeof(int));
+            _chainRetired = _il.DeclareLocal(typeof(long));
+        }
+        _il.Emit(OpCodes.Ldc_I4, exit);
+        _il.Emit(OpCodes.Stloc, _chainExit!);
+        _il.Emit(OpCodes.Ldc_I4, _chainSites++);
+        _il.Emit(OpCodes.Stloc, _chainSite!);
+        _il.Emit(OpCodes.Ldc_I8, (long)retired);
+        _il.Emit(OpCodes.Stloc, _chainRetired!);
+        _il.Emit(OpCodes.Br, _chainStub);
+        return true;
+    }
+
+    /// <summary>
+    /// Trace to trace inside compiled code, as the dispatch loop's chaining would do it: the exit's
+    /// block retires, and when the run loop would not have to look (the boundary checks of
+    /// <see cref="EmitMustLeave"/>) and the site's last target trace is alive, starts at the RIP
+    /// just stored and had its pages checked at the current translation generation, the trace
+    /// becomes the current code and tail-calls the target; otherwise the retirement is undone and
+    /// the exit returned with its site noted, for the run loop to chain and fill the site.
+    /// </summary>
+    private void EmitChainStub()
+    {
+        var leave = _il.DefineLabel();
+        var target = _il.DeclareLocal(typeof(CompiledBlock));
+        _il.MarkLabel(_chainStub);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
+        _il.Emit(OpCodes.Ldloc, _chainRetired!);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Stfld, IlMembers.InstructionsRetired);
+        EmitMustLeave(leave);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockChainTargets);
+        _il.Emit(OpCodes.Ldloc, _chainSite!);
+        _il.Emit(OpCodes.Ldelem_Ref);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Stloc, target);
+        _il.Emit(OpCodes.Brfalse, leave);
+        _il.Emit(OpCodes.Ldloc, target);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
+        _il.Emit(OpCodes.Brfalse, leave);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Call, IlMembers.StateRip);
+        _il.Emit(OpCodes.Ldloc, target);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockEntryRip);
+        _il.Emit(OpCodes.Bne_Un, leave);
+        _il.Emit(OpCodes.Ldloc, target);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockOwner);
+        _il.Emit(OpCodes.Ldfld, IlMembers.TraceCheckedGeneration);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockMmu);
+        _il.Emit(OpCodes.Call, IlMembers.MmuTranslationGeneration);
+        _il.Emit(OpCodes.Bne_Un, leave);
+        // this.Limits.Current = target; this.Limits.Chains++
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockLimits);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Ldloc, target);
+        _il.Emit(OpCodes.Stfld, IlMembers.BudgetCurrent);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BudgetChains);
+        _il.Emit(OpCodes.Ldc_I8, 1L);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Stfld, IlMembers.BudgetChains);
+        // A tail call: the stack stays flat however long the chain.
+        _il.Emit(OpCodes.Ldloc, target);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockCode);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Tailcall);
+        _il.Emit(OpCodes.Callvirt, IlMembers.CodeInvoke);
+        _il.Emit(OpCodes.Ret);
+
+        _il.MarkLabel(leave);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
+        _il.Emit(OpCodes.Ldloc, _chainRetired!);
+        _il.Emit(OpCodes.Sub);
+        _il.Emit(OpCodes.Stfld, IlMembers.InstructionsRetired);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockLimits);
+        _il.Emit(OpCodes.Ldloc, _chainSite!);
+        _il.Emit(OpCodes.Stfld, IlMembers.BudgetExitSite);
+        _il.Emit(OpCodes.Ldloc, _chainExit!);
+        _il.Emit(OpCodes.Ret);
     }
 
     /// <summary>

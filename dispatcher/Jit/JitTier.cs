@@ -278,6 +278,7 @@ public sealed class JitTier
             return;
         }
         Statistics.RecordTrace(code);
+        code.Owner = trace;
         Volatile.Write(ref trace.Code, code);
         // Dropped while it compiled: the code must not run (it may already be reachable).
         if (!trace.IsValid) code.TraceValid = false;

@@ -1,12 +1,22 @@
 namespace Drk.Dispatcher.Jit;
 
 /// <summary>
-/// Where compiled traces must give control back to the run loop: the vCPU's retired-instruction
-/// count at which the current round (or the instruction budget) ends. Traces check it at every
-/// block boundary, so they stop exactly where the run loop would have stopped between blocks.
+/// What compiled traces and the run loop share per vCPU: where traces must give control back (the
+/// retired-instruction count at which the round or the instruction budget ends; traces check it at
+/// every block boundary, so they stop exactly where the run loop would have stopped between
+/// blocks), and what a run of compiled code did when traces went on into one another by themselves.
 /// </summary>
 public sealed class TraceBudget
 {
     /// <summary>Traces leave at the first block boundary where <c>VcpuState.InstructionsRetired</c> has reached this.</summary>
     public ulong StopRetired;
+
+    /// <summary>The code running now or last: set by <see cref="CompiledBlock"/> when a run starts, and by a trace that chains into another.</summary>
+    internal CompiledBlock? Current;
+
+    /// <summary>Trace-to-trace transfers made inside compiled code since the run loop last took the count.</summary>
+    internal long Chains;
+
+    /// <summary>The chain site of the trace exit a run left through, or -1 (not a chainable exit of a trace).</summary>
+    internal int ExitSite = -1;
 }

@@ -80,6 +80,33 @@ public sealed class CodeCacheTests
     }
 
     /// <summary>
+    /// A loop of <paramref name="iterations"/> (ecx counts down) whose body is six blocks, the last
+    /// calling <paramref name="function"/>: the loop's trace (six blocks at most) ends at the call,
+    /// so the function's own trace is entered from a trace exit, which the traces then take by
+    /// themselves. <paramref name="first"/> emits the first block, which must end by jumping to
+    /// (or falling through to) the label it is given. Uses r10 and the registers of the first block.
+    /// </summary>
+    private static void LoopCallingAcrossTraces(Assembler a, int iterations, ulong function, Action<Label> first)
+    {
+        var top = a.CreateLabel();
+        var blocks = new Label[5];
+        for (int i = 0; i < blocks.Length; i++) blocks[i] = a.CreateLabel();
+        a.mov(ecx, iterations);
+        a.Label(ref top);
+        first(blocks[0]);
+        a.jmp(blocks[0]);
+        for (int i = 0; i < blocks.Length; i++)
+        {
+            a.Label(ref blocks[i]);
+            a.add(r10, i + 1);
+            if (i + 1 < blocks.Length) a.jmp(blocks[i + 1]);
+        }
+        a.call(function);
+        a.dec(ecx);
+        a.jnz(top);
+    }
+
+    /// <summary>
     /// The timer tests' interrupt handler at <see cref="Handler"/>: it sums the interrupted RIPs
     /// (word 0), counts the interrupts (word 1) and sums rcx and rdx at each (words 2 and 3), all
     /// of which depend on the exact block boundary where each interrupt was taken. It clobbers
@@ -476,6 +503,99 @@ public sealed class CodeCacheTests
         Assert.Equal(expected, interp.Words[0]);
         Assert.True(jit.Stats.TraceRuns > 0);
         Assert.True(jit.Ibl.Hits > 0);
+    }
+
+    [Fact]
+    public void A_trace_that_goes_on_into_another_by_itself_sees_the_other_s_page_remapped()
+    {
+        // A loop trace of six blocks ends with a call into a function in a 2 MiB window; the
+        // function's own trace is entered from that exit, and after the dispatch loop has chained
+        // the two once, the loop trace's exit tail-calls the function's trace by itself. Half-way,
+        // the window is remapped (page-table write and INVLPG on a path outside the traces): from
+        // then on the exit must reach the other function, not the trace compiled from the old page.
+        const ulong window = 0x80_0000, first = 0xA0_0000, second = 0xC0_0000, offset = 0x100;
+        const ulong large = 0x83; // present, writable, 2 MiB
+        const int iterations = 10_000, remapAt = 5_000;
+        void Setup(TestMachine m)
+        {
+            ulong pde = m.Cr3 + 0x2000 + (window >> 21) * 8;
+            m.WritePhysical(pde, first | large);
+            m.Load(first + offset, a =>
+            {
+                a.add(rbx, rcx);
+                a.ret();
+            });
+            m.Load(second + offset, a =>
+            {
+                a.imul(rbx, rbx, 3);
+                a.xor(rbx, rcx);
+                a.ret();
+            });
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                a.xor(ebx, ebx);
+                a.mov(r8, window + offset);
+                a.mov(r9, pde);
+                LoopCallingAcrossTraces(a, iterations, window + offset, next =>
+                {
+                    a.cmp(ecx, remapAt);
+                    a.jne(next);
+                    a.mov(rax, second | large);
+                    a.mov(__qword_ptr[r9], rax);
+                    a.invlpg(__[r8]);
+                });
+                StoreResult(a, rbx, 0);
+                TestMachine.Exit(a, 7);
+            });
+        }
+
+        var (interp, jit) = RunBoth(Setup);
+
+        ulong expected = 0;
+        for (ulong i = iterations; i > 0; i--) expected = i > remapAt ? expected + i : (expected * 3) ^ i;
+        Assert.Equal(expected, interp.Words[0]);
+        Assert.True(jit.Stats.TraceChainsInCode > 1_000, $"{jit.Stats.TraceChainsInCode} chains inside compiled code");
+    }
+
+    [Fact]
+    public void A_trace_entered_from_another_by_itself_that_writes_its_own_code_runs_it_in_its_new_form()
+    {
+        // As above, the loop's trace goes on into the function's trace by itself. The function
+        // stores to a data word, except once, when the store rewrites the immediate of the add
+        // right after it, in the same block: the store must end the block and the add run anew
+        // (the run loop must know which trace's block is executing, though it did not enter it).
+        const ulong function = TestMachine.CodeBase + 0x800;
+        const ulong immediate = function + 2 + 3; // after mov [rdi], esi (2 bytes) and the add's REX, opcode, ModRM
+        const int iterations = 10_000, patchAt = 5_000;
+        void Setup(TestMachine m)
+        {
+            m.Load(function, a =>
+            {
+                a.mov(__dword_ptr[rdi], esi);
+                a.add(rbx, 0x1234_5678); // imm32, so the patched immediate is 4 bytes
+                a.ret();
+            });
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                a.xor(ebx, ebx);
+                a.mov(esi, 1_000);
+                a.mov(rdx, immediate);
+                LoopCallingAcrossTraces(a, iterations, function, next =>
+                {
+                    a.mov(rdi, Data);
+                    a.cmp(ecx, patchAt);
+                    a.cmove(rdi, rdx);
+                });
+                StoreResult(a, rbx, 0);
+                TestMachine.Exit(a, 8);
+            });
+        }
+
+        var (interp, jit) = RunBoth(Setup);
+
+        Assert.Equal((iterations - patchAt) * 0x1234_5678UL + patchAt * 1_000UL, interp.Words[0]);
+        Assert.True(jit.Stats.TraceChainsInCode > 1_000, $"{jit.Stats.TraceChainsInCode} chains inside compiled code");
+        Assert.True(jit.Cache.Invalidated >= 1);
     }
 
     [Fact]
