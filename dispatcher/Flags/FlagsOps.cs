@@ -20,4 +20,10 @@ public static class FlagsOps
 
     /// <summary>The value of cc_op that means "dep1 holds the flags" (<see cref="FlagsKind.Copy"/>).</summary>
     public const ulong Copy = 0;
+
+    /// <summary>Whether <see cref="FlagsCalculator"/> reads dep2 for <paramref name="kind"/> (the second operand, the carry-out or the high half); when not, lowering leaves the slot as it was.</summary>
+    public static bool ReadsDep2(FlagsKind kind) => kind is not (FlagsKind.Copy or FlagsKind.Logic or FlagsKind.Inc or FlagsKind.Dec or FlagsKind.Rol or FlagsKind.Ror);
+
+    /// <summary>Whether <see cref="FlagsCalculator"/> reads ndep for <paramref name="kind"/> (the carry-in, or flags kept from before); when not, lowering leaves the slot as it was.</summary>
+    public static bool ReadsNdep(FlagsKind kind) => kind is FlagsKind.Adc or FlagsKind.Sbb or FlagsKind.Inc or FlagsKind.Dec or FlagsKind.Rol or FlagsKind.Ror;
 }

@@ -42,6 +42,7 @@ internal readonly struct FlagThunk
         b.PutReg(GuestReg.CcOp, b.Select(keep, Op, op));
         b.PutReg(GuestReg.CcDep1, b.Select(keep, Dep1, d1));
         b.PutReg(GuestReg.CcDep2, b.Select(keep, Dep2, d2));
-        b.PutReg(GuestReg.CcNdep, b.Select(keep, Ndep, nd));
+        // When kept, ndep must stay the old one; when not, the new kind must not read it (SetFlags).
+        if (FlagsOps.ReadsNdep(kind)) b.PutReg(GuestReg.CcNdep, b.Select(keep, Ndep, nd));
     }
 }

@@ -241,23 +241,25 @@ public sealed class LoweringContext
 
     // ---- flags -------------------------------------------------------------------------------------
 
-    /// <summary>Records the flag thunk of an operation (lazy flags: nothing is computed here).</summary>
+    /// <summary>
+    /// Records the flag thunk of an operation (lazy flags: nothing is computed here). A slot the
+    /// kind never reads (<see cref="FlagsOps.ReadsDep2"/>, <see cref="FlagsOps.ReadsNdep"/>) is
+    /// left as it was: a store fewer per flag-setting instruction, and flags come out the same.
+    /// </summary>
     public void SetFlags(FlagsKind kind, IrType size, IrValue dep1, IrValue dep2, IrValue ndep)
     {
         B.PutReg(GuestReg.CcOp, Const64(FlagsOps.Make(kind, IrTypes.Bytes(size))));
         B.PutReg(GuestReg.CcDep1, B.ZExt(IrType.I64, dep1));
-        B.PutReg(GuestReg.CcDep2, B.ZExt(IrType.I64, dep2));
-        B.PutReg(GuestReg.CcNdep, B.ZExt(IrType.I64, ndep));
+        if (FlagsOps.ReadsDep2(kind)) B.PutReg(GuestReg.CcDep2, B.ZExt(IrType.I64, dep2));
+        if (FlagsOps.ReadsNdep(kind)) B.PutReg(GuestReg.CcNdep, B.ZExt(IrType.I64, ndep));
     }
 
     /// <summary>Sets the arithmetic flags to explicit RFLAGS bits (cc_op = Copy).</summary>
     public void SetFlagsCopy(IrValue rflagsBits)
     {
-        var zero = Const64(0);
+        // Copy reads dep1 alone; dep2 and ndep are left as they were (see SetFlags).
         B.PutReg(GuestReg.CcOp, Const64(FlagsOps.Copy));
         B.PutReg(GuestReg.CcDep1, B.And(rflagsBits, Const64(Drk.Hv.Cpu.Rflags.Arithmetic)));
-        B.PutReg(GuestReg.CcDep2, zero);
-        B.PutReg(GuestReg.CcNdep, zero);
     }
 
     /// <summary>Evaluates an x86 condition on the current flags (I1).</summary>
