@@ -49,6 +49,7 @@ public sealed class VcpuDispatcher
     private readonly long _cacheCapacity;
     private bool _restartRequested;
     private bool _runNextAlone;
+    private bool _headAfterSystemJump;
     private Trace? _executingTrace;
     private Fragment? _executing;
     // The result of the last block run by the interpreter (Step refers to it instead of copying it).
@@ -225,6 +226,14 @@ public sealed class VcpuDispatcher
         {
             Statistics.FullLookups++;
             fragment = Find(rip, out fault);
+            // Where a system jump lands (SYSCALL's entry, SYSRET's or IRET's return) is a path
+            // entry no branch leads to: count it towards a trace head, as a backward branch's
+            // target, or the kernel's system-call path would only ever run block by block.
+            if (_headAfterSystemJump)
+            {
+                _headAfterSystemJump = false;
+                if (fragment is not null && fragment.IsCached) CountTraceHead(fragment);
+            }
         }
         if (fragment is null)
         {
@@ -272,6 +281,7 @@ public sealed class VcpuDispatcher
                 trace = chained;
                 code = chained.Code!;
                 _executingTrace = trace;
+                state.Sys.InterruptShadow = false; // a block starts (an STI's shadow is over), as at the top of Step
                 result = ref code.Run(state);
                 code = budget.Current!;
                 trace = code.Owner!;
@@ -329,8 +339,10 @@ public sealed class VcpuDispatcher
                     _vcpu.DeliverFault(result.Fault);
                 }
                 break;
-            case BlockEnd.SystemJump when _tools is { WantsKernelEntries: true } && fragment.Cpl == 3:
-                if (fragment.Block.Instructions[result.Retired - 1].Instruction.Mnemonic == Iced.Intel.Mnemonic.Syscall)
+            case BlockEnd.SystemJump:
+                _headAfterSystemJump = _tracing;
+                if (_tools is { WantsKernelEntries: true } && fragment.Cpl == 3
+                    && fragment.Block.Instructions[result.Retired - 1].Instruction.Mnemonic == Iced.Intel.Mnemonic.Syscall)
                     _tools.OnSyscall(_toolVcpu!, fragment.Block.Instructions[result.Retired - 1].NextRip);
                 break;
             case BlockEnd.SoftInt:
@@ -380,8 +392,10 @@ public sealed class VcpuDispatcher
     /// the loop has to look: the round's budget is reached, an interrupt may be pending, a stop
     /// was requested, or the target is not the head of a compiled trace whose link or
     /// indirect-branch entry and pages were checked at the current translation generation. The
-    /// block boundary is otherwise the dispatch loop's: the interrupt shadow cannot be set by a
-    /// trace, and a plain exit retires its last instruction (no stall, no restart).
+    /// block boundary is otherwise the dispatch loop's: an STI's interrupt shadow matters only
+    /// when an interrupt may be pending (then the loop looks), and ends when the next trace starts
+    /// (the caller clears it, as a block start does); a plain exit retires its last instruction
+    /// (no stall, no restart).
     /// </summary>
     private Trace? ChainedTrace(Fragment from, BlockEnd end)
     {

@@ -45,6 +45,8 @@ internal static class IlMembers
     private static FieldInfo ApicField(string name) =>
         typeof(Drk.Hv.Devices.LocalApic).GetField(name, Internal) ?? throw new MissingFieldException(nameof(Drk.Hv.Devices.LocalApic), name);
     public static readonly FieldInfo IdleTicks = typeof(VcpuState).GetField(nameof(VcpuState.IdleTicks))!;
+    public static readonly FieldInfo Sys = typeof(VcpuState).GetField(nameof(VcpuState.Sys))!;
+    public static readonly FieldInfo InterruptShadow = typeof(SystemRegisters).GetField(nameof(SystemRegisters.InterruptShadow))!;
 
     public static readonly FieldInfo BlockFlat = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Flat), Internal)!;
     public static readonly FieldInfo BlockMemory = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Memory), Internal)!;

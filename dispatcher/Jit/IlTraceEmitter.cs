@@ -40,6 +40,7 @@ internal sealed class IlTraceEmitter
     private LocalBuilder? _stopLocal;
     private LocalBuilder? _idleLocal;
     private readonly bool _chain;
+    private readonly bool[] _opensShadow;
     private int _chainSites;
     private Label _chainStub;
     private LocalBuilder? _chainExit, _chainSite, _chainRetired;
@@ -54,6 +55,10 @@ internal sealed class IlTraceEmitter
         _checkApic = checkApic;
         // Chaining checks the translation generation, which only the MMU has.
         _chain = path == MemoryAccessPath.Mmu;
+        _opensShadow = new bool[blocks.Length];
+        for (int k = 0; k < blocks.Length; k++)
+            foreach (ref readonly var op in blocks[k].Ops)
+                if (op.Code == IrOpcode.System && (Drk.Hv.Cpu.SystemOp)op.Aux == Drk.Hv.Cpu.SystemOp.Sti) _opensShadow[k] = true;
     }
 
     /// <summary>Chain sites emitted: plain exits that leave the trace (<see cref="CompiledBlock.ChainTargets"/> has one entry per site).</summary>
@@ -163,6 +168,7 @@ internal sealed class IlTraceEmitter
         var leave = _il.DefineLabel();
         AddRetired(retired, OpCodes.Add);
         EmitMustLeave(leave);
+        if (_opensShadow[from]) EmitClearShadow();
         if (to != from) SetSection(to);
         _il.Emit(OpCodes.Br, _labels[to]);
         _cold.Add(() =>
@@ -189,6 +195,18 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
         _il.Emit(OpCodes.Brfalse, leave);
         if (_checkApic) EmitInterruptCheck(leave);
+    }
+
+    /// <summary>
+    /// The next block starts here, inside compiled code: an interrupt shadow an STI opened is over,
+    /// as when the dispatcher starts a block (only emitted where an STI may have opened one).
+    /// </summary>
+    private void EmitClearShadow()
+    {
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, IlMembers.Sys);
+        _il.Emit(OpCodes.Ldc_I4_0);
+        _il.Emit(OpCodes.Stfld, IlMembers.InterruptShadow);
     }
 
     /// <summary>
@@ -259,6 +277,7 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockMmu);
         _il.Emit(OpCodes.Call, IlMembers.MmuTranslationGeneration);
         _il.Emit(OpCodes.Bne_Un, leave);
+        if (Array.IndexOf(_opensShadow, true) >= 0) EmitClearShadow();
         // this.Limits.Current = target; this.Limits.Chains++
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockLimits);
