@@ -248,12 +248,7 @@ internal sealed class IlTraceEmitter
         var leave = _il.DefineLabel();
         var target = _il.DeclareLocal(typeof(CompiledBlock));
         _il.MarkLabel(_chainStub);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Dup);
-        _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
-        _il.Emit(OpCodes.Ldloc, _chainRetired!);
-        _il.Emit(OpCodes.Add);
-        _il.Emit(OpCodes.Stfld, IlMembers.InstructionsRetired);
+        AdjustRetired(OpCodes.Add, () => _il.Emit(OpCodes.Ldloc, _chainRetired!));
         EmitMustLeave(leave);
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockChainTargets);
@@ -298,12 +293,7 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Ret);
 
         _il.MarkLabel(leave);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Dup);
-        _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
-        _il.Emit(OpCodes.Ldloc, _chainRetired!);
-        _il.Emit(OpCodes.Sub);
-        _il.Emit(OpCodes.Stfld, IlMembers.InstructionsRetired);
+        AdjustRetired(OpCodes.Sub, () => _il.Emit(OpCodes.Ldloc, _chainRetired!));
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockLimits);
         _il.Emit(OpCodes.Ldloc, _chainSite!);
@@ -335,12 +325,15 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Bge_Un, leave);
     }
 
-    private void AddRetired(int retired, OpCode op)
+    private void AddRetired(int retired, OpCode op) => AdjustRetired(op, () => _il.Emit(OpCodes.Ldc_I8, (long)retired));
+
+    /// <summary>state.InstructionsRetired = state.InstructionsRetired <paramref name="op"/> (what <paramref name="pushAmount"/> pushes, an int64).</summary>
+    private void AdjustRetired(OpCode op, Action pushAmount)
     {
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Dup);
         _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
-        _il.Emit(OpCodes.Ldc_I8, (long)retired);
+        pushAmount();
         _il.Emit(op);
         _il.Emit(OpCodes.Stfld, IlMembers.InstructionsRetired);
     }

@@ -107,6 +107,64 @@ public sealed class CodeCacheTests
     }
 
     /// <summary>
+    /// The timer tests' machine: the handler, a function with a loop of its own (three rounds of
+    /// rbx = rbx * 3 + edx, edx counting down) whose address is in r8, and a loop of 60,000
+    /// <paramref name="body"/>s under a periodic timer of <paramref name="period"/> ticks; rbx goes to word 4.
+    /// </summary>
+    private static void TimedLoopCallingAFunction(TestMachine m, int period, Action<Assembler> body)
+    {
+        const ulong function = TestMachine.CodeBase + 0x400;
+        LoadTimerHandler(m);
+        m.Load(function, a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(edx, 3);
+            a.Label(ref loop);
+            a.imul(rbx, rbx, 3);
+            a.add(rbx, rdx);
+            a.dec(edx);
+            a.jnz(loop);
+            a.ret();
+        });
+        m.Load(TestMachine.CodeBase, a =>
+        {
+            StartPeriodicTimer(a, period);
+            a.xor(ebx, ebx);
+            a.mov(r8, function);
+            CountedLoop(a, 60_000, () => body(a));
+            StoreResult(a, rbx, 4);
+            TestMachine.Exit(a, 4);
+        });
+        m.SetGate(0x40, Handler);
+    }
+
+    // The remapping tests: a 2 MiB linear window (one page-directory entry) whose function at
+    // WindowFunction is rbx += rcx while the window maps WindowFirst, and rbx = rbx * 3 ^ rcx
+    // once it maps WindowSecond.
+    private const ulong Window = 0x80_0000, WindowFirst = 0xA0_0000, WindowSecond = 0xC0_0000;
+    private const ulong WindowFunction = Window + 0x100;
+    private const ulong LargePage = 0x83; // present, writable, 2 MiB
+
+    /// <summary>Maps the window to <see cref="WindowFirst"/>, loads both functions, and answers the address of the window's page-directory entry.</summary>
+    private static ulong LoadWindowFunctions(TestMachine m)
+    {
+        ulong pde = m.Cr3 + 0x2000 + (Window >> 21) * 8;
+        m.WritePhysical(pde, WindowFirst | LargePage);
+        m.Load(WindowFirst + (WindowFunction - Window), a =>
+        {
+            a.add(rbx, rcx);
+            a.ret();
+        });
+        m.Load(WindowSecond + (WindowFunction - Window), a =>
+        {
+            a.imul(rbx, rbx, 3);
+            a.xor(rbx, rcx);
+            a.ret();
+        });
+        return pde;
+    }
+
+    /// <summary>
     /// The timer tests' interrupt handler at <see cref="Handler"/>: it sums the interrupted RIPs
     /// (word 0), counts the interrupts (word 1) and sums rcx and rdx at each (words 2 and 3), all
     /// of which depend on the exact block boundary where each interrupt was taken. It clobbers
@@ -324,40 +382,13 @@ public sealed class CodeCacheTests
         // return goes to either: its trace leaves there, and goes on into the caller's trace
         // without the dispatch loop. The interrupted RIPs must still be the interpreter's, and
         // the registers at each interrupt (rcx, rdx) too.
-        const ulong function = TestMachine.CodeBase + 0x400;
-        void Setup(TestMachine m)
+        var (interp, jit) = RunBoth(m => TimedLoopCallingAFunction(m, 1_013, a =>
         {
-            LoadTimerHandler(m);
-            m.Load(function, a =>
-            {
-                var loop = a.CreateLabel();
-                a.mov(edx, 3);
-                a.Label(ref loop);
-                a.imul(rbx, rbx, 3);
-                a.add(rbx, rdx);
-                a.dec(edx);
-                a.jnz(loop);
-                a.ret();
-            });
-            m.Load(TestMachine.CodeBase, a =>
-            {
-                StartPeriodicTimer(a, 1_013);
-                a.xor(ebx, ebx);
-                a.mov(r8, function);
-                CountedLoop(a, 60_000, () =>
-                {
-                    a.call(r8);
-                    a.add(rbx, rcx);
-                    a.call(r8);          // a second call site: the return goes elsewhere every other time
-                    a.xor(rbx, rcx);
-                });
-                StoreResult(a, rbx, 4);
-                TestMachine.Exit(a, 4);
-            });
-            m.SetGate(0x40, Handler);
-        }
-
-        var (interp, jit) = RunBoth(Setup);
+            a.call(r8);
+            a.add(rbx, rcx);
+            a.call(r8);          // a second call site: the return goes elsewhere every other time
+            a.xor(rbx, rcx);
+        }));
 
         Assert.True(interp.Words[1] > 500, $"{interp.Words[1]} interrupts");
         Assert.True(jit.Stats.TraceChains > 10_000, $"{jit.Stats.TraceChains} trace-to-trace entries of {jit.Stats.TraceRuns}, ibl {jit.Ibl.Hits}/{jit.Ibl.Misses} links {jit.Stats.LinkHits}/{jit.Stats.LinkMisses}");
@@ -370,42 +401,15 @@ public sealed class CodeCacheTests
         // block's first instruction. Each iteration masks interrupts for part of the loop, so
         // timer interrupts wait for the STI and then for the shadowed block; inside a trace and
         // across traces chained by themselves, they must land where the interpreter lands them.
-        const ulong function = TestMachine.CodeBase + 0x400;
-        void Setup(TestMachine m)
+        var (interp, jit) = RunBoth(m => TimedLoopCallingAFunction(m, 997, a =>
         {
-            LoadTimerHandler(m);
-            m.Load(function, a =>
-            {
-                var loop = a.CreateLabel();
-                a.mov(edx, 3);
-                a.Label(ref loop);
-                a.imul(rbx, rbx, 3);
-                a.add(rbx, rdx);
-                a.dec(edx);
-                a.jnz(loop);
-                a.ret();
-            });
-            m.Load(TestMachine.CodeBase, a =>
-            {
-                StartPeriodicTimer(a, 997);
-                a.xor(ebx, ebx);
-                a.mov(r8, function);
-                CountedLoop(a, 60_000, () =>
-                {
-                    a.cli();
-                    a.call(r8);
-                    a.add(rbx, rcx);
-                    a.sti();
-                    a.xor(rbx, rcx);     // in the shadow
-                    a.call(r8);
-                });
-                StoreResult(a, rbx, 4);
-                TestMachine.Exit(a, 4);
-            });
-            m.SetGate(0x40, Handler);
-        }
-
-        var (interp, jit) = RunBoth(Setup);
+            a.cli();
+            a.call(r8);
+            a.add(rbx, rcx);
+            a.sti();
+            a.xor(rbx, rcx);     // in the shadow
+            a.call(r8);
+        }));
 
         Assert.True(interp.Words[1] > 500, $"{interp.Words[1]} interrupts");
         Assert.True(jit.Stats.TraceInstructions > (long)(jit.Retired * 8 / 10), $"{jit.Stats.TraceInstructions} of {jit.Retired} instructions in traces");
@@ -558,35 +562,21 @@ public sealed class CodeCacheTests
         // generation stands still; a page-table write followed by INVLPG must still be seen. A
         // 2 MiB linear window first maps a page holding one function, then one holding another at
         // the same offset, and a traced loop calls it directly and through a register.
-        const ulong window = 0x80_0000, first = 0xA0_0000, second = 0xC0_0000, offset = 0x100;
-        const ulong large = 0x83; // present, writable, 2 MiB
         void Setup(TestMachine m)
         {
-            ulong pde = m.Cr3 + 0x2000 + (window >> 21) * 8;
-            m.WritePhysical(pde, first | large);
-            m.Load(first + offset, a =>
-            {
-                a.add(rbx, rcx);
-                a.ret();
-            });
-            m.Load(second + offset, a =>
-            {
-                a.imul(rbx, rbx, 3);
-                a.xor(rbx, rcx);
-                a.ret();
-            });
+            ulong pde = LoadWindowFunctions(m);
             m.Load(TestMachine.CodeBase, a =>
             {
                 void CallBoth()
                 {
                     a.call(r8);
-                    a.call(window + offset);
+                    a.call(WindowFunction);
                 }
                 a.xor(ebx, ebx);
-                a.mov(r8, window + offset);
+                a.mov(r8, WindowFunction);
                 CountedLoop(a, 5_000, CallBoth);
                 a.mov(rdx, pde);
-                a.mov(rax, second | large);
+                a.mov(rax, WindowSecond | LargePage);
                 a.mov(__qword_ptr[rdx], rax);
                 a.invlpg(__[r8]);
                 CountedLoop(a, 5_000, CallBoth);
@@ -617,34 +607,20 @@ public sealed class CodeCacheTests
         // the two once, the loop trace's exit tail-calls the function's trace by itself. Half-way,
         // the window is remapped (page-table write and INVLPG on a path outside the traces): from
         // then on the exit must reach the other function, not the trace compiled from the old page.
-        const ulong window = 0x80_0000, first = 0xA0_0000, second = 0xC0_0000, offset = 0x100;
-        const ulong large = 0x83; // present, writable, 2 MiB
         const int iterations = 10_000, remapAt = 5_000;
         void Setup(TestMachine m)
         {
-            ulong pde = m.Cr3 + 0x2000 + (window >> 21) * 8;
-            m.WritePhysical(pde, first | large);
-            m.Load(first + offset, a =>
-            {
-                a.add(rbx, rcx);
-                a.ret();
-            });
-            m.Load(second + offset, a =>
-            {
-                a.imul(rbx, rbx, 3);
-                a.xor(rbx, rcx);
-                a.ret();
-            });
+            ulong pde = LoadWindowFunctions(m);
             m.Load(TestMachine.CodeBase, a =>
             {
                 a.xor(ebx, ebx);
-                a.mov(r8, window + offset);
+                a.mov(r8, WindowFunction);
                 a.mov(r9, pde);
-                LoopCallingAcrossTraces(a, iterations, window + offset, next =>
+                LoopCallingAcrossTraces(a, iterations, WindowFunction, next =>
                 {
                     a.cmp(ecx, remapAt);
                     a.jne(next);
-                    a.mov(rax, second | large);
+                    a.mov(rax, WindowSecond | LargePage);
                     a.mov(__qword_ptr[r9], rax);
                     a.invlpg(__[r8]);
                 });
