@@ -50,7 +50,8 @@ public sealed class VcpuDispatcher
     private bool _restartRequested;
     private bool _runNextAlone;
     private bool _headAfterSystemJump;
-    private Trace? _executingTrace;
+    // A trace is running (the budget's Current says which: traces chain into one another inside compiled code).
+    private bool _runningTrace;
     private Fragment? _executing;
     // The result of the last block run by the interpreter (Step refers to it instead of copying it).
     private BlockResult _interpreted;
@@ -119,8 +120,7 @@ public sealed class VcpuDispatcher
     {
         get
         {
-            // Traces may chain into one another inside compiled code; the budget knows which runs.
-            if (_executingTrace is not null && _jit?.Runtime.Budget.Current is { Owner: { } trace } code) return trace.Fragments[code.Section];
+            if (_runningTrace && _jit?.Runtime.Budget.Current is { Owner: { } trace } code) return trace.Fragments[code.Section];
             return _executing;
         }
         private set => _executing = value;
@@ -257,10 +257,10 @@ public sealed class VcpuDispatcher
         if (trace is not null && _chainStopRetired != 0 && _recording is not { Count: > 0 } && Volatile.Read(ref trace.Code) is { } code
             && TraceMappingHolds(trace))
         {
-            _executingTrace = trace;
-            code.Limits.StopRetired = _chainStopRetired;
-            _activity = (int)TierSampler.Activity.Trace;
+            _runningTrace = true;
             var budget = code.Limits;
+            budget.StopRetired = _chainStopRetired;
+            _activity = (int)TierSampler.Activity.Trace;
             result = ref code.Run(state);
             // Trace to trace: while a trace leaves through a plain exit to the head of another
             // compiled trace and nothing between blocks would happen, go straight on (what the
@@ -278,11 +278,8 @@ public sealed class VcpuDispatcher
                 CountTraceRun(retiredBefore);
                 NoteRunEnd(from, retiredBefore, result.Retired, result.End);
                 retiredBefore = state.InstructionsRetired;
-                trace = chained;
-                code = chained.Code!;
-                _executingTrace = trace;
                 state.Sys.InterruptShadow = false; // a block starts (an STI's shadow is over), as at the top of Step
-                result = ref code.Run(state);
+                result = ref chained.Code!.Run(state);
                 code = budget.Current!;
                 trace = code.Owner!;
             }
@@ -295,7 +292,7 @@ public sealed class VcpuDispatcher
             }
             _activity = (int)TierSampler.Activity.Dispatch;
             fragment = trace.Fragments[code.ExitSection];
-            _executingTrace = null;
+            _runningTrace = false;
             CountTraceRun(retiredBefore);
             fromTrace = true;
         }
@@ -456,20 +453,21 @@ public sealed class VcpuDispatcher
         {
             if (!Translate(to.Rip, out ulong physical, out _) || physical != to.PhysicalAddress) return false;
             if (to.SpansTwoPages && !SecondPageUnchanged(to)) return false;
-            NoteChecked(to, generation);
+            NoteChecked(ref to.CheckedGeneration, generation);
             return true;
         }
         return !to.SpansTwoPages || SecondPageUnchanged(to);
     }
 
     /// <summary>
-    /// Remembers that <paramref name="fragment"/>'s pages translated as recorded, if no TLB entry
-    /// changed since <paramref name="before"/> (read before the check): then every translation the
-    /// check made was a hit on an entry still there, and repeating it would give the same answer.
+    /// Remembers (in a fragment's or a trace's <paramref name="checkedGeneration"/>) that its pages
+    /// translated as recorded, if no TLB entry changed since <paramref name="before"/> (read before
+    /// the check): then every translation the check made was a hit on an entry still there, and
+    /// repeating it would give the same answer.
     /// </summary>
-    private void NoteChecked(Fragment fragment, ulong before)
+    private void NoteChecked(ref ulong checkedGeneration, ulong before)
     {
-        if (_mmu.TranslationGeneration == before) fragment.CheckedGeneration = before;
+        if (_mmu.TranslationGeneration == before) checkedGeneration = before;
     }
 
     /// <summary>The fragment at an indirect exit's target through the indirect-branch table; a miss looks it up in full and fills the table.</summary>
@@ -483,7 +481,7 @@ public sealed class VcpuDispatcher
         f = Ibl.Lookup(rip, physical, _state.Cpl);
         if (f is not null && (!f.SpansTwoPages || SecondPageUnchanged(f)))
         {
-            NoteChecked(f, generation);
+            NoteChecked(ref f.CheckedGeneration, generation);
             return f;
         }
         f = Find(rip, out _);
@@ -507,7 +505,7 @@ public sealed class VcpuDispatcher
                 return false;
             }
         }
-        if (_mmu.TranslationGeneration == generation) trace.CheckedGeneration = generation;
+        NoteChecked(ref trace.CheckedGeneration, generation);
         return true;
     }
 
@@ -583,7 +581,7 @@ public sealed class VcpuDispatcher
         var fragment = Cache.Lookup(rip, physical, _state.Cpl);
         if (fragment is not null && (!fragment.SpansTwoPages || SecondPageUnchanged(fragment)))
         {
-            NoteChecked(fragment, generation);
+            NoteChecked(ref fragment.CheckedGeneration, generation);
             return fragment;
         }
         return Build(rip, physical, BlockDecoder.MaxInstructions, true, out fault);

@@ -29,8 +29,7 @@ internal static class IlMembers
     public static readonly FieldInfo BlockEntryRip = typeof(CompiledBlock).GetField(nameof(CompiledBlock.EntryRip), Internal)!;
     public static readonly FieldInfo BlockOwner = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Owner), Internal)!;
     public static readonly FieldInfo BlockChainTargets = typeof(CompiledBlock).GetField(nameof(CompiledBlock.ChainTargets), Internal)!;
-    public static readonly FieldInfo BlockCode = typeof(CompiledBlock).GetField("_code", BindingFlags.Instance | BindingFlags.NonPublic)
-        ?? throw new MissingFieldException(nameof(CompiledBlock), "_code");
+    public static readonly FieldInfo BlockCode = RequiredField(typeof(CompiledBlock), "_code");
     public static readonly FieldInfo BlockMmu = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Mmu), Internal)!;
     public static readonly FieldInfo TraceCheckedGeneration = typeof(Trace).GetField(nameof(Trace.CheckedGeneration), Internal)!;
     public static readonly MethodInfo MmuTranslationGeneration = typeof(Mmu).GetProperty(nameof(Mmu.TranslationGeneration))!.GetMethod!;
@@ -38,12 +37,13 @@ internal static class IlMembers
     public static readonly MethodInfo CodeInvoke = typeof(Func<VcpuState, int>).GetMethod(nameof(Func<VcpuState, int>.Invoke))!;
     // The APIC's state behind MayHaveInterrupt, read inline by traces as InterruptPoll reads it in
     // the dispatch loop (which could not run either if the hypervisor renamed them).
-    public static readonly FieldInfo ApicIrrCount = ApicField(InterruptPoll.IrrCountField);
-    public static readonly FieldInfo ApicExpiry = ApicField(InterruptPoll.ExpiryField);
-    public static readonly FieldInfo ApicNmiPending = ApicField(InterruptPoll.NmiPendingField);
+    public static readonly FieldInfo ApicIrrCount = RequiredField(typeof(Drk.Hv.Devices.LocalApic), InterruptPoll.IrrCountField);
+    public static readonly FieldInfo ApicExpiry = RequiredField(typeof(Drk.Hv.Devices.LocalApic), InterruptPoll.ExpiryField);
+    public static readonly FieldInfo ApicNmiPending = RequiredField(typeof(Drk.Hv.Devices.LocalApic), InterruptPoll.NmiPendingField);
 
-    private static FieldInfo ApicField(string name) =>
-        typeof(Drk.Hv.Devices.LocalApic).GetField(name, Internal) ?? throw new MissingFieldException(nameof(Drk.Hv.Devices.LocalApic), name);
+    // A private field named by string: a rename fails here, at type initialisation, not in generated code.
+    private static FieldInfo RequiredField(Type type, string name) =>
+        type.GetField(name, Internal) ?? throw new MissingFieldException(type.Name, name);
     public static readonly FieldInfo IdleTicks = typeof(VcpuState).GetField(nameof(VcpuState.IdleTicks))!;
     public static readonly FieldInfo Sys = typeof(VcpuState).GetField(nameof(VcpuState.Sys))!;
     public static readonly FieldInfo InterruptShadow = typeof(SystemRegisters).GetField(nameof(SystemRegisters.InterruptShadow))!;
