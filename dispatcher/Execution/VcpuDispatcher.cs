@@ -259,7 +259,7 @@ public sealed class VcpuDispatcher
         {
             _runningTrace = true;
             var budget = code.Limits;
-            budget.StopRetired = _chainStopRetired;
+            budget.StopRetired = TraceStop(state);
             _activity = (int)TierSampler.Activity.Trace;
             result = ref code.Run(state);
             // Trace to trace: while a trace leaves through a plain exit to the head of another
@@ -279,6 +279,7 @@ public sealed class VcpuDispatcher
                 NoteRunEnd(from, retiredBefore, result.Retired, result.End);
                 retiredBefore = state.InstructionsRetired;
                 state.Sys.InterruptShadow = false; // a block starts (an STI's shadow is over), as at the top of Step
+                budget.StopRetired = TraceStop(state);
                 result = ref chained.Code!.Run(state);
                 code = budget.Current!;
                 trace = code.Owner!;
@@ -366,6 +367,14 @@ public sealed class VcpuDispatcher
         }
         return next;
     }
+
+    /// <summary>
+    /// Where a trace entered now must give control back: the round's end, or the retired count at
+    /// which the APIC may have an interrupt when that comes first (the trace tests only this stop at
+    /// its block boundaries; calls out of it lower the stop when they change the APIC).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong TraceStop(VcpuState state) => Math.Min(_chainStopRetired, InterruptPoll.PollRetired(_apic, state));
 
     /// <summary>Counts a trace run that started at <paramref name="retiredBefore"/> and has just ended.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -170,7 +170,11 @@ public sealed class CompiledBlock
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal bool LoadMiss(VcpuState state, ulong address, int size, int guest)
     {
-        if (Mmu!.Read(address, size, out Value, out Fault)) return true;
+        if (Mmu!.Read(address, size, out Value, out Fault))
+        {
+            TightenStop(state);
+            return true;
+        }
         FaultAt(state, guest, Fault);
         return false;
     }
@@ -179,7 +183,11 @@ public sealed class CompiledBlock
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal bool StoreMiss(VcpuState state, ulong address, int size, ulong value, int guest)
     {
-        if (Mmu!.Write(address, size, value, out Fault)) return true;
+        if (Mmu!.Write(address, size, value, out Fault))
+        {
+            TightenStop(state);
+            return true;
+        }
         FaultAt(state, guest, Fault);
         return false;
     }
@@ -234,6 +242,7 @@ public sealed class CompiledBlock
         switch (outcome)
         {
             case SystemOutcome.Continue:
+                TightenStop(state);
                 Value = value;
                 return true;
             case SystemOutcome.Jump:
@@ -260,7 +269,29 @@ public sealed class CompiledBlock
     {
         var op = SectionBlock(ref opIndex).Ops[opIndex];
         var handler = _runtime.MetaHandler(op.Aux);
-        return handler?.Execute(in op, a, b, c, d, state) ?? 0;
+        ulong value = handler?.Execute(in op, a, b, c, d, state) ?? 0;
+        TightenStop(state);
+        return value;
+    }
+
+    /// <summary>
+    /// After a call out of compiled code that goes on in the block (a TLB miss, which may have
+    /// reached the APIC or written translated code; a system instruction; a tool's callback):
+    /// lowers the budget's stop so that the trace leaves at its next block boundary when the APIC
+    /// may now have an interrupt sooner, or the trace was invalidated. The boundaries test only the
+    /// stop (<c>IlTraceEmitter</c>).
+    /// </summary>
+    internal void TightenStop(VcpuState state)
+    {
+        var limits = Limits;
+        if (!TraceValid)
+        {
+            limits.StopRetired = 0;
+            return;
+        }
+        if (Apic is null) return;
+        ulong poll = InterruptPoll.PollRetired(Apic, state);
+        if (poll < limits.StopRetired) limits.StopRetired = poll;
     }
 
     /// <summary>A block without a terminator: a bug in whoever built it (the interpreter reports it the same way).</summary>

@@ -478,6 +478,13 @@ internal sealed class IlBlockEmitter
                 LdArgument(op.C);
                 LdArgument(op.D);
                 _il.Emit(OpCodes.Call, IlMembers.CleanCallInvoke);
+                if (_trace is not null)
+                {
+                    // A tool's callback may have written translated code or reached the APIC.
+                    _il.Emit(OpCodes.Ldarg_0);
+                    _il.Emit(OpCodes.Ldarg_1);
+                    _il.Emit(OpCodes.Call, IlMembers.TightenStop);
+                }
                 return false;
             case IrOpcode.Meta:
                 _il.Emit(OpCodes.Ldarg_0);

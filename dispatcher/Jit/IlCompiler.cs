@@ -97,7 +97,7 @@ public sealed class IlCompiler
             InitLocals = false,
         };
         var il = method.GetILGenerator(64 + 24 * ops);
-        var emitter = new IlTraceEmitter(blocks, il, _path, _supervisorTlb, _userTlb, _runtime.Apic is not null);
+        var emitter = new IlTraceEmitter(blocks, il, _path, _supervisorTlb, _userTlb);
         emitter.Emit();
         compiled.IlSize = il.ILOffset;
         var code = method.CreateDelegate<Func<VcpuState, int>>(compiled);

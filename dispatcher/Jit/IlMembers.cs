@@ -21,7 +21,6 @@ internal static class IlMembers
     public static readonly FieldInfo BlockSection = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Section), Internal)!;
     public static readonly FieldInfo BlockTraceValid = typeof(CompiledBlock).GetField(nameof(CompiledBlock.TraceValid), Internal)!;
     public static readonly FieldInfo BlockLimits = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Limits), Internal)!;
-    public static readonly FieldInfo BlockApic = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Apic), Internal)!;
     public static readonly FieldInfo BudgetStopRetired = typeof(TraceBudget).GetField(nameof(TraceBudget.StopRetired))!;
     public static readonly FieldInfo BudgetCurrent = typeof(TraceBudget).GetField(nameof(TraceBudget.Current), Internal)!;
     public static readonly FieldInfo BudgetChains = typeof(TraceBudget).GetField(nameof(TraceBudget.Chains), Internal)!;
@@ -35,16 +34,10 @@ internal static class IlMembers
     public static readonly MethodInfo MmuTranslationGeneration = typeof(Mmu).GetProperty(nameof(Mmu.TranslationGeneration))!.GetMethod!;
     public static readonly MethodInfo StateRip = typeof(VcpuState).GetProperty(nameof(VcpuState.Rip))!.GetMethod!;
     public static readonly MethodInfo CodeInvoke = typeof(Func<VcpuState, int>).GetMethod(nameof(Func<VcpuState, int>.Invoke))!;
-    // The APIC's state behind MayHaveInterrupt, read inline by traces as InterruptPoll reads it in
-    // the dispatch loop (which could not run either if the hypervisor renamed them).
-    public static readonly FieldInfo ApicIrrCount = RequiredField(typeof(Drk.Hv.Devices.LocalApic), InterruptPoll.IrrCountField);
-    public static readonly FieldInfo ApicExpiry = RequiredField(typeof(Drk.Hv.Devices.LocalApic), InterruptPoll.ExpiryField);
-    public static readonly FieldInfo ApicNmiPending = RequiredField(typeof(Drk.Hv.Devices.LocalApic), InterruptPoll.NmiPendingField);
 
     // A private field named by string: a rename fails here, at type initialisation, not in generated code.
     private static FieldInfo RequiredField(Type type, string name) =>
         type.GetField(name, Internal) ?? throw new MissingFieldException(type.Name, name);
-    public static readonly FieldInfo IdleTicks = typeof(VcpuState).GetField(nameof(VcpuState.IdleTicks))!;
     public static readonly FieldInfo Sys = typeof(VcpuState).GetField(nameof(VcpuState.Sys))!;
     public static readonly FieldInfo InterruptShadow = typeof(SystemRegisters).GetField(nameof(SystemRegisters.InterruptShadow))!;
 
@@ -65,6 +58,7 @@ internal static class IlMembers
     public static readonly MethodInfo SoftInt = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.SoftInt), Internal)!;
     public static readonly MethodInfo SystemCall = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.System), Internal)!;
     public static readonly MethodInfo Meta = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.Meta), Internal)!;
+    public static readonly MethodInfo TightenStop = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.TightenStop), Internal)!;
     public static readonly MethodInfo RanOffEnd = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.RanOffEnd), Internal)!;
 
     private static readonly Type[] ReadSignature = [typeof(ulong), typeof(int), typeof(ulong).MakeByRefType(), typeof(GuestFault).MakeByRefType()];

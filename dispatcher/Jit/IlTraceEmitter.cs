@@ -32,27 +32,23 @@ internal sealed class IlTraceEmitter
     private readonly MemoryAccessPath _path;
     private readonly nint _supervisorTlb;
     private readonly nint _userTlb;
-    private readonly bool _checkApic;
     private readonly List<BlockResult> _exits = new();
     private readonly List<Action> _cold = new();
     private Label[] _labels = [];
-    private LocalBuilder? _apicLocal;
-    private LocalBuilder? _stopLocal;
-    private LocalBuilder? _idleLocal;
+    private LocalBuilder? _limitsLocal;
     private readonly bool _chain;
     private readonly bool[] _opensShadow;
     private int _chainSites;
     private Label _chainStub;
     private LocalBuilder? _chainExit, _chainSite, _chainRetired;
 
-    public IlTraceEmitter(IrBlock[] blocks, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb, bool checkApic)
+    public IlTraceEmitter(IrBlock[] blocks, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb)
     {
         _blocks = blocks;
         _il = il;
         _path = path;
         _supervisorTlb = supervisorTlb;
         _userTlb = userTlb;
-        _checkApic = checkApic;
         // Chaining checks the translation generation, which only the MMU has.
         _chain = path == MemoryAccessPath.Mmu;
         _opensShadow = new bool[blocks.Length];
@@ -139,27 +135,15 @@ internal sealed class IlTraceEmitter
     }
 
     /// <summary>
-    /// Loads once, at entry, what every boundary compares against and nothing inside a trace run
-    /// changes: the round's stop (set by the dispatcher before the call), the APIC, and the idle
-    /// ticks (advanced only by HLT and the run loop, both outside a trace). Read per boundary, they
-    /// cost three dependent loads each time.
+    /// Loads once, at entry, the budget every boundary compares against (its stop is read at each
+    /// boundary: calls out of the trace may lower it).
     /// </summary>
     private void EmitBoundaryInvariants()
     {
-        _stopLocal = _il.DeclareLocal(typeof(ulong));
+        _limitsLocal = _il.DeclareLocal(typeof(TraceBudget));
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockLimits);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BudgetStopRetired);
-        _il.Emit(OpCodes.Stloc, _stopLocal);
-        if (!_checkApic) return;
-        _apicLocal = _il.DeclareLocal(typeof(Drk.Hv.Devices.LocalApic));
-        _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockApic);
-        _il.Emit(OpCodes.Stloc, _apicLocal);
-        _idleLocal = _il.DeclareLocal(typeof(ulong));
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, IlMembers.IdleTicks);
-        _il.Emit(OpCodes.Stloc, _idleLocal);
+        _il.Emit(OpCodes.Stloc, _limitsLocal);
     }
 
     /// <summary>Retires block <paramref name="from"/>, then jumps to block <paramref name="to"/> unless the run loop must get control here.</summary>
@@ -182,19 +166,23 @@ internal sealed class IlTraceEmitter
 
     /// <summary>
     /// At a block boundary, the block's instructions already retired: jumps to <paramref name="leave"/>
-    /// when the run loop must get control here (the round's budget is reached, the trace died, or an
-    /// interrupt may be pending).
+    /// when the run loop must get control here. One test serves: the dispatcher sets the budget's stop
+    /// to the round's end or, when it comes first, the point where the APIC may have an interrupt;
+    /// calls out of the trace lower it when they change either, or invalidate the trace
+    /// (<c>CompiledBlock.TightenStop</c>).
     /// </summary>
     private void EmitMustLeave(Label leave)
     {
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
-        _il.Emit(OpCodes.Ldloc, _stopLocal!);
+        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BudgetStopRetired);
         _il.Emit(OpCodes.Bge_Un, leave);
+        if (_chain) return;
+        // Without the MMU's inline path, stores do not go through the calls that tighten the stop.
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
         _il.Emit(OpCodes.Brfalse, leave);
-        if (_checkApic) EmitInterruptCheck(leave);
     }
 
     /// <summary>
@@ -300,29 +288,6 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Stfld, IlMembers.BudgetExitSite);
         _il.Emit(OpCodes.Ldloc, _chainExit!);
         _il.Emit(OpCodes.Ret);
-    }
-
-    /// <summary>
-    /// Jumps to <paramref name="leave"/> when the APIC may have an interrupt: its IRR holds one, an
-    /// NMI waits, or the clock has reached the timer's expiry (<c>LocalApic.MayHaveInterrupt</c>,
-    /// inline: as a call it was not inlined and cost more than the rest of the boundary).
-    /// </summary>
-    private void EmitInterruptCheck(Label leave)
-    {
-        var apic = _apicLocal!;
-        _il.Emit(OpCodes.Ldloc, apic);
-        _il.Emit(OpCodes.Ldfld, IlMembers.ApicIrrCount);
-        _il.Emit(OpCodes.Brtrue, leave);
-        _il.Emit(OpCodes.Ldloc, apic);
-        _il.Emit(OpCodes.Ldfld, IlMembers.ApicNmiPending);
-        _il.Emit(OpCodes.Brtrue, leave);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
-        _il.Emit(OpCodes.Ldloc, _idleLocal!);
-        _il.Emit(OpCodes.Add);
-        _il.Emit(OpCodes.Ldloc, apic);
-        _il.Emit(OpCodes.Ldfld, IlMembers.ApicExpiry);
-        _il.Emit(OpCodes.Bge_Un, leave);
     }
 
     private void AddRetired(int retired, OpCode op) => AdjustRetired(op, () => _il.Emit(OpCodes.Ldc_I8, (long)retired));

@@ -57,6 +57,11 @@ public sealed class LocalApic : IMmioDevice
     private ulong _periodStart;
     private ulong _expiry = ulong.MaxValue;
 
+    // The clock value from which MayHaveInterrupt holds: 0 while an IRR bit or an NMI waits, else
+    // the timer's expiry. Kept up to date by every change of those three, so that the poll at a
+    // block boundary is one comparison (the dispatcher's compiled traces read this field inline).
+    private ulong _pollAt = ulong.MaxValue;
+
     /// <param name="apicId">The APIC ID (the vCPU index).</param>
     /// <param name="clock">The vCPU whose <see cref="VcpuState.Ticks"/> drives the timer.</param>
     /// <param name="bus">Where ICR writes send IPIs; null drops them.</param>
@@ -75,7 +80,11 @@ public sealed class LocalApic : IMmioDevice
     public bool NmiPending
     {
         get => _nmiPending;
-        set => _nmiPending = value;
+        set
+        {
+            _nmiPending = value;
+            UpdatePollAt();
+        }
     }
 
     // A plain field so that the dispatcher's compiled traces read it inline (a getter call there
@@ -105,7 +114,10 @@ public sealed class LocalApic : IMmioDevice
         _initialCount = _divideConfig = 0;
         _expiry = ulong.MaxValue;
         NmiPending = false;
+        UpdatePollAt();
     }
+
+    private void UpdatePollAt() => _pollAt = _irrCount != 0 || _nmiPending ? 0 : _expiry;
 
     // ---- timer -------------------------------------------------------------------------------
 
@@ -145,6 +157,7 @@ public sealed class LocalApic : IMmioDevice
         {
             _expiry = ulong.MaxValue;
         }
+        UpdatePollAt();
     }
 
     private uint CurrentCount()
@@ -158,13 +171,13 @@ public sealed class LocalApic : IMmioDevice
     private void StartTimer(uint initial)
     {
         _initialCount = initial;
-        if (initial == 0)
+        _expiry = ulong.MaxValue;
+        if (initial != 0)
         {
-            _expiry = ulong.MaxValue;
-            return;
+            _periodStart = _clock.Ticks;
+            _expiry = _periodStart + initial * TimerDivisor;
         }
-        _periodStart = _clock.Ticks;
-        _expiry = _periodStart + initial * TimerDivisor;
+        UpdatePollAt();
     }
 
     private void SetDivide(uint value)
@@ -177,6 +190,7 @@ public sealed class LocalApic : IMmioDevice
             ulong now = _clock.Ticks;
             _expiry = now + remaining * TimerDivisor;
             _periodStart = now - (_initialCount - remaining) * TimerDivisor;
+            UpdatePollAt();
         }
     }
 
@@ -195,13 +209,14 @@ public sealed class LocalApic : IMmioDevice
         if ((word & bit) != 0) return;
         word |= bit;
         _irrCount++;
+        _pollAt = 0;
     }
 
     /// <summary>
     /// Cheap test for the run loop's block-boundary poll: false means no interrupt, NMI or timer
     /// expiry can be pending; true means call <see cref="TryAcknowledge"/> (which may still find nothing).
     /// </summary>
-    public bool MayHaveInterrupt => _irrCount != 0 || NmiPending || _clock.Ticks >= _expiry;
+    public bool MayHaveInterrupt => _clock.Ticks >= _pollAt;
 
     private static int Highest(uint[] bits)
     {
@@ -242,6 +257,7 @@ public sealed class LocalApic : IMmioDevice
         vector = (byte)v;
         _irr[v >> 5] &= ~(1u << (v & 31));
         _irrCount--;
+        UpdatePollAt();
         _isr[v >> 5] |= 1u << (v & 31);
         return true;
     }

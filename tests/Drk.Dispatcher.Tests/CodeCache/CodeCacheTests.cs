@@ -395,6 +395,55 @@ public sealed class CodeCacheTests
     }
 
     [Fact]
+    public void An_interrupt_a_trace_sends_itself_lands_at_its_next_block_boundary()
+    {
+        // Every 64th iteration, the loop's store goes to the APIC's ICR instead of memory: a
+        // self-IPI, through the TLB's slow path in the middle of the trace. The interrupt must be
+        // taken at the next block boundary, as the interpreter takes it, although the trace was
+        // entered when nothing was pending.
+        void Setup(TestMachine m)
+        {
+            const ulong function = TestMachine.CodeBase + 0x400;
+            LoadTimerHandler(m);
+            m.Load(function, a =>
+            {
+                a.imul(rbx, rbx, 3);
+                a.add(rbx, rcx);
+                a.ret();
+            });
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                var top = a.CreateLabel();
+                a.mov(rax, Apic);
+                a.mov(__dword_ptr[rax + 0xF0], 0x1FF);   // software enable
+                a.sti();
+                a.xor(ebx, ebx);
+                a.mov(esi, 0x4_0040);                    // fixed, vector 0x40, shorthand: self
+                a.mov(rdx, Apic + 0x300);                // ICR, low half
+                a.mov(r8, function);
+                a.mov(ecx, 20_000);
+                a.Label(ref top);
+                a.mov(rdi, Data);
+                a.test(ecx, 63);
+                a.cmovz(rdi, rdx);
+                a.mov(__dword_ptr[rdi], esi);
+                a.call(r8);
+                a.xor(rbx, rcx);
+                a.dec(ecx);
+                a.jnz(top);
+                StoreResult(a, rbx, 4);
+                TestMachine.Exit(a, 4);
+            });
+            m.SetGate(0x40, Handler);
+        }
+
+        var (interp, jit) = RunBoth(Setup);
+
+        Assert.Equal(20_000UL / 64, interp.Words[1]);
+        Assert.True(jit.Stats.TraceInstructions > jit.Stats.BlockInstructions, $"{jit.Stats.TraceInstructions} instructions in traces");
+    }
+
+    [Fact]
     public void Timer_interrupts_held_by_cli_land_one_block_after_sti_inside_traces()
     {
         // STI may join traces: its block ends after it, and the shadow it opens covers the next
@@ -675,6 +724,52 @@ public sealed class CodeCacheTests
 
         Assert.Equal((iterations - patchAt) * 0x1234_5678UL + patchAt * 1_000UL, interp.Words[0]);
         Assert.True(jit.Stats.TraceChainsInCode > 1_000, $"{jit.Stats.TraceChainsInCode} chains inside compiled code");
+        Assert.True(jit.Cache.Invalidated >= 1);
+    }
+
+    [Fact]
+    public void Code_a_trace_writes_into_a_later_block_of_itself_runs_in_its_new_form()
+    {
+        // The loop's trace holds its own block, the function and the loop's end. Once, the store in
+        // the first block rewrites the immediate of the function's add, a later block of the same
+        // trace: the trace must leave at the next block boundary, and the add run in its new form
+        // from then on. The store goes through the TLB's slow path (the code page is write-watched);
+        // nothing else in the trace would notice.
+        const ulong function = TestMachine.CodeBase + 0x800;
+        const ulong immediate = function + 3; // after the add's REX, opcode and ModRM
+        const int iterations = 10_000, patchAt = 5_000;
+        void Setup(TestMachine m)
+        {
+            m.Load(function, a =>
+            {
+                a.add(rbx, 0x1234_5678); // imm32, so the patched immediate is 4 bytes
+                a.ret();
+            });
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                var top = a.CreateLabel();
+                a.xor(ebx, ebx);
+                a.mov(esi, 1_000);
+                a.mov(rdx, immediate);
+                a.mov(r8, function);
+                a.mov(ecx, iterations);
+                a.Label(ref top);
+                a.mov(rdi, Data);
+                a.cmp(ecx, patchAt);
+                a.cmove(rdi, rdx);
+                a.mov(__dword_ptr[rdi], esi);
+                a.call(r8);
+                a.dec(ecx);
+                a.jnz(top);
+                StoreResult(a, rbx, 0);
+                TestMachine.Exit(a, 9);
+            });
+        }
+
+        var (interp, jit) = RunBoth(Setup);
+
+        Assert.Equal((iterations - patchAt) * 0x1234_5678UL + patchAt * 1_000UL, interp.Words[0]);
+        Assert.True(jit.Stats.TraceRuns > 0, "no trace ran");
         Assert.True(jit.Cache.Invalidated >= 1);
     }
 

@@ -6,18 +6,26 @@ using Drk.Hv.Devices;
 namespace Drk.Dispatcher.Tests.CodeCache;
 
 /// <summary>
-/// The dispatch loop's and the traces' inline interrupt test reads the APIC's fields directly; it
-/// must say exactly what <see cref="LocalApic.MayHaveInterrupt"/> says, and the fields must exist.
+/// The dispatch loop's and the traces' inline interrupt test reads the APIC's poll point directly;
+/// it must say exactly what <see cref="LocalApic.MayHaveInterrupt"/> says, and that must be what the
+/// APIC's own state says: an IRR bit, an NMI, or the clock at the timer's expiry.
 /// </summary>
 public sealed class InterruptPollTests
 {
     [Fact]
-    public void The_fields_read_inline_exist()
+    public void The_field_read_inline_exists()
     {
-        const BindingFlags flags = BindingFlags.Instance | BindingFlags.NonPublic;
-        Assert.Equal(typeof(int), typeof(LocalApic).GetField(InterruptPoll.IrrCountField, flags)?.FieldType);
-        Assert.Equal(typeof(ulong), typeof(LocalApic).GetField(InterruptPoll.ExpiryField, flags)?.FieldType);
-        Assert.Equal(typeof(bool), typeof(LocalApic).GetField(InterruptPoll.NmiPendingField, flags)?.FieldType);
+        Assert.Equal(typeof(ulong), typeof(LocalApic).GetField(InterruptPoll.PollAtField, Private)?.FieldType);
+    }
+
+    private const BindingFlags Private = BindingFlags.Instance | BindingFlags.NonPublic;
+
+    /// <summary>The definition the poll point caches, from the APIC's primary state.</summary>
+    private static bool PendingByDefinition(LocalApic apic, VcpuState clock)
+    {
+        int irrCount = (int)typeof(LocalApic).GetField("_irrCount", Private)!.GetValue(apic)!;
+        ulong expiry = (ulong)typeof(LocalApic).GetField("_expiry", Private)!.GetValue(apic)!;
+        return irrCount != 0 || apic.NmiPending || clock.Ticks >= expiry;
     }
 
     [Fact]
@@ -28,7 +36,9 @@ public sealed class InterruptPollTests
         int checks = 0;
         void Check()
         {
-            Assert.Equal(apic.MayHaveInterrupt, InterruptPoll.MayHaveInterrupt(apic, clock));
+            bool expected = PendingByDefinition(apic, clock);
+            Assert.Equal(expected, apic.MayHaveInterrupt);
+            Assert.Equal(expected, InterruptPoll.MayHaveInterrupt(apic, clock));
             checks++;
         }
 
@@ -45,10 +55,32 @@ public sealed class InterruptPollTests
             if (apic.MayHaveInterrupt && apic.TryAcknowledge(out _)) apic.Write(0xB0, 4, 0);   // EOI
             Check();
         }
+        apic.Write(0x380, 4, 0);             // the timer stops
+        Check();
+        apic.Write(0x320, 4, 0x40);          // one-shot, vector 0x40
+        apic.Write(0x380, 4, 400);
+        Check();
+        apic.Write(0x3E0, 4, 0x3);           // divide by 16 in the middle of the count
+        Check();
+        for (int i = 0; i < 1000; i++)
+        {
+            clock.InstructionsRetired += 11;
+            Check();
+            if (apic.MayHaveInterrupt && apic.TryAcknowledge(out _)) apic.Write(0xB0, 4, 0);
+            Check();
+        }
         apic.Accept(0x50);
         Check();
         apic.NmiPending = true;
         Check();
-        Assert.Equal(1 + 300 * 2 + 2, checks);
+        Assert.True(apic.TryAcknowledge(out byte vector));
+        Assert.Equal(0x50, vector);
+        Check();                             // the IRR is empty, the NMI still waits
+        apic.NmiPending = false;
+        Check();
+        apic.Accept(0x60);
+        apic.Reset();
+        Check();
+        Assert.Equal(1 + 300 * 2 + 3 + 1000 * 2 + 5, checks);
     }
 }
