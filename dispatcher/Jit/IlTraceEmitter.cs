@@ -36,6 +36,9 @@ internal sealed class IlTraceEmitter
     private readonly List<Action> _cold = new();
     private Label[] _labels = [];
     private LocalBuilder? _limitsLocal;
+    private LocalBuilder? _retiredLocal;
+    // One return per exit number for the boundaries that leave: many boundaries share an exit.
+    private readonly Dictionary<int, Label> _leaves = new();
     private readonly bool _chain;
     private readonly bool[] _opensShadow;
     private int _chainSites;
@@ -141,6 +144,7 @@ internal sealed class IlTraceEmitter
     private void EmitBoundaryInvariants()
     {
         _limitsLocal = _il.DeclareLocal(typeof(TraceBudget));
+        _retiredLocal = _il.DeclareLocal(typeof(ulong));
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockLimits);
         _il.Emit(OpCodes.Stloc, _limitsLocal);
@@ -149,40 +153,61 @@ internal sealed class IlTraceEmitter
     /// <summary>Retires block <paramref name="from"/>, then jumps to block <paramref name="to"/> unless the run loop must get control here.</summary>
     private void EmitBoundary(int from, int to, BlockEnd end, int retired)
     {
-        var leave = _il.DefineLabel();
-        AddRetired(retired, OpCodes.Add);
-        EmitMustLeave(leave);
+        EmitRetireOrLeave(() => _il.Emit(OpCodes.Ldc_I8, (long)retired), Leave(end, retired));
         if (_opensShadow[from]) EmitClearShadow();
         if (to != from) SetSection(to);
         _il.Emit(OpCodes.Br, _labels[to]);
-        _cold.Add(() =>
-        {
-            // Leave as the block alone would: its count is added by the caller from the result.
-            _il.MarkLabel(leave);
-            AddRetired(retired, OpCodes.Sub);
-            IlBlockEmitter.EmitReturn(_il, _exits, end, retired);
-        });
     }
 
     /// <summary>
-    /// At a block boundary, the block's instructions already retired: jumps to <paramref name="leave"/>
-    /// when the run loop must get control here. One test serves: the dispatcher sets the budget's stop
-    /// to the round's end or, when it comes first, the point where the APIC may have an interrupt;
-    /// calls out of the trace lower it when they change either, or invalidate the trace
-    /// (<c>CompiledBlock.TightenStop</c>).
+    /// Where a boundary goes when the run loop must get control: the return of the block's own
+    /// result, as the block alone would leave (the caller adds its count from the result). Shared
+    /// by every boundary with the same exit.
     /// </summary>
-    private void EmitMustLeave(Label leave)
+    private Label Leave(BlockEnd end, int retired)
+    {
+        int exit = IlBlockEmitter.ExitNumber(_exits, end, retired);
+        if (_leaves.TryGetValue(exit, out var label)) return label;
+        label = _il.DefineLabel();
+        _leaves.Add(exit, label);
+        _cold.Add(() =>
+        {
+            _il.MarkLabel(label);
+            _il.Emit(OpCodes.Ldc_I4, exit);
+            _il.Emit(OpCodes.Ret);
+        });
+        return label;
+    }
+
+    /// <summary>
+    /// A block boundary: the retired count with the block's instructions (what <paramref name="pushCount"/>
+    /// pushes, an int64) goes to a local, then the code jumps to <paramref name="leave"/>, nothing
+    /// stored, when the run loop must get control here, and otherwise stores the count. One test
+    /// serves: the dispatcher sets the budget's stop to the round's end or, when it comes first, the
+    /// point where the APIC may have an interrupt; calls out of the trace lower it when they change
+    /// either, or invalidate the trace (<c>CompiledBlock.TightenStop</c>).
+    /// </summary>
+    private void EmitRetireOrLeave(Action pushCount, Label leave)
     {
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
+        pushCount();
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Stloc, _retiredLocal!);
         _il.Emit(OpCodes.Ldloc, _limitsLocal!);
         _il.Emit(OpCodes.Ldfld, IlMembers.BudgetStopRetired);
         _il.Emit(OpCodes.Bge_Un, leave);
-        if (_chain) return;
-        // Without the MMU's inline path, stores do not go through the calls that tighten the stop.
-        _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
-        _il.Emit(OpCodes.Brfalse, leave);
+        if (!_chain)
+        {
+            // Without the MMU's inline path, stores do not go through the calls that tighten the stop.
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
+            _il.Emit(OpCodes.Brfalse, leave);
+        }
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldloc, _retiredLocal!);
+        _il.Emit(OpCodes.Stfld, IlMembers.InstructionsRetired);
     }
 
     /// <summary>
@@ -226,18 +251,26 @@ internal sealed class IlTraceEmitter
     /// <summary>
     /// Trace to trace inside compiled code, as the dispatch loop's chaining would do it: the exit's
     /// block retires, and when the run loop would not have to look (the boundary checks of
-    /// <see cref="EmitMustLeave"/>) and the site's last target trace is alive, starts at the RIP
-    /// just stored and had its pages checked at the current translation generation, the trace
-    /// becomes the current code and tail-calls the target; otherwise the retirement is undone and
-    /// the exit returned with its site noted, for the run loop to chain and fill the site.
+    /// <see cref="EmitRetireOrLeave"/>) and the site's last target trace is alive, starts at the RIP
+    /// just stored and had its pages checked at the current translation generation, the block's
+    /// count is stored, the trace becomes the current code and tail-calls the target; otherwise the
+    /// exit is returned with its site noted (its count not stored), for the run loop to chain and fill the site.
     /// </summary>
     private void EmitChainStub()
     {
         var leave = _il.DefineLabel();
         var target = _il.DeclareLocal(typeof(CompiledBlock));
         _il.MarkLabel(_chainStub);
-        AdjustRetired(OpCodes.Add, () => _il.Emit(OpCodes.Ldloc, _chainRetired!));
-        EmitMustLeave(leave);
+        // The boundary test without its store: the count is stored only when the chain goes on.
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
+        _il.Emit(OpCodes.Ldloc, _chainRetired!);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Stloc, _retiredLocal!);
+        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BudgetStopRetired);
+        _il.Emit(OpCodes.Bge_Un, leave);
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockChainTargets);
         _il.Emit(OpCodes.Ldloc, _chainSite!);
@@ -260,6 +293,9 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockMmu);
         _il.Emit(OpCodes.Call, IlMembers.MmuTranslationGeneration);
         _il.Emit(OpCodes.Bne_Un, leave);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldloc, _retiredLocal!);
+        _il.Emit(OpCodes.Stfld, IlMembers.InstructionsRetired);
         if (Array.IndexOf(_opensShadow, true) >= 0) EmitClearShadow();
         // this.Limits.Current = target; this.Limits.Chains++
         _il.Emit(OpCodes.Ldarg_0);
@@ -281,26 +317,12 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Ret);
 
         _il.MarkLabel(leave);
-        AdjustRetired(OpCodes.Sub, () => _il.Emit(OpCodes.Ldloc, _chainRetired!));
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockLimits);
         _il.Emit(OpCodes.Ldloc, _chainSite!);
         _il.Emit(OpCodes.Stfld, IlMembers.BudgetExitSite);
         _il.Emit(OpCodes.Ldloc, _chainExit!);
         _il.Emit(OpCodes.Ret);
-    }
-
-    private void AddRetired(int retired, OpCode op) => AdjustRetired(op, () => _il.Emit(OpCodes.Ldc_I8, (long)retired));
-
-    /// <summary>state.InstructionsRetired = state.InstructionsRetired <paramref name="op"/> (what <paramref name="pushAmount"/> pushes, an int64).</summary>
-    private void AdjustRetired(OpCode op, Action pushAmount)
-    {
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Dup);
-        _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
-        pushAmount();
-        _il.Emit(op);
-        _il.Emit(OpCodes.Stfld, IlMembers.InstructionsRetired);
     }
 
     private void SetSection(int section)
