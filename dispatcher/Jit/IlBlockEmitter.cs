@@ -115,6 +115,9 @@ internal sealed class IlBlockEmitter
         }
     }
 
+    /// <summary>The <c>ref ulong</c> local addressing slot 0 (declared by <see cref="EmitPrologue"/>).</summary>
+    internal LocalBuilder SlotsLocal => _slots;
+
     /// <summary>Uses the locals that <paramref name="first"/>'s prologue declared (the blocks of one trace share them).</summary>
     internal void ShareLocals(IlBlockEmitter first)
     {
@@ -411,23 +414,24 @@ internal sealed class IlBlockEmitter
                 _cold.Add(() =>
                 {
                     _il.MarkLabel(taken);
+                    if (_trace?.TryJump(_section, op.Imm, BlockEnd.Exit, op.Guest + 1) == true) return;
                     SetRip(op.Imm);
-                    _trace?.TryJump(_section, op.Imm, BlockEnd.Exit, op.Guest + 1);
                     ReturnExit(BlockEnd.Exit, op.Guest + 1);
                 });
                 return false;
             }
             case IrOpcode.Exit:
+                // Inside a trace the jump stores no RIP: only the paths that leave need it.
+                if (_trace?.TryJump(_section, op.Imm, BlockEnd.Exit, op.Guest + 1) == true) return true;
                 SetRip(op.Imm);
-                _trace?.TryJump(_section, op.Imm, BlockEnd.Exit, op.Guest + 1);
                 ReturnExit(BlockEnd.Exit, op.Guest + 1);
                 return true;
             case IrOpcode.ExitIndirect:
+                // The inlined indirect-branch check: on the recorded target, stay in the trace.
+                _trace?.TryJumpIndirect(_section, () => Ld(op.A), op.Guest + 1);
                 SlotAddress(GuestReg.Rip);
                 Ld(op.A);
                 _il.Emit(OpCodes.Stind_I8);
-                // The inlined indirect-branch check: on the recorded target, stay in the trace.
-                _trace?.TryJumpIndirect(_section, () => Ld(op.A), op.Guest + 1);
                 ReturnExit(BlockEnd.ExitIndirect, op.Guest + 1);
                 return true;
             case IrOpcode.Raise:

@@ -37,10 +37,13 @@ internal sealed class IlTraceEmitter
     private Label[] _labels = [];
     private LocalBuilder? _limitsLocal;
     private LocalBuilder? _retiredLocal;
-    // One return per exit number for the boundaries that leave: many boundaries share an exit.
-    private readonly Dictionary<int, Label> _leaves = new();
+    // One return per exit and target for the boundaries that leave: many boundaries share one.
+    private readonly Dictionary<(int Exit, ulong Rip), Label> _leaves = new();
+    private LocalBuilder? _slots;
     private readonly bool _chain;
     private readonly bool[] _opensShadow;
+    // Blocks whose tool callbacks see the state: RIP holds their start while they run, as in the interpreter.
+    private readonly bool[] _callsTools;
     private int _chainSites;
     private Label _chainStub;
     private LocalBuilder? _chainExit, _chainSite, _chainRetired;
@@ -55,9 +58,13 @@ internal sealed class IlTraceEmitter
         // Chaining checks the translation generation, which only the MMU has.
         _chain = path == MemoryAccessPath.Mmu;
         _opensShadow = new bool[blocks.Length];
+        _callsTools = new bool[blocks.Length];
         for (int k = 0; k < blocks.Length; k++)
             foreach (ref readonly var op in blocks[k].Ops)
+            {
                 if (op.Code == IrOpcode.System && (Drk.Hv.Cpu.SystemOp)op.Aux == Drk.Hv.Cpu.SystemOp.Sti) _opensShadow[k] = true;
+                if (op.Code is IrOpcode.CleanCall or IrOpcode.Meta) _callsTools[k] = true;
+            }
     }
 
     /// <summary>Chain sites emitted: plain exits that leave the trace (<see cref="CompiledBlock.ChainTargets"/> has one entry per site).</summary>
@@ -81,6 +88,7 @@ internal sealed class IlTraceEmitter
         for (int k = 0; k < _labels.Length; k++) _labels[k] = _il.DefineLabel();
 
         emitters[0].EmitPrologue(memory);
+        _slots = emitters[0].SlotsLocal;
         EmitBoundaryInvariants();
         SetSection(0);
         for (int k = 0; k < emitters.Length; k++)
@@ -110,16 +118,18 @@ internal sealed class IlTraceEmitter
 
     /// <summary>
     /// Called by block <paramref name="section"/>'s emitter at a direct exit to <paramref name="target"/>
-    /// (RIP already stored): when the target is in the trace, emits the boundary and the jump. The
-    /// emitter's own return follows (unreachable after a jump).
+    /// (RIP not stored): when the target is in the trace, emits the boundary and the jump and answers
+    /// true (the emitter emits nothing more for the exit: it would be unreachable); false otherwise.
     /// </summary>
-    public void TryJump(int section, ulong target, BlockEnd end, int retired)
+    public bool TryJump(int section, ulong target, BlockEnd end, int retired)
     {
         int to = Destination(section, target);
-        if (to >= 0) EmitBoundary(section, to, end, retired);
+        if (to < 0) return false;
+        EmitBoundary(section, to, end, retired);
+        return true;
     }
 
-    /// <summary>At an indirect exit of block <paramref name="section"/>: jumps when the target (<paramref name="loadTarget"/> pushes it) is the recorded next block or the head.</summary>
+    /// <summary>At an indirect exit of block <paramref name="section"/> (RIP not stored yet): jumps when the target (<paramref name="loadTarget"/> pushes it) is the recorded next block or the head.</summary>
     public void TryJumpIndirect(int section, Action loadTarget, int retired)
     {
         if (section + 1 < _blocks.Length) JumpIfTarget(section, section + 1, loadTarget, retired);
@@ -153,26 +163,29 @@ internal sealed class IlTraceEmitter
     /// <summary>Retires block <paramref name="from"/>, then jumps to block <paramref name="to"/> unless the run loop must get control here.</summary>
     private void EmitBoundary(int from, int to, BlockEnd end, int retired)
     {
-        EmitRetireOrLeave(() => _il.Emit(OpCodes.Ldc_I8, (long)retired), Leave(end, retired));
+        EmitRetireOrLeave(() => _il.Emit(OpCodes.Ldc_I8, (long)retired), Leave(end, retired, _blocks[to].StartRip));
         if (_opensShadow[from]) EmitClearShadow();
+        if (_callsTools[to]) StoreRip(_blocks[to].StartRip);
         if (to != from) SetSection(to);
         _il.Emit(OpCodes.Br, _labels[to]);
     }
 
     /// <summary>
-    /// Where a boundary goes when the run loop must get control: the return of the block's own
-    /// result, as the block alone would leave (the caller adds its count from the result). Shared
-    /// by every boundary with the same exit.
+    /// Where a boundary to <paramref name="rip"/> goes when the run loop must get control: RIP is
+    /// stored (the jumps that stay do not store it) and the block's own result returned, as the block
+    /// alone would leave (the caller adds its count from the result). Shared by every boundary with
+    /// the same exit and target.
     /// </summary>
-    private Label Leave(BlockEnd end, int retired)
+    private Label Leave(BlockEnd end, int retired, ulong rip)
     {
         int exit = IlBlockEmitter.ExitNumber(_exits, end, retired);
-        if (_leaves.TryGetValue(exit, out var label)) return label;
+        if (_leaves.TryGetValue((exit, rip), out var label)) return label;
         label = _il.DefineLabel();
-        _leaves.Add(exit, label);
+        _leaves.Add((exit, rip), label);
         _cold.Add(() =>
         {
             _il.MarkLabel(label);
+            StoreRip(rip);
             _il.Emit(OpCodes.Ldc_I4, exit);
             _il.Emit(OpCodes.Ret);
         });
@@ -323,6 +336,15 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Stfld, IlMembers.BudgetExitSite);
         _il.Emit(OpCodes.Ldloc, _chainExit!);
         _il.Emit(OpCodes.Ret);
+    }
+
+    private void StoreRip(ulong rip)
+    {
+        _il.Emit(OpCodes.Ldloc, _slots!);
+        _il.Emit(OpCodes.Ldc_I4, Drk.Hv.Cpu.GuestReg.Rip * sizeof(ulong));
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Ldc_I8, (long)rip);
+        _il.Emit(OpCodes.Stind_I8);
     }
 
     private void SetSection(int section)
