@@ -34,6 +34,9 @@ internal sealed class IlBlockEmitter
     private readonly MemoryAccessPath _path;
     private readonly nint _supervisorTlb;
     private readonly nint _userTlb;
+    // The CPL the method is always entered at (a trace's, which the dispatcher looks up by CPL and
+    // whose chain sites only lead to traces of the same CPL), or -1: then the prologue selects the TLB.
+    private readonly int _entryCpl = -1;
     private readonly LocalBuilder?[] _temps;
     // Locals are recycled: a temp's local returns to the pool after its last use, so a block (or
     // a trace of many blocks) needs about as many locals as temps live at once. Hundreds of
@@ -59,8 +62,9 @@ internal sealed class IlBlockEmitter
 
     /// <summary>The emitter of block <paramref name="section"/> of a trace: exits to the trace's next block (or its head) go through <paramref name="trace"/>.</summary>
     internal IlBlockEmitter(IrBlock block, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb,
-        List<BlockResult> exits, int section, IlTraceEmitter? trace, Stack<LocalBuilder> pool)
+        List<BlockResult> exits, int section, IlTraceEmitter? trace, Stack<LocalBuilder> pool, int entryCpl = -1)
     {
+        _entryCpl = entryCpl;
         _pool = pool;
         _lastUse = new int[block.TempCount];
         _released = new bool[block.TempCount];
@@ -104,14 +108,25 @@ internal sealed class IlBlockEmitter
         _slots = _il.DeclareLocal(typeof(ulong).MakeByRefType());
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, IlMembers.Slots);
-        _il.Emit(OpCodes.Ldc_I4_0);
-        _il.Emit(OpCodes.Ldelema, typeof(ulong));
+        // The array always holds every slot: no bounds check (ldelema on index 0 compiled to one
+        // at every method entry, which a trace pays at every transition).
+        _il.Emit(OpCodes.Call, IlMembers.ArrayDataReference);
         _il.Emit(OpCodes.Stloc, _slots);
         if (accessesMemory && _path == MemoryAccessPath.Mmu)
         {
             _tlb = _il.DeclareLocal(typeof(nint));
             _entry = _il.DeclareLocal(typeof(nint));
-            LoadTlb();
+            if (_entryCpl < 0)
+            {
+                LoadTlb();
+            }
+            else
+            {
+                // Known at compile time: no load of the CPL and no branch at every entry.
+                LdcI8((ulong)(_entryCpl == 3 ? _userTlb : _supervisorTlb));
+                _il.Emit(OpCodes.Conv_I);
+                _il.Emit(OpCodes.Stloc, _tlb);
+            }
         }
     }
 

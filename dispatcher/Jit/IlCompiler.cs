@@ -82,9 +82,11 @@ public sealed class IlCompiler
     /// Compiles a trace, the path <paramref name="blocks"/> (none may change afterwards), into one
     /// method (<see cref="IlTraceEmitter"/>): exits to the next block of the path or back to the
     /// first stay inside it. <see cref="CompiledBlock.ExitSection"/> says which block it left from.
+    /// With <paramref name="entryCpl"/>, the privilege level the trace is always entered at (the one
+    /// its blocks were recorded at), the method starts with that level's TLB instead of selecting it.
     /// </summary>
     /// <exception cref="NotSupportedException">A block holds an op this tier does not compile.</exception>
-    public CompiledBlock CompileTrace(IrBlock[] blocks)
+    public CompiledBlock CompileTrace(IrBlock[] blocks, int entryCpl = -1)
     {
         long start = Stopwatch.GetTimestamp();
         var compiled = new CompiledBlock(blocks, _runtime);
@@ -97,7 +99,7 @@ public sealed class IlCompiler
             InitLocals = false,
         };
         var il = method.GetILGenerator(64 + 24 * ops);
-        var emitter = new IlTraceEmitter(blocks, il, _path, _supervisorTlb, _userTlb);
+        var emitter = new IlTraceEmitter(blocks, il, _path, _supervisorTlb, _userTlb, entryCpl);
         emitter.Emit();
         compiled.IlSize = il.ILOffset;
         var code = method.CreateDelegate<Func<VcpuState, int>>(compiled);
@@ -108,12 +110,12 @@ public sealed class IlCompiler
     }
 
     /// <summary>As <see cref="CompileTrace"/>; null with the reason when a block holds an op this tier does not compile.</summary>
-    public CompiledBlock? TryCompileTrace(IrBlock[] blocks, out string? reason)
+    public CompiledBlock? TryCompileTrace(IrBlock[] blocks, out string? reason, int entryCpl = -1)
     {
         try
         {
             reason = null;
-            return CompileTrace(blocks);
+            return CompileTrace(blocks, entryCpl);
         }
         catch (NotSupportedException e)
         {

@@ -15,6 +15,9 @@ internal static class IlMembers
     private const BindingFlags Internal = BindingFlags.Instance | BindingFlags.NonPublic;
 
     public static readonly FieldInfo Slots = typeof(VcpuState).GetField(nameof(VcpuState.Slots))!;
+    public static readonly MethodInfo ArrayDataReference = typeof(System.Runtime.InteropServices.MemoryMarshal)
+        .GetMethods().Single(m => m.Name == nameof(System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference) && m.IsGenericMethodDefinition)
+        .MakeGenericMethod(typeof(ulong));
     public static readonly FieldInfo Cpl = typeof(VcpuState).GetField(nameof(VcpuState.Cpl))!;
     public static readonly FieldInfo InstructionsRetired = typeof(VcpuState).GetField(nameof(VcpuState.InstructionsRetired))!;
 
@@ -32,7 +35,6 @@ internal static class IlMembers
     public static readonly FieldInfo BlockMmu = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Mmu), Internal)!;
     public static readonly FieldInfo TraceCheckedGeneration = typeof(Trace).GetField(nameof(Trace.CheckedGeneration), Internal)!;
     public static readonly MethodInfo MmuTranslationGeneration = typeof(Mmu).GetProperty(nameof(Mmu.TranslationGeneration))!.GetMethod!;
-    public static readonly MethodInfo StateRip = typeof(VcpuState).GetProperty(nameof(VcpuState.Rip))!.GetMethod!;
     public static readonly MethodInfo CodeInvoke = typeof(Func<VcpuState, int>).GetMethod(nameof(Func<VcpuState, int>.Invoke))!;
 
     // A private field named by string: a rename fails here, at type initialisation, not in generated code.

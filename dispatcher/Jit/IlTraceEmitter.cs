@@ -42,14 +42,17 @@ internal sealed class IlTraceEmitter
     private LocalBuilder? _slots;
     private readonly bool _chain;
     private readonly bool[] _opensShadow;
+    private readonly int _entryCpl;
     // Blocks whose tool callbacks see the state: RIP holds their start while they run, as in the interpreter.
     private readonly bool[] _callsTools;
     private int _chainSites;
     private Label _chainStub;
     private LocalBuilder? _chainExit, _chainSite, _chainRetired;
 
-    public IlTraceEmitter(IrBlock[] blocks, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb)
+    /// <param name="entryCpl">The CPL the trace is always entered at (its blocks were recorded there), or -1.</param>
+    public IlTraceEmitter(IrBlock[] blocks, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb, int entryCpl = -1)
     {
+        _entryCpl = entryCpl;
         _blocks = blocks;
         _il = il;
         _path = path;
@@ -81,7 +84,7 @@ internal sealed class IlTraceEmitter
         var pool = new Stack<LocalBuilder>();
         for (int k = 0; k < _blocks.Length; k++)
         {
-            emitters[k] = new IlBlockEmitter(_blocks[k], _il, _path, _supervisorTlb, _userTlb, _exits, k, this, pool);
+            emitters[k] = new IlBlockEmitter(_blocks[k], _il, _path, _supervisorTlb, _userTlb, _exits, k, this, pool, _entryCpl);
             memory |= emitters[k].Analyse();
         }
         _labels = new Label[_blocks.Length];
@@ -294,8 +297,10 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Ldloc, target);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
         _il.Emit(OpCodes.Brfalse, leave);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Call, IlMembers.StateRip);
+        _il.Emit(OpCodes.Ldloc, _slots!);
+        _il.Emit(OpCodes.Ldc_I4, Drk.Hv.Cpu.GuestReg.Rip * sizeof(ulong));
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Ldind_I8);
         _il.Emit(OpCodes.Ldloc, target);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockEntryRip);
         _il.Emit(OpCodes.Bne_Un, leave);

@@ -11,8 +11,9 @@ namespace Drk.Dispatcher.Tests.Jit;
 /// <summary>
 /// The soft-TLB fast path that compiled blocks inline over an <see cref="Mmu"/>: the layout contract
 /// of <see cref="TlbFastPath"/>, and compiled loads and stores against the interpreter on misses,
-/// hits, page-crossing accesses, unbacked and faulting addresses, user and supervisor TLBs, a CPL
-/// change in the middle of a block and write-watched code pages.
+/// hits, page-crossing accesses, unbacked and faulting addresses, user and supervisor TLBs (also
+/// chosen at compile time for a trace's CPL), a CPL change in the middle of a block and
+/// write-watched code pages.
 /// </summary>
 public sealed unsafe class TlbFastPathTests
 {
@@ -113,6 +114,37 @@ public sealed unsafe class TlbFastPathTests
             twin.AssertSameState($"run {run}");
             Assert.Equal(ExceptionVector.PageFault, actual.Fault.Vector);
             Assert.Equal(2, actual.Retired);
+        }
+    }
+
+    [Fact]
+    public void A_trace_entered_at_CPL_3_starts_with_the_user_TLB()
+    {
+        // The identity map is supervisor-only. A load at CPL 0 fills the supervisor TLB's entry for
+        // the address; a trace compiled for CPL 3 takes the user TLB as a constant, so there the same
+        // load misses and faults (U/S), as in the interpreter, instead of hitting the kernel's entry.
+        using var twin = TierTwin.Mmu(paging: true);
+        var block = AccessBlock(IrType.I64);
+        const ulong address = DataBase + 0x80;
+        Reset(twin, address, 1, cpl: 0);
+        twin.Run(block, "CPL 0 fills the supervisor entry");
+        var trace = twin.Jit.Compiler.CompileTrace([block], entryCpl: 3);
+        var kernelTrace = twin.Jit.Compiler.CompileTrace([block], entryCpl: 0);
+        for (int run = 0; run < 2; run++)
+        {
+            Reset(twin, address, 2, cpl: 3);
+            var expected = twin.Interp.Interpreter.Execute(block, twin.Interp.State);
+            var actual = trace.Execute(twin.Jit.State);
+            TierTwin.AssertSameResult(expected, actual, $"CPL 3, run {run}");
+            twin.AssertSameState($"CPL 3, run {run}");
+            Assert.Equal(ExceptionVector.PageFault, actual.Fault.Vector);
+
+            Reset(twin, address, 3, cpl: 0);
+            expected = twin.Interp.Interpreter.Execute(block, twin.Interp.State);
+            actual = kernelTrace.Execute(twin.Jit.State);
+            TierTwin.AssertSameResult(expected, actual, $"CPL 0, run {run}");
+            twin.AssertSameState($"CPL 0, run {run}");
+            Assert.Equal(BlockEnd.Exit, actual.End);
         }
     }
 
