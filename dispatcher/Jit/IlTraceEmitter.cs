@@ -166,7 +166,8 @@ internal sealed class IlTraceEmitter
     /// <summary>Retires block <paramref name="from"/>, then jumps to block <paramref name="to"/> unless the run loop must get control here.</summary>
     private void EmitBoundary(int from, int to, BlockEnd end, int retired)
     {
-        EmitRetireOrLeave(() => _il.Emit(OpCodes.Ldc_I8, (long)retired), Leave(end, retired, _blocks[to].StartRip));
+        EmitRetiredTest(() => _il.Emit(OpCodes.Ldc_I8, (long)retired), Leave(end, retired, _blocks[to].StartRip));
+        StoreRetired();
         if (_opensShadow[from]) EmitClearShadow();
         if (_callsTools[to]) StoreRip(_blocks[to].StartRip);
         if (to != from) SetSection(to);
@@ -196,14 +197,15 @@ internal sealed class IlTraceEmitter
     }
 
     /// <summary>
-    /// A block boundary: the retired count with the block's instructions (what <paramref name="pushCount"/>
-    /// pushes, an int64) goes to a local, then the code jumps to <paramref name="leave"/>, nothing
-    /// stored, when the run loop must get control here, and otherwise stores the count. One test
-    /// serves: the dispatcher sets the budget's stop to the round's end or, when it comes first, the
-    /// point where the APIC may have an interrupt; calls out of the trace lower it when they change
-    /// either, or invalidate the trace (<c>CompiledBlock.TightenStop</c>).
+    /// A block boundary's test: the retired count with the block's instructions (what
+    /// <paramref name="pushCount"/> pushes, an int64) goes to a local, then the code jumps to
+    /// <paramref name="leave"/>, nothing stored, when the run loop must get control here (the caller
+    /// stores the count where it goes on, <see cref="StoreRetired"/>). One test serves: the
+    /// dispatcher sets the budget's stop to the round's end or, when it comes first, the point where
+    /// the APIC may have an interrupt; calls out of the trace lower it when they change either, or
+    /// invalidate the trace (<c>CompiledBlock.TightenStop</c>).
     /// </summary>
-    private void EmitRetireOrLeave(Action pushCount, Label leave)
+    private void EmitRetiredTest(Action pushCount, Label leave)
     {
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
@@ -221,6 +223,11 @@ internal sealed class IlTraceEmitter
             _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
             _il.Emit(OpCodes.Brfalse, leave);
         }
+    }
+
+    /// <summary>Stores the count <see cref="EmitRetiredTest"/> computed: the block has retired.</summary>
+    private void StoreRetired()
+    {
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _retiredLocal!);
         _il.Emit(OpCodes.Stfld, IlMembers.InstructionsRetired);
@@ -267,7 +274,7 @@ internal sealed class IlTraceEmitter
     /// <summary>
     /// Trace to trace inside compiled code, as the dispatch loop's chaining would do it: the exit's
     /// block retires, and when the run loop would not have to look (the boundary checks of
-    /// <see cref="EmitRetireOrLeave"/>) and the site's last target trace is alive, starts at the RIP
+    /// <see cref="EmitRetiredTest"/>) and the site's last target trace is alive, starts at the RIP
     /// just stored and had its pages checked at the current translation generation, the block's
     /// count is stored, the trace becomes the current code and tail-calls the target; otherwise the
     /// exit is returned with its site noted (its count not stored), for the run loop to chain and fill the site.
@@ -277,16 +284,8 @@ internal sealed class IlTraceEmitter
         var leave = _il.DefineLabel();
         var target = _il.DeclareLocal(typeof(CompiledBlock));
         _il.MarkLabel(_chainStub);
-        // The boundary test without its store: the count is stored only when the chain goes on.
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
-        _il.Emit(OpCodes.Ldloc, _chainRetired!);
-        _il.Emit(OpCodes.Add);
-        _il.Emit(OpCodes.Dup);
-        _il.Emit(OpCodes.Stloc, _retiredLocal!);
-        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BudgetStopRetired);
-        _il.Emit(OpCodes.Bge_Un, leave);
+        // The count is stored only when the chain goes on.
+        EmitRetiredTest(() => _il.Emit(OpCodes.Ldloc, _chainRetired!), leave);
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockChainTargets);
         _il.Emit(OpCodes.Ldloc, _chainSite!);
@@ -311,9 +310,7 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockMmu);
         _il.Emit(OpCodes.Call, IlMembers.MmuTranslationGeneration);
         _il.Emit(OpCodes.Bne_Un, leave);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldloc, _retiredLocal!);
-        _il.Emit(OpCodes.Stfld, IlMembers.InstructionsRetired);
+        StoreRetired();
         if (Array.IndexOf(_opensShadow, true) >= 0) EmitClearShadow();
         // this.Limits.Current = target; this.Limits.Chains++
         _il.Emit(OpCodes.Ldarg_0);
