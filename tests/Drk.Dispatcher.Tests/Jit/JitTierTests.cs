@@ -71,11 +71,15 @@ public sealed class JitTierTests
         var state = new VcpuState();
         tier.Execute(block, state, interpreter);
         tier.Execute(block, state, interpreter);  // reaches the threshold: queued
+        // The execution that queued it looks once more, so it may already run the code when this
+        // thread lost the CPU to the compiler in between; the first execution never does.
+        long early = tier.Statistics.CompiledExecutions;
+        Assert.InRange(early, 0, 1);
         tier.WaitForCompilations();
         Assert.NotNull(tier.CompiledCodeOf(block));
         tier.Execute(block, state, interpreter);
         Assert.Equal(3UL, state[GuestReg.Rax]);
-        Assert.Equal(1, tier.Statistics.CompiledExecutions);
+        Assert.Equal(early + 1, tier.Statistics.CompiledExecutions);
         Assert.Null(tier.LastFailure);
     }
 
