@@ -728,6 +728,51 @@ public sealed class CodeCacheTests
     }
 
     [Fact]
+    public void A_block_past_a_trace_s_head_that_writes_its_own_code_runs_it_in_its_new_form()
+    {
+        // The loop's trace holds the function's block after its own. Once, the function's store
+        // rewrites the immediate of the add right after it, in the same block: the run loop must
+        // know that this block, not the trace's head, is running, to end it at the store and run
+        // the add anew.
+        const ulong function = TestMachine.CodeBase + 0x800;
+        const ulong immediate = function + 2 + 3; // after mov [rdi], esi (2 bytes) and the add's REX, opcode, ModRM
+        const int iterations = 10_000, patchAt = 5_000;
+        void Setup(TestMachine m)
+        {
+            m.Load(function, a =>
+            {
+                a.mov(__dword_ptr[rdi], esi);
+                a.add(rbx, 0x1234_5678);
+                a.ret();
+            });
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                var top = a.CreateLabel();
+                a.xor(ebx, ebx);
+                a.mov(esi, 1_000);
+                a.mov(rdx, immediate);
+                a.mov(r8, function);
+                a.mov(ecx, iterations);
+                a.Label(ref top);
+                a.mov(rdi, Data);
+                a.cmp(ecx, patchAt);
+                a.cmove(rdi, rdx);
+                a.call(r8);
+                a.dec(ecx);
+                a.jnz(top);
+                StoreResult(a, rbx, 0);
+                TestMachine.Exit(a, 10);
+            });
+        }
+
+        var (interp, jit) = RunBoth(Setup);
+
+        Assert.Equal((iterations - patchAt) * 0x1234_5678UL + patchAt * 1_000UL, interp.Words[0]);
+        Assert.True(jit.Stats.TraceRuns > 0, "no trace ran");
+        Assert.True(jit.Cache.Invalidated >= 1);
+    }
+
+    [Fact]
     public void Code_a_trace_writes_into_a_later_block_of_itself_runs_in_its_new_form()
     {
         // The loop's trace holds its own block, the function and the loop's end. Once, the store in
