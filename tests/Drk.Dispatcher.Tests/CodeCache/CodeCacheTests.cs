@@ -734,42 +734,8 @@ public sealed class CodeCacheTests
         // rewrites the immediate of the add right after it, in the same block: the run loop must
         // know that this block, not the trace's head, is running, to end it at the store and run
         // the add anew.
-        const ulong function = TestMachine.CodeBase + 0x800;
-        const ulong immediate = function + 2 + 3; // after mov [rdi], esi (2 bytes) and the add's REX, opcode, ModRM
-        const int iterations = 10_000, patchAt = 5_000;
-        void Setup(TestMachine m)
-        {
-            m.Load(function, a =>
-            {
-                a.mov(__dword_ptr[rdi], esi);
-                a.add(rbx, 0x1234_5678);
-                a.ret();
-            });
-            m.Load(TestMachine.CodeBase, a =>
-            {
-                var top = a.CreateLabel();
-                a.xor(ebx, ebx);
-                a.mov(esi, 1_000);
-                a.mov(rdx, immediate);
-                a.mov(r8, function);
-                a.mov(ecx, iterations);
-                a.Label(ref top);
-                a.mov(rdi, Data);
-                a.cmp(ecx, patchAt);
-                a.cmove(rdi, rdx);
-                a.call(r8);
-                a.dec(ecx);
-                a.jnz(top);
-                StoreResult(a, rbx, 0);
-                TestMachine.Exit(a, 10);
-            });
-        }
-
-        var (interp, jit) = RunBoth(Setup);
-
-        Assert.Equal((iterations - patchAt) * 0x1234_5678UL + patchAt * 1_000UL, interp.Words[0]);
-        Assert.True(jit.Stats.TraceRuns > 0, "no trace ran");
-        Assert.True(jit.Cache.Invalidated >= 1);
+        var (interp, jit) = RunBoth(m => LoopPatchingAnAdd(m, storeInFunction: true));
+        AssertPatchedOnce(interp, jit);
     }
 
     [Fact]
@@ -780,40 +746,53 @@ public sealed class CodeCacheTests
         // trace: the trace must leave at the next block boundary, and the add run in its new form
         // from then on. The store goes through the TLB's slow path (the code page is write-watched);
         // nothing else in the trace would notice.
+        var (interp, jit) = RunBoth(m => LoopPatchingAnAdd(m, storeInFunction: false));
+        AssertPatchedOnce(interp, jit);
+    }
+
+    private const int PatchIterations = 10_000, PatchAt = 5_000;
+
+    /// <summary>
+    /// A loop of <see cref="PatchIterations"/> calls of a function whose add of 0x12345678 to rbx
+    /// becomes an add of 1,000 at iteration <see cref="PatchAt"/>: a store of esi goes to a data
+    /// word except then, when it goes to the add's immediate. The store is the function's first
+    /// instruction (<paramref name="storeInFunction"/>) or the loop's last before the call; rbx goes to word 0.
+    /// </summary>
+    private static void LoopPatchingAnAdd(TestMachine m, bool storeInFunction)
+    {
         const ulong function = TestMachine.CodeBase + 0x800;
-        const ulong immediate = function + 3; // after the add's REX, opcode and ModRM
-        const int iterations = 10_000, patchAt = 5_000;
-        void Setup(TestMachine m)
+        // After the store (mov [rdi], esi: 2 bytes) if any, and the add's REX, opcode and ModRM.
+        ulong immediate = function + (storeInFunction ? 2UL : 0) + 3;
+        m.Load(function, a =>
         {
-            m.Load(function, a =>
-            {
-                a.add(rbx, 0x1234_5678); // imm32, so the patched immediate is 4 bytes
-                a.ret();
-            });
-            m.Load(TestMachine.CodeBase, a =>
-            {
-                var top = a.CreateLabel();
-                a.xor(ebx, ebx);
-                a.mov(esi, 1_000);
-                a.mov(rdx, immediate);
-                a.mov(r8, function);
-                a.mov(ecx, iterations);
-                a.Label(ref top);
-                a.mov(rdi, Data);
-                a.cmp(ecx, patchAt);
-                a.cmove(rdi, rdx);
-                a.mov(__dword_ptr[rdi], esi);
-                a.call(r8);
-                a.dec(ecx);
-                a.jnz(top);
-                StoreResult(a, rbx, 0);
-                TestMachine.Exit(a, 9);
-            });
-        }
+            if (storeInFunction) a.mov(__dword_ptr[rdi], esi);
+            a.add(rbx, 0x1234_5678); // imm32, so the patched immediate is 4 bytes
+            a.ret();
+        });
+        m.Load(TestMachine.CodeBase, a =>
+        {
+            var top = a.CreateLabel();
+            a.xor(ebx, ebx);
+            a.mov(esi, 1_000);
+            a.mov(rdx, immediate);
+            a.mov(r8, function);
+            a.mov(ecx, PatchIterations);
+            a.Label(ref top);
+            a.mov(rdi, Data);
+            a.cmp(ecx, PatchAt);
+            a.cmove(rdi, rdx);
+            if (!storeInFunction) a.mov(__dword_ptr[rdi], esi);
+            a.call(r8);
+            a.dec(ecx);
+            a.jnz(top);
+            StoreResult(a, rbx, 0);
+            TestMachine.Exit(a, 9);
+        });
+    }
 
-        var (interp, jit) = RunBoth(Setup);
-
-        Assert.Equal((iterations - patchAt) * 0x1234_5678UL + patchAt * 1_000UL, interp.Words[0]);
+    private static void AssertPatchedOnce(Outcome interp, Outcome jit)
+    {
+        Assert.Equal((PatchIterations - PatchAt) * 0x1234_5678UL + PatchAt * 1_000UL, interp.Words[0]);
         Assert.True(jit.Stats.TraceRuns > 0, "no trace ran");
         Assert.True(jit.Cache.Invalidated >= 1);
     }
