@@ -296,9 +296,7 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Ldloc, target);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
         _il.Emit(OpCodes.Brfalse, leave);
-        _il.Emit(OpCodes.Ldloc, _slots!);
-        _il.Emit(OpCodes.Ldc_I4, Drk.Hv.Cpu.GuestReg.Rip * sizeof(ulong));
-        _il.Emit(OpCodes.Add);
+        RipSlotAddress();
         _il.Emit(OpCodes.Ldind_I8);
         _il.Emit(OpCodes.Ldloc, target);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockEntryRip);
@@ -312,9 +310,8 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Bne_Un, leave);
         StoreRetired();
         if (Array.IndexOf(_opensShadow, true) >= 0) EmitClearShadow();
-        // this.Limits.Current = target; this.Limits.Chains++
-        _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockLimits);
+        // limits.Current = target; limits.Chains++
+        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
         _il.Emit(OpCodes.Dup);
         _il.Emit(OpCodes.Ldloc, target);
         _il.Emit(OpCodes.Stfld, IlMembers.BudgetCurrent);
@@ -332,8 +329,7 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Ret);
 
         _il.MarkLabel(leave);
-        _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockLimits);
+        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
         _il.Emit(OpCodes.Ldloc, _chainSite!);
         _il.Emit(OpCodes.Stfld, IlMembers.BudgetExitSite);
         _il.Emit(OpCodes.Ldloc, _chainExit!);
@@ -342,11 +338,17 @@ internal sealed class IlTraceEmitter
 
     private void StoreRip(ulong rip)
     {
+        RipSlotAddress();
+        _il.Emit(OpCodes.Ldc_I8, (long)rip);
+        _il.Emit(OpCodes.Stind_I8);
+    }
+
+    /// <summary>Pushes the address of the RIP slot (through the slots reference the prologue loaded).</summary>
+    private void RipSlotAddress()
+    {
         _il.Emit(OpCodes.Ldloc, _slots!);
         _il.Emit(OpCodes.Ldc_I4, Drk.Hv.Cpu.GuestReg.Rip * sizeof(ulong));
         _il.Emit(OpCodes.Add);
-        _il.Emit(OpCodes.Ldc_I8, (long)rip);
-        _il.Emit(OpCodes.Stind_I8);
     }
 
     private void SetSection(int section)

@@ -1,14 +1,18 @@
 namespace Drk.Dispatcher.Jit;
 
 /// <summary>
-/// What compiled traces and the run loop share per vCPU: where traces must give control back (the
-/// retired-instruction count at which the round or the instruction budget ends; traces check it at
-/// every block boundary, so they stop exactly where the run loop would have stopped between
-/// blocks), and what a run of compiled code did when traces went on into one another by themselves.
+/// What compiled traces and the run loop share per vCPU: where traces must give control back (a
+/// retired-instruction count that traces check at every block boundary, so they stop exactly where
+/// the run loop would have looked between blocks), and what a run of compiled code did when traces
+/// went on into one another by themselves.
 /// </summary>
 public sealed class TraceBudget
 {
-    /// <summary>Traces leave at the first block boundary where <c>VcpuState.InstructionsRetired</c> has reached this.</summary>
+    /// <summary>
+    /// Traces leave at the first block boundary where <c>VcpuState.InstructionsRetired</c> has reached
+    /// this: set by the dispatcher at entry to the round's end or, sooner, the APIC's poll point;
+    /// lowered by calls out of the trace (<c>CompiledBlock.TightenStop</c>), to 0 when the trace died.
+    /// </summary>
     public ulong StopRetired;
 
     /// <summary>The code running now or last: set by <see cref="CompiledBlock"/> when a run starts, and by a trace that chains into another.</summary>

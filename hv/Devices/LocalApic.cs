@@ -87,8 +87,7 @@ public sealed class LocalApic : IMmioDevice
         }
     }
 
-    // A plain field so that the dispatcher's compiled traces read it inline (a getter call there
-    // cost RyuJIT an inlining decision at every block boundary): see Drk.Dispatcher's InterruptPoll.
+    // Part of the poll point (_pollAt), which is what block boundaries read.
     private bool _nmiPending;
 
     /// <summary>The task-priority register (bits 7:0); CR8 is TPR[7:4].</summary>
@@ -113,8 +112,7 @@ public sealed class LocalApic : IMmioDevice
         _lvtTimer = _lvtThermal = _lvtPerf = _lvtLint0 = _lvtLint1 = _lvtError = _lvtCmci = LvtMasked;
         _initialCount = _divideConfig = 0;
         _expiry = ulong.MaxValue;
-        NmiPending = false;
-        UpdatePollAt();
+        NmiPending = false; // last: its setter brings the poll point up to date with all of the above
     }
 
     private void UpdatePollAt() => _pollAt = _irrCount != 0 || _nmiPending ? 0 : _expiry;
