@@ -88,22 +88,20 @@ public sealed class CodeCacheTests
     /// </summary>
     private static void LoopCallingAcrossTraces(Assembler a, int iterations, ulong function, Action<Label> first)
     {
-        var top = a.CreateLabel();
         var blocks = new Label[5];
         for (int i = 0; i < blocks.Length; i++) blocks[i] = a.CreateLabel();
-        a.mov(ecx, iterations);
-        a.Label(ref top);
-        first(blocks[0]);
-        a.jmp(blocks[0]);
-        for (int i = 0; i < blocks.Length; i++)
+        CountedLoop(a, iterations, () =>
         {
-            a.Label(ref blocks[i]);
-            a.add(r10, i + 1);
-            if (i + 1 < blocks.Length) a.jmp(blocks[i + 1]);
-        }
-        a.call(function);
-        a.dec(ecx);
-        a.jnz(top);
+            first(blocks[0]);
+            a.jmp(blocks[0]);
+            for (int i = 0; i < blocks.Length; i++)
+            {
+                a.Label(ref blocks[i]);
+                a.add(r10, i + 1);
+                if (i + 1 < blocks.Length) a.jmp(blocks[i + 1]);
+            }
+            a.call(function);
+        });
     }
 
     /// <summary>
@@ -413,7 +411,6 @@ public sealed class CodeCacheTests
             });
             m.Load(TestMachine.CodeBase, a =>
             {
-                var top = a.CreateLabel();
                 a.mov(rax, Apic);
                 a.mov(__dword_ptr[rax + 0xF0], 0x1FF);   // software enable
                 a.sti();
@@ -421,16 +418,15 @@ public sealed class CodeCacheTests
                 a.mov(esi, 0x4_0040);                    // fixed, vector 0x40, shorthand: self
                 a.mov(rdx, Apic + 0x300);                // ICR, low half
                 a.mov(r8, function);
-                a.mov(ecx, 20_000);
-                a.Label(ref top);
-                a.mov(rdi, Data);
-                a.test(ecx, 63);
-                a.cmovz(rdi, rdx);
-                a.mov(__dword_ptr[rdi], esi);
-                a.call(r8);
-                a.xor(rbx, rcx);
-                a.dec(ecx);
-                a.jnz(top);
+                CountedLoop(a, 20_000, () =>
+                {
+                    a.mov(rdi, Data);
+                    a.test(ecx, 63);
+                    a.cmovz(rdi, rdx);
+                    a.mov(__dword_ptr[rdi], esi);
+                    a.call(r8);
+                    a.xor(rbx, rcx);
+                });
                 StoreResult(a, rbx, 4);
                 TestMachine.Exit(a, 4);
             });
@@ -488,26 +484,24 @@ public sealed class CodeCacheTests
                 StartPeriodicTimer(a, 1_013);
                 a.xor(ebx, ebx);
                 // Blocks: [cli] (CLI ends its block), [imul add jmp], four more, the last ending with STI.
-                var top = a.CreateLabel();
                 var blocks = new Label[4];
                 for (int i = 0; i < blocks.Length; i++) blocks[i] = a.CreateLabel();
-                a.mov(ecx, 60_000);
-                a.Label(ref top);
-                a.cli();
-                a.imul(rbx, rbx, 5);
-                a.add(rbx, rcx);
-                a.jmp(blocks[0]);
-                for (int i = 0; i < blocks.Length; i++)
+                CountedLoop(a, 60_000, () =>
                 {
-                    a.Label(ref blocks[i]);
-                    a.add(r10, i + 1);
-                    if (i + 1 < blocks.Length) a.jmp(blocks[i + 1]);
-                }
-                a.sti();
-                a.xor(rbx, rcx);     // in the shadow
-                a.call(function);
-                a.dec(ecx);
-                a.jnz(top);
+                    a.cli();
+                    a.imul(rbx, rbx, 5);
+                    a.add(rbx, rcx);
+                    a.jmp(blocks[0]);
+                    for (int i = 0; i < blocks.Length; i++)
+                    {
+                        a.Label(ref blocks[i]);
+                        a.add(r10, i + 1);
+                        if (i + 1 < blocks.Length) a.jmp(blocks[i + 1]);
+                    }
+                    a.sti();
+                    a.xor(rbx, rcx);     // in the shadow
+                    a.call(function);
+                });
                 StoreResult(a, rbx, 4);
                 TestMachine.Exit(a, 4);
             });
@@ -771,20 +765,18 @@ public sealed class CodeCacheTests
         });
         m.Load(TestMachine.CodeBase, a =>
         {
-            var top = a.CreateLabel();
             a.xor(ebx, ebx);
             a.mov(esi, 1_000);
             a.mov(rdx, immediate);
             a.mov(r8, function);
-            a.mov(ecx, PatchIterations);
-            a.Label(ref top);
-            a.mov(rdi, Data);
-            a.cmp(ecx, PatchAt);
-            a.cmove(rdi, rdx);
-            if (!storeInFunction) a.mov(__dword_ptr[rdi], esi);
-            a.call(r8);
-            a.dec(ecx);
-            a.jnz(top);
+            CountedLoop(a, PatchIterations, () =>
+            {
+                a.mov(rdi, Data);
+                a.cmp(ecx, PatchAt);
+                a.cmove(rdi, rdx);
+                if (!storeInFunction) a.mov(__dword_ptr[rdi], esi);
+                a.call(r8);
+            });
             StoreResult(a, rbx, 0);
             TestMachine.Exit(a, 9);
         });
