@@ -563,14 +563,13 @@ internal sealed class IlBlockEmitter
         var done = _il.DefineLabel();
 
         _il.Emit(OpCodes.Ldloc, _tlb!);
+        // ((address >> PageShift) & IndexMask) << EntryShift, as one shift and one mask.
         Ld(op.A);
-        LdcI4(TlbFastPath.PageShift);
+        LdcI4(TlbFastPath.PageShift - TlbFastPath.EntryShift);
         _il.Emit(OpCodes.Shr_Un);
-        LdcI8(TlbFastPath.IndexMask);
+        LdcI8(TlbFastPath.IndexMask << TlbFastPath.EntryShift);
         _il.Emit(OpCodes.And);
         _il.Emit(OpCodes.Conv_I);
-        LdcI4(TlbFastPath.EntrySize);
-        _il.Emit(OpCodes.Mul);
         _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Stloc, _entry!);
 

@@ -18,4 +18,9 @@ internal struct TlbEntry
     public ulong LinearPage;
     /// <summary>Size of the guest page that produced the entry minus one (for INVLPG of large pages).</summary>
     public ulong GuestPageMask;
+    /// <summary>
+    /// Pads an entry to 64 bytes, so that the inline fast path scales the page index by a shift
+    /// (<see cref="TlbFastPath.EntryShift"/>) instead of a multiply on every memory access.
+    /// </summary>
+    private readonly ulong _padding;
 }

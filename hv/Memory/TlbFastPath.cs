@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -37,6 +38,9 @@ public static class TlbFastPath
 
     /// <summary>Size in bytes of one entry.</summary>
     public static int EntrySize => Unsafe.SizeOf<TlbEntry>();
+
+    /// <summary>log2 of <see cref="EntrySize"/>: an entry's byte offset is its index shifted left by this.</summary>
+    public static int EntryShift => BitOperations.Log2((uint)EntrySize);
 
     /// <summary>Offset in an entry of the tag that reads compare against.</summary>
     public static int ReadTagOffset => (int)Marshal.OffsetOf<TlbEntry>(nameof(TlbEntry.ReadTag));

@@ -36,6 +36,8 @@ public sealed unsafe class TlbFastPathTests
         byte* entry = (byte*)TlbFastPath.EntriesAddress(mmu, user: false)
             + (nint)((address >> TlbFastPath.PageShift) & TlbFastPath.IndexMask) * TlbFastPath.EntrySize;
         Assert.Equal(address & ~TlbFastPath.PageOffsetMask, *(ulong*)(entry + TlbFastPath.ReadTagOffset));
+        // The compiled fast path scales the index by a shift.
+        Assert.Equal(TlbFastPath.EntrySize, 1 << TlbFastPath.EntryShift);
         byte* host = (byte*)(*(nint*)(entry + TlbFastPath.HostAddendOffset) + (nint)address);
         Assert.Equal(0x5a, *host);
         Assert.NotEqual(TlbFastPath.EntriesAddress(mmu, user: false), TlbFastPath.EntriesAddress(mmu, user: true));
