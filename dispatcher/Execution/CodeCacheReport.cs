@@ -15,7 +15,7 @@ public static class CodeCacheReport
         var c = CultureInfo.InvariantCulture;
         var d = new DispatchStatistics();
         long fragments = 0, bytes = 0, peak = 0, flushes = 0, iblHits = 0, iblMisses = 0;
-        long compiled = 0, traces = 0, traceBlocks = 0, compiledRuns = 0, interpretedRuns = 0, unsupported = 0;
+        long compiled = 0, traces = 0, traceBlocks = 0, compiledRuns = 0, interpretedRuns = 0, unsupported = 0, resumes = 0;
         TimeSpan compile = TimeSpan.Zero, traceCompile = TimeSpan.Zero;
         bool jit = false;
         foreach (var v in runner.Vcpus)
@@ -39,6 +39,7 @@ public static class CodeCacheReport
                 compiledRuns += s.CompiledExecutions;
                 interpretedRuns += s.InterpretedExecutions;
                 unsupported += s.Unsupported;
+                resumes += tier.Runtime.InterpreterResumes;
             }
         }
         var lines = new List<string>
@@ -53,9 +54,9 @@ public static class CodeCacheReport
         };
         if (jit)
         {
-            lines.Add(string.Create(c, $"traces: {d.TracesBuilt} recorded, {traces} compiled ({traceBlocks} blocks), {d.TraceRuns} entries ({d.TraceChains} from trace to trace, {d.TraceChainsInCode} of them inside compiled code), {d.TraceMappingMisses} refused (page remapped)"));
+            lines.Add(string.Create(c, $"traces: {d.TracesBuilt} recorded, {traces} compiled ({traceBlocks} blocks), {d.TraceRuns} entries ({d.TraceChains} from trace to trace, {d.TraceChainsInCode} of them inside compiled code, {d.TraceSideEntries} at a later block than the head), {d.TraceMappingMisses} refused (page remapped)"));
             lines.Add(string.Create(c, $"instructions-in-traces: {d.TraceInstructions} ({Share(d.TraceInstructions, d.BlockInstructions)})"));
-            lines.Add(string.Create(c, $"block-executions: {compiledRuns} compiled, {interpretedRuns} interpreted"));
+            lines.Add(string.Create(c, $"block-executions: {compiledRuns} compiled, {interpretedRuns} interpreted, {resumes} finished by the interpreter after a soft-TLB miss"));
             lines.Add(string.Create(c, $"jit-compiled: {compiled} blocks, {traces} traces, {unsupported} unsupported"));
             lines.Add(string.Create(c, $"jit-compile-ms: {compile.TotalMilliseconds:F1} (traces {traceCompile.TotalMilliseconds:F1}; {Share(compile.Ticks, elapsed.Ticks - compile.Ticks)} of wall time, on the compiler thread)"));
         }

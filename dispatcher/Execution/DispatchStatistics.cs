@@ -28,6 +28,9 @@ public sealed class DispatchStatistics
     /// <summary>Of <see cref="TraceChains"/>, those the traces made by themselves, inside compiled code (a tail call from the exit to the next trace).</summary>
     public long TraceChainsInCode;
 
+    /// <summary>Trace entries at a later block than the head: a fragment that belongs to a compiled trace run there instead of alone.</summary>
+    public long TraceSideEntries;
+
     /// <summary>Trace entries refused because a page the trace lies on now translates elsewhere.</summary>
     public long TraceMappingMisses;
 
@@ -51,6 +54,7 @@ public sealed class DispatchStatistics
         TraceRuns += other.TraceRuns;
         TraceChains += other.TraceChains;
         TraceChainsInCode += other.TraceChainsInCode;
+        TraceSideEntries += other.TraceSideEntries;
         TraceMappingMisses += other.TraceMappingMisses;
         TraceInstructions += other.TraceInstructions;
         BlockInstructions += other.BlockInstructions;

@@ -120,7 +120,25 @@ public sealed class Fragment
     // The traces this fragment is part of, dropped with it.
     private List<Trace>? _traces;
 
-    internal void JoinTrace(Trace trace) => (_traces ??= new List<Trace>()).Add(trace);
+    /// <summary>
+    /// A trace this fragment is a later block of (block <see cref="MemberSection"/>), the first one
+    /// it joined that is still alive: the dispatcher runs the fragment inside that trace's code
+    /// when it has no trace of its own, instead of alone.
+    /// </summary>
+    internal Trace? MemberOf;
+
+    /// <summary>See <see cref="MemberOf"/>.</summary>
+    internal int MemberSection;
+
+    internal void JoinTrace(Trace trace, int section)
+    {
+        (_traces ??= new List<Trace>()).Add(trace);
+        if (section > 0 && MemberOf is not { IsValid: true })
+        {
+            MemberOf = trace;
+            MemberSection = section;
+        }
+    }
 
     /// <summary>Marks the fragment dead, with every trace it is part of.</summary>
     internal void Invalidate()
@@ -128,6 +146,7 @@ public sealed class Fragment
         IsValid = false;
         LinkA = LinkB = null;
         Trace = null;
+        MemberOf = null;
         if (_traces is null) return;
         foreach (var t in _traces) t.Invalidate();
         _traces = null;

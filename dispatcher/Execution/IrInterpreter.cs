@@ -29,7 +29,9 @@ public sealed class IrInterpreter
     private readonly IMetaOpHandler?[] _metaHandlers = new IMetaOpHandler?[256];
     // One slot for every possible temp number (temps are ushorts), so an op's operand can index
     // it without a bounds check and still never leave the array, whatever block it is given.
-    private readonly ulong[] _temps = new ulong[ushort.MaxValue + 1];
+    // Pinned: compiled code that hands a block over in its middle (ResumeAt) writes the live temps
+    // here at an address fixed when it was compiled.
+    private readonly ulong[] _temps = GC.AllocateArray<ulong>(ushort.MaxValue + 1, pinned: true);
     private BlockResult _systemResult;
 
     public IrInterpreter(IGuestMemory memory, ISystemInstructions? system = null, CleanCallTable? cleanCalls = null, CounterTable? counters = null)
@@ -56,14 +58,30 @@ public sealed class IrInterpreter
     /// Executes <paramref name="block"/> from its first op until it leaves, says why, and adds the
     /// instructions it retired to <see cref="VcpuState.InstructionsRetired"/> (the virtual clock).
     /// </summary>
-    public BlockResult Execute(IrBlock block, VcpuState state)
+    public BlockResult Execute(IrBlock block, VcpuState state) => ResumeAt(block, state, 0);
+
+    /// <summary>
+    /// Host address of temp 0 of the interpreter's temps (8 bytes each, by temp number), fixed for
+    /// the interpreter's life: compiled code that leaves a block in its middle stores the block's
+    /// live temps there before <see cref="ResumeAt"/> runs the rest.
+    /// </summary>
+    internal unsafe nint TempsAddress => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_temps));
+
+    /// <summary>
+    /// Executes <paramref name="block"/> from op <paramref name="firstOp"/> on, as
+    /// <see cref="Execute"/> would have gone on there: the temps the rest reads must already hold the
+    /// values the ops before it gave them (see <see cref="TempsAddress"/>), and the guest state must
+    /// be what those ops left. The retired count of the whole block is added, as by
+    /// <see cref="Execute"/>: the instructions before <paramref name="firstOp"/> retire with it.
+    /// </summary>
+    internal BlockResult ResumeAt(IrBlock block, VcpuState state, int firstOp)
     {
         // Few live values across the loop, so the JIT keeps them in registers: the temps, the
         // current op and the end. Rare paths live in their own methods, and the only struct local
         // holding a reference is the fault below (the JIT zeroes such locals on every entry).
         ref ulong t = ref MemoryMarshal.GetArrayDataReference(_temps);
         var ops = block.Ops;
-        ref IrOp op = ref MemoryMarshal.GetReference(ops);
+        ref IrOp op = ref Unsafe.Add(ref MemoryMarshal.GetReference(ops), firstOp);
         ref IrOp end = ref Unsafe.Add(ref op, ops.Length);
         GuestFault fault;
         for (; Unsafe.IsAddressLessThan(ref op, ref end); op = ref Unsafe.Add(ref op, 1))

@@ -20,9 +20,10 @@ public sealed class Trace
         Fragments = fragments;
         var linear = new List<ulong>();
         var physical = new List<ulong>();
-        foreach (var f in fragments)
+        for (int k = 0; k < fragments.Length; k++)
         {
-            f.JoinTrace(this);
+            var f = fragments[k];
+            f.JoinTrace(this, k);
             AddPage(linear, physical, f.Rip & PageMask, f.FirstPage);
             if (f.SpansTwoPages) AddPage(linear, physical, f.SecondLinearPage, f.SecondPage);
         }

@@ -254,6 +254,13 @@ public sealed class VcpuDispatcher
         ref readonly BlockResult result = ref _interpreted;
         bool fromTrace = false;
         var trace = fragment.Trace;
+        int entrySection = 0;
+        if ((trace is null || Volatile.Read(ref trace.Code) is null) && fragment.MemberOf is { IsValid: true } member)
+        {
+            // Not a compiled trace's head, but a later block of one: run it there, not alone.
+            trace = member;
+            entrySection = fragment.MemberSection;
+        }
         if (trace is not null && _chainStopRetired != 0 && _recording is not { Count: > 0 } && Volatile.Read(ref trace.Code) is { } code
             && TraceMappingHolds(trace))
         {
@@ -261,7 +268,8 @@ public sealed class VcpuDispatcher
             var budget = code.Limits;
             budget.StopRetired = TraceStop(state);
             _activity = (int)TierSampler.Activity.Trace;
-            result = ref code.Run(state);
+            if (entrySection != 0) Statistics.TraceSideEntries++;
+            result = ref entrySection == 0 ? ref code.Run(state) : ref code.RunFrom(state, entrySection);
             // Trace to trace: while a trace leaves through a plain exit to the head of another
             // compiled trace and nothing between blocks would happen, go straight on (what the
             // general path below would do, without its look-ups), and let the exit go on by

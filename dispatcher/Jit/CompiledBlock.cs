@@ -131,6 +131,17 @@ public sealed class CompiledBlock
     public BlockResult Execute(VcpuState state) => Run(state);
 
     /// <summary>
+    /// <see cref="Run"/> of a trace entered at block <paramref name="section"/> instead of its head,
+    /// as though the trace had got there itself: the dispatcher runs a block that belongs to a
+    /// compiled trace inside the trace rather than alone.
+    /// </summary>
+    internal ref readonly BlockResult RunFrom(VcpuState state, int section)
+    {
+        Limits.EntrySection = section;
+        return ref Run(state);
+    }
+
+    /// <summary>
     /// <see cref="Execute"/> answering a reference to the result (one of the exits built at compile
     /// time, or <see cref="Result"/>) instead of a copy: the dispatch loop reads a few fields of it
     /// per block, and copying the 48-byte struct cost more than that. Valid until the next run.
@@ -144,6 +155,7 @@ public sealed class CompiledBlock
         int exit = _code(state);
         // A trace may have gone on into other traces: the result is the last one's.
         var last = limits.Current;
+        if (exit < ResultInField) last.FinishInInterpreter(state, ResumeOp(exit));
         ref readonly var result = ref exit >= 0 ? ref last._exits[exit] : ref last.Result;
         state.InstructionsRetired += (ulong)result.Retired;
         return ref result;
@@ -151,6 +163,17 @@ public sealed class CompiledBlock
 
     /// <summary>What generated code returns when the block's result is in <see cref="Result"/>.</summary>
     internal const int ResultInField = -1;
+
+    /// <summary>
+    /// What generated code returns to hand the running block over to the interpreter at op
+    /// <paramref name="sectionOp"/> (the op index with the trace section above
+    /// <see cref="SectionShift"/>), having stored the block's live temps at
+    /// <see cref="IrInterpreter.TempsAddress"/>: a soft-TLB miss. The miss leaves the method
+    /// instead of calling out of it, so no value of the compiled code lives across a call.
+    /// </summary>
+    internal static int ResumeExit(int sectionOp) => -2 - sectionOp;
+
+    private static int ResumeOp(int exit) => -2 - exit;
 
     // ---- out-of-line paths called by the generated code; each mirrors the interpreter ------------
 
@@ -162,34 +185,19 @@ public sealed class CompiledBlock
     internal int MemoryFault(VcpuState state, int guest) => FaultAt(state, guest, Fault);
 
     /// <summary>
-    /// A load the inline soft-TLB test missed: the MMU's slow path (refill, page crossing, MMIO,
-    /// fault). True with the value in <see cref="Value"/>; false when the load faulted, with the
-    /// block's result already in <see cref="Result"/> (the caller returns <see cref="ResultInField"/>).
-    /// One call per miss instead of a call and a fault stub per access: fewer calls and blocks for RyuJIT.
+    /// Runs the rest of the block from the op the generated code left at (<see cref="ResumeExit"/>;
+    /// <see cref="Section"/> already names the block in a trace) on the interpreter, which does what
+    /// the missed access needs (refill, page crossing, MMIO, a write to watched code, a fault) and
+    /// everything after it. Its result becomes <see cref="Result"/>, and its retired count is taken
+    /// back off the clock, because <see cref="Run"/> adds the result's as for any other exit.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal bool LoadMiss(VcpuState state, ulong address, int size, int guest)
+    private void FinishInInterpreter(VcpuState state, int sectionOp)
     {
-        if (Mmu!.Read(address, size, out Value, out Fault))
-        {
-            TightenStop(state);
-            return true;
-        }
-        FaultAt(state, guest, Fault);
-        return false;
-    }
-
-    /// <summary>A store the inline soft-TLB test missed; as <see cref="LoadMiss"/>.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    internal bool StoreMiss(VcpuState state, ulong address, int size, ulong value, int guest)
-    {
-        if (Mmu!.Write(address, size, value, out Fault))
-        {
-            TightenStop(state);
-            return true;
-        }
-        FaultAt(state, guest, Fault);
-        return false;
+        var block = SectionBlock(ref sectionOp);
+        Result = _runtime.Interpreter.ResumeAt(block, state, sectionOp);
+        state.InstructionsRetired -= (ulong)Result.Retired;
+        _runtime.InterpreterResumes++;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -34,6 +34,8 @@ internal sealed class IlBlockEmitter
     private readonly MemoryAccessPath _path;
     private readonly nint _supervisorTlb;
     private readonly nint _userTlb;
+    // Where a TLB miss stores the block's live temps before it hands the block to the interpreter.
+    private readonly nint _interpreterTemps;
     // The CPL the method is always entered at (a trace's, which the dispatcher looks up by CPL and
     // whose chain sites only lead to traces of the same CPL), or -1: then the prologue selects the TLB.
     private readonly int _entryCpl = -1;
@@ -55,13 +57,13 @@ internal sealed class IlBlockEmitter
     private LocalBuilder? _tlb;
     private LocalBuilder? _entry;
 
-    public IlBlockEmitter(IrBlock block, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb)
-        : this(block, il, path, supervisorTlb, userTlb, new List<BlockResult>(), 0, null, new Stack<LocalBuilder>())
+    public IlBlockEmitter(IrBlock block, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb, nint interpreterTemps)
+        : this(block, il, path, supervisorTlb, userTlb, interpreterTemps, new List<BlockResult>(), 0, null, new Stack<LocalBuilder>())
     {
     }
 
     /// <summary>The emitter of block <paramref name="section"/> of a trace: exits to the trace's next block (or its head) go through <paramref name="trace"/>.</summary>
-    internal IlBlockEmitter(IrBlock block, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb,
+    internal IlBlockEmitter(IrBlock block, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb, nint interpreterTemps,
         List<BlockResult> exits, int section, IlTraceEmitter? trace, Stack<LocalBuilder> pool, int entryCpl = -1)
     {
         _entryCpl = entryCpl;
@@ -76,6 +78,7 @@ internal sealed class IlBlockEmitter
         _path = path;
         _supervisorTlb = supervisorTlb;
         _userTlb = userTlb;
+        _interpreterTemps = interpreterTemps;
         _temps = new LocalBuilder?[block.TempCount];
         _uses = new int[block.TempCount];
         _def = new int[block.TempCount];
@@ -289,7 +292,7 @@ internal sealed class IlBlockEmitter
             case IrOpcode.Load:
             case IrOpcode.Store:
                 if (t is IrType.I1 or > IrType.I64) throw Unsupported(op, "access type");
-                if (_path == MemoryAccessPath.Mmu) EmitTlbAccess(op);
+                if (_path == MemoryAccessPath.Mmu) EmitTlbAccess(index, op);
                 else EmitCallAccess(op);
                 return false;
 
@@ -553,9 +556,10 @@ internal sealed class IlBlockEmitter
 
     /// <summary>
     /// The MMU's fast path inline (<see cref="TlbFastPath"/>): one tag compare, then a native load
-    /// or store; a miss calls <c>Mmu.Read/Write</c> from a stub, which refills the entry or faults.
+    /// or store; a miss leaves the method and the interpreter runs the block on from this op
+    /// (<see cref="EmitResumeExit"/>), refilling the entry or faulting.
     /// </summary>
-    private void EmitTlbAccess(IrOp op)
+    private void EmitTlbAccess(int index, IrOp op)
     {
         bool write = op.Code == IrOpcode.Store;
         int size = IrTypes.Bytes(op.Type);
@@ -608,53 +612,60 @@ internal sealed class IlBlockEmitter
         }
         _il.MarkLabel(done);
 
+        var live = LiveBefore(index);
         _cold.Add(() =>
         {
             _il.MarkLabel(miss);
-            EmitMissCall(op);
-            _il.Emit(OpCodes.Br, done);
+            EmitResumeExit(index, live);
         });
     }
 
     /// <summary>
-    /// The slow path of an inline TLB access: one call that refills, reaches MMIO or faults; a
-    /// fault (its result already set) leaves through the block's one shared return of
-    /// <see cref="CompiledBlock.ResultInField"/>.
+    /// The temps op <paramref name="index"/> and the ops after it read that ops before it wrote:
+    /// what the interpreter needs to go on from there (the IR is SSA, so a temp's one definition and
+    /// its last use bound where it is live).
     /// </summary>
-    private void EmitMissCall(IrOp op)
+    private ushort[] LiveBefore(int index)
     {
-        bool write = op.Code == IrOpcode.Store;
-        _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Ldarg_1);
-        Ld(op.A);
-        LdcI4(IrTypes.Bytes(op.Type));
-        if (write) Ld(op.B);
-        LdcI4(InSection(op.Guest));
-        _il.Emit(OpCodes.Call, write ? IlMembers.StoreMiss : IlMembers.LoadMiss);
-        _il.Emit(OpCodes.Brfalse, ResultInFieldLabel());
-        if (!write)
-        {
-            _il.Emit(OpCodes.Ldarg_0);
-            _il.Emit(OpCodes.Ldfld, IlMembers.BlockValue);
-            St(op.Dst);
-        }
+        int count = 0;
+        for (int id = 0; id < _def.Length; id++)
+            if (_def[id] >= 0 && _def[id] < index && _lastUse[id] >= index) count++;
+        if (count == 0) return [];
+        var live = new ushort[count];
+        count = 0;
+        for (int id = 0; id < _def.Length; id++)
+            if (_def[id] >= 0 && _def[id] < index && _lastUse[id] >= index) live[count++] = (ushort)id;
+        return live;
     }
 
-    private Label? _resultInField;
-
-    /// <summary>The block's shared <c>return ResultInField</c>, emitted once among the cold paths.</summary>
-    private Label ResultInFieldLabel()
+    /// <summary>
+    /// Leaves the method at op <paramref name="index"/> for the interpreter to run the block on from
+    /// there (<see cref="CompiledBlock.ResumeExit"/>): the <paramref name="live"/> temps are stored
+    /// where the interpreter keeps them, by number. The guest state needs nothing more: slots are
+    /// written in op order, and a trace stores its retired count at every boundary it stays at, so
+    /// the clock stands at this block's start. A leave instead of a call keeps every value of the
+    /// hot path out of a call's reach, and costs RyuJIT less than a call site.
+    /// </summary>
+    private void EmitResumeExit(int index, ushort[] live)
     {
-        if (_resultInField is { } label) return label;
-        var shared = _il.DefineLabel();
-        _resultInField = shared;
-        _cold.Add(() =>
+        foreach (ushort id in live)
         {
-            _il.MarkLabel(shared);
-            LdcI4(CompiledBlock.ResultInField);
-            _il.Emit(OpCodes.Ret);
-        });
-        return shared;
+            LdcI8((ulong)(_interpreterTemps + id * sizeof(ulong)));
+            _il.Emit(OpCodes.Conv_I);
+            if (_temps[id] is null && _deferred[id])
+            {
+                // A comparison emitted only at its use: evaluate it here from its operands.
+                EmitCondition(_block.Ops[_def[id]]);
+                _il.Emit(OpCodes.Conv_U8);
+            }
+            else
+            {
+                Ld(id);
+            }
+            _il.Emit(OpCodes.Stind_I8);
+        }
+        LdcI4(CompiledBlock.ResumeExit(InSection(index)));
+        _il.Emit(OpCodes.Ret);
     }
 
     /// <summary>Loads and stores as calls on the memory's concrete type (or its interface); a fault returns from a stub.</summary>

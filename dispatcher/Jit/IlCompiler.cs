@@ -30,10 +30,12 @@ public sealed class IlCompiler
     private readonly MemoryAccessPath _path;
     private readonly nint _supervisorTlb;
     private readonly nint _userTlb;
+    private readonly nint _interpreterTemps;
 
     public IlCompiler(JitRuntime runtime)
     {
         _runtime = runtime;
+        _interpreterTemps = runtime.Interpreter.TempsAddress;
         switch (runtime.Memory)
         {
             case Mmu mmu:
@@ -67,7 +69,7 @@ public sealed class IlCompiler
             InitLocals = false,
         };
         var il = method.GetILGenerator(64 + 24 * block.Count);
-        var emitter = new IlBlockEmitter(block, il, _path, _supervisorTlb, _userTlb);
+        var emitter = new IlBlockEmitter(block, il, _path, _supervisorTlb, _userTlb, _interpreterTemps);
         emitter.Emit();
         compiled.IlSize = il.ILOffset;
         var code = method.CreateDelegate<Func<VcpuState, int>>(compiled);
@@ -99,7 +101,7 @@ public sealed class IlCompiler
             InitLocals = false,
         };
         var il = method.GetILGenerator(64 + 24 * ops);
-        var emitter = new IlTraceEmitter(blocks, il, _path, _supervisorTlb, _userTlb, entryCpl);
+        var emitter = new IlTraceEmitter(blocks, il, _path, _supervisorTlb, _userTlb, _interpreterTemps, entryCpl);
         emitter.Emit();
         compiled.IlSize = il.ILOffset;
         var code = method.CreateDelegate<Func<VcpuState, int>>(compiled);

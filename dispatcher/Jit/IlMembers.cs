@@ -27,6 +27,7 @@ internal static class IlMembers
     public static readonly FieldInfo BudgetStopRetired = typeof(TraceBudget).GetField(nameof(TraceBudget.StopRetired))!;
     public static readonly FieldInfo BudgetCurrent = typeof(TraceBudget).GetField(nameof(TraceBudget.Current), Internal)!;
     public static readonly FieldInfo BudgetChains = typeof(TraceBudget).GetField(nameof(TraceBudget.Chains), Internal)!;
+    public static readonly FieldInfo BudgetEntrySection = typeof(TraceBudget).GetField(nameof(TraceBudget.EntrySection), Internal)!;
     public static readonly FieldInfo BudgetExitSite = typeof(TraceBudget).GetField(nameof(TraceBudget.ExitSite), Internal)!;
     public static readonly FieldInfo BlockEntryRip = typeof(CompiledBlock).GetField(nameof(CompiledBlock.EntryRip), Internal)!;
     public static readonly FieldInfo BlockOwner = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Owner), Internal)!;
@@ -53,8 +54,6 @@ internal static class IlMembers
     public static readonly FieldInfo BlockFault = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Fault), Internal)!;
 
     public static readonly MethodInfo MemoryFault = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.MemoryFault), Internal)!;
-    public static readonly MethodInfo LoadMiss = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.LoadMiss), Internal)!;
-    public static readonly MethodInfo StoreMiss = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.StoreMiss), Internal)!;
     public static readonly MethodInfo DivideError = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.DivideError), Internal)!;
     public static readonly MethodInfo Raise = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.Raise), Internal)!;
     public static readonly MethodInfo SoftInt = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.SoftInt), Internal)!;

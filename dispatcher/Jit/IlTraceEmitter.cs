@@ -32,6 +32,7 @@ internal sealed class IlTraceEmitter
     private readonly MemoryAccessPath _path;
     private readonly nint _supervisorTlb;
     private readonly nint _userTlb;
+    private readonly nint _interpreterTemps;
     private readonly List<BlockResult> _exits = new();
     private readonly List<Action> _cold = new();
     private Label[] _labels = [];
@@ -50,7 +51,7 @@ internal sealed class IlTraceEmitter
     private LocalBuilder? _chainExit, _chainSite, _chainRetired;
 
     /// <param name="entryCpl">The CPL the trace is always entered at (its blocks were recorded there), or -1.</param>
-    public IlTraceEmitter(IrBlock[] blocks, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb, int entryCpl = -1)
+    public IlTraceEmitter(IrBlock[] blocks, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb, nint interpreterTemps, int entryCpl = -1)
     {
         _entryCpl = entryCpl;
         _blocks = blocks;
@@ -58,6 +59,7 @@ internal sealed class IlTraceEmitter
         _path = path;
         _supervisorTlb = supervisorTlb;
         _userTlb = userTlb;
+        _interpreterTemps = interpreterTemps;
         // Chaining checks the translation generation, which only the MMU has.
         _chain = path == MemoryAccessPath.Mmu;
         _opensShadow = new bool[blocks.Length];
@@ -84,7 +86,7 @@ internal sealed class IlTraceEmitter
         var pool = new Stack<LocalBuilder>();
         for (int k = 0; k < _blocks.Length; k++)
         {
-            emitters[k] = new IlBlockEmitter(_blocks[k], _il, _path, _supervisorTlb, _userTlb, _exits, k, this, pool, _entryCpl);
+            emitters[k] = new IlBlockEmitter(_blocks[k], _il, _path, _supervisorTlb, _userTlb, _interpreterTemps, _exits, k, this, pool, _entryCpl);
             memory |= emitters[k].Analyse();
         }
         _labels = new Label[_blocks.Length];
@@ -94,6 +96,13 @@ internal sealed class IlTraceEmitter
         _slots = emitters[0].SlotsLocal;
         EmitBoundaryInvariants();
         SetSection(0);
+        var sideEntry = _il.DefineLabel();
+        if (_blocks.Length > 1)
+        {
+            _il.Emit(OpCodes.Ldloc, _limitsLocal!);
+            _il.Emit(OpCodes.Ldfld, IlMembers.BudgetEntrySection);
+            _il.Emit(OpCodes.Brtrue, sideEntry);
+        }
         for (int k = 0; k < emitters.Length; k++)
         {
             if (k > 0) emitters[k].ShareLocals(emitters[0]);
@@ -103,6 +112,36 @@ internal sealed class IlTraceEmitter
         foreach (var e in emitters) e.EmitCold();
         foreach (var stub in _cold) stub();
         if (_chainSites > 0) EmitChainStub();
+        if (_blocks.Length > 1) EmitSideEntries(sideEntry);
+    }
+
+    /// <summary>
+    /// Entry at a block other than the head (<see cref="CompiledBlock.RunFrom"/>): the budget says
+    /// which; it goes back to 0 and the block runs as though the trace had jumped there. Nothing
+    /// lives from one block into the next but the guest state, so any block start is an entry.
+    /// </summary>
+    private void EmitSideEntries(Label sideEntry)
+    {
+        var section = _il.DeclareLocal(typeof(int));
+        _il.MarkLabel(sideEntry);
+        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BudgetEntrySection);
+        _il.Emit(OpCodes.Stloc, section);
+        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
+        _il.Emit(OpCodes.Ldc_I4_0);
+        _il.Emit(OpCodes.Stfld, IlMembers.BudgetEntrySection);
+        var entries = new Label[_blocks.Length];
+        entries[0] = _labels[0];
+        for (int k = 1; k < entries.Length; k++) entries[k] = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldloc, section);
+        _il.Emit(OpCodes.Switch, entries);
+        _il.Emit(OpCodes.Br, _labels[0]);
+        for (int k = 1; k < entries.Length; k++)
+        {
+            _il.MarkLabel(entries[k]);
+            SetSection(k);
+            _il.Emit(OpCodes.Br, _labels[k]);
+        }
     }
 
     /// <summary>

@@ -10,28 +10,35 @@ namespace Drk.Dispatcher.Jit;
 /// </summary>
 /// <remarks>
 /// Built from the vCPU's interpreter, it shares that interpreter's clean-call table and Meta-op
-/// handlers, so tools register once and both tiers run the same callbacks. Not thread-safe: one per vCPU.
+/// handlers, so tools register once and both tiers run the same callbacks; built alone, it has an
+/// interpreter of its own for the same purpose. Not thread-safe: one per vCPU.
 /// </remarks>
 public sealed class JitRuntime
 {
-    private readonly IMetaOpHandler?[] _metaHandlers = new IMetaOpHandler?[256];
-    private readonly IrInterpreter? _interpreter;
-
     /// <summary>A runtime of its own: tools register their callbacks and handlers here.</summary>
     public JitRuntime(IGuestMemory memory, ISystemInstructions? system = null, CleanCallTable? cleanCalls = null, CounterTable? counters = null)
+        : this(new IrInterpreter(memory, system, cleanCalls, counters), memory, system)
     {
-        Memory = memory;
-        System = system;
-        CleanCalls = cleanCalls ?? new CleanCallTable();
-        Counters = counters ?? new CounterTable();
     }
 
     /// <summary>A runtime sharing <paramref name="interpreter"/>'s tool callbacks and Meta-op handlers; give it the memory and system instructions the interpreter runs against.</summary>
     public JitRuntime(IrInterpreter interpreter, IGuestMemory memory, ISystemInstructions? system)
-        : this(memory, system, interpreter.CleanCalls, interpreter.Counters)
     {
-        _interpreter = interpreter;
+        Interpreter = interpreter;
+        Memory = memory;
+        System = system;
+        CleanCalls = interpreter.CleanCalls;
+        Counters = interpreter.Counters;
     }
+
+    /// <summary>
+    /// The interpreter that finishes a block whose compiled code left it in its middle (a soft-TLB
+    /// miss: <see cref="CompiledBlock"/>); the vCPU's own, or one of this runtime's.
+    /// </summary>
+    internal IrInterpreter Interpreter { get; }
+
+    /// <summary>Blocks whose compiled code handed them to <see cref="Interpreter"/> in their middle (soft-TLB misses).</summary>
+    public long InterpreterResumes { get; internal set; }
 
     /// <summary>The vCPU's guest memory; an <see cref="Mmu"/> gets the soft-TLB fast path inlined.</summary>
     public IGuestMemory Memory { get; }
@@ -56,11 +63,7 @@ public sealed class JitRuntime
     public CounterTable Counters { get; }
 
     /// <summary>Executes Meta ops whose Aux is <paramref name="kind"/> with <paramref name="handler"/> (in the shared interpreter too, when there is one); Meta ops without a handler do nothing and yield 0, as in the interpreter.</summary>
-    public void RegisterMetaHandler(byte kind, IMetaOpHandler handler)
-    {
-        if (_interpreter is not null) _interpreter.RegisterMetaHandler(kind, handler);
-        else _metaHandlers[kind] = handler;
-    }
+    public void RegisterMetaHandler(byte kind, IMetaOpHandler handler) => Interpreter.RegisterMetaHandler(kind, handler);
 
-    internal IMetaOpHandler? MetaHandler(byte kind) => _interpreter is not null ? _interpreter.MetaHandler(kind) : _metaHandlers[kind];
+    internal IMetaOpHandler? MetaHandler(byte kind) => Interpreter.MetaHandler(kind);
 }

@@ -23,4 +23,11 @@ public sealed class TraceBudget
 
     /// <summary>The chain site of the trace exit a run left through, or -1 (not a chainable exit of a trace).</summary>
     internal int ExitSite = -1;
+
+    /// <summary>
+    /// The block a trace is entered at when not its head (<see cref="CompiledBlock.RunFrom"/>); 0
+    /// for the head. The trace reads it on entry and sets it back to 0, so chained entries start at
+    /// their heads.
+    /// </summary>
+    internal int EntrySection;
 }

@@ -32,13 +32,13 @@ internal static class IrTestKit
     }
 
     /// <summary>
-    /// A block over <paramref name="instructionCount"/> one-byte NOPs at <see cref="CodeBase"/>,
+    /// A block over <paramref name="instructionCount"/> one-byte NOPs at <paramref name="rip"/>,
     /// for hand-built IR whose ops name guest instructions 0..count-1.
     /// </summary>
-    public static (IrBlock Block, IrBuilder Builder) NewBlock(int instructionCount = 1)
+    public static (IrBlock Block, IrBuilder Builder) NewBlock(int instructionCount = 1, ulong rip = CodeBase)
     {
-        var insns = Decode(Enumerable.Repeat((byte)0x90, instructionCount).ToArray());
-        var block = new IrBlock(CodeBase, insns);
+        var insns = Decode(Enumerable.Repeat((byte)0x90, instructionCount).ToArray(), rip);
+        var block = new IrBlock(rip, insns);
         return (block, new IrBuilder(block));
     }
 

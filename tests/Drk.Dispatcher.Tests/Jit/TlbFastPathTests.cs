@@ -175,6 +175,74 @@ public sealed unsafe class TlbFastPathTests
         Assert.Equal(2, events[1].Count);
     }
 
+    [Fact]
+    public void A_miss_hands_the_rest_of_the_block_to_the_interpreter_with_the_temps_it_reads()
+    {
+        // Instruction 0 computes a sum and a comparison that instruction 1's load (a miss on the
+        // first run, a hit on the second) does not use but the ops after it do: the sum is a temp
+        // in a local, the comparison is emitted only at its branch. Both must reach the interpreter.
+        using var twin = TierTwin.Mmu(paging: true, p => p.WriteBytes(DataBase, RandomBytes(0x2000, 9)));
+        var block = Block(ir =>
+        {
+            var a = ir.GetReg(GuestReg.Rdi);
+            var b = ir.GetReg(GuestReg.Rbx);
+            var sum = ir.Add(a, b);
+            var below = ir.Compare(IrOpcode.CmpLtU, a, b);
+            ir.Guest = 1;
+            var loaded = ir.Load(IrType.I64, ir.GetReg(GuestReg.Rsi));
+            ir.PutReg(GuestReg.Rcx, ir.Add(loaded, sum));
+            ir.ExitIf(below, 0x6000);
+            ir.Exit(0x5000);
+        }, 2);
+        var runtime = twin.Jit.Runtime;
+        foreach (ulong rbx in new ulong[] { 5, 0x7000 })
+        {
+            long resumesBefore = runtime.InterpreterResumes;
+            for (int run = 0; run < 2; run++)
+            {
+                // A fresh page each time round, so the first run misses.
+                Reset(twin, DataBase + (rbx == 5 ? 0x100UL : 0x1100UL), 0x1000 + (ulong)run);
+                twin.SetState(s => s[GuestReg.Rbx] = rbx);
+                twin.Run(block, $"rbx {rbx:x}, run {run}");
+            }
+            Assert.Equal(resumesBefore + 1, runtime.InterpreterResumes);
+        }
+    }
+
+    [Fact]
+    public void A_miss_in_a_later_block_of_a_trace_finishes_that_block_in_the_interpreter()
+    {
+        // The second block's load misses: the first block's count is on the clock (its boundary
+        // stored it), the second block is finished by the interpreter and its result is the trace's.
+        using var twin = TierTwin.Mmu(paging: true, p => p.WriteBytes(DataBase, RandomBytes(0x2000, 10)));
+        var first = Block(ir =>
+        {
+            ir.PutReg(GuestReg.Rbx, ir.Add(ir.GetReg(GuestReg.Rbx), ir.Const64(3)));
+            ir.Exit(IrTestKit.CodeBase + 0x40);
+        }, 1);
+        var (second, ir2) = IrTestKit.NewBlock(2, IrTestKit.CodeBase + 0x40);
+        var kept = ir2.Add(ir2.GetReg(GuestReg.Rbx), ir2.Const64(1));
+        ir2.Guest = 1;
+        ir2.PutReg(GuestReg.Rcx, ir2.Add(ir2.Load(IrType.I64, ir2.GetReg(GuestReg.Rsi)), kept));
+        ir2.Exit(0x5000);
+        IrVerifier.ThrowIfInvalid(second, "test");
+        var trace = twin.Jit.Compiler.CompileTrace([first, second], entryCpl: 0);
+        twin.Jit.Runtime.Budget.StopRetired = ulong.MaxValue; // no reason to leave at the boundary
+        for (int run = 0; run < 2; run++)
+        {
+            Reset(twin, DataBase + 0x200, 0);
+            twin.SetState(s => s[GuestReg.Rbx] = 0x40 + (ulong)run);
+            var expected = twin.Interp.Interpreter.Execute(first, twin.Interp.State);
+            expected = twin.Interp.Interpreter.Execute(second, twin.Interp.State);
+            long resumesBefore = twin.Jit.Runtime.InterpreterResumes;
+            var actual = trace.Execute(twin.Jit.State);
+            TierTwin.AssertSameResult(expected, actual, $"run {run}");
+            twin.AssertSameState($"run {run}");
+            Assert.Equal(1, trace.ExitSection);
+            Assert.Equal(resumesBefore + (run == 0 ? 1 : 0), twin.Jit.Runtime.InterpreterResumes);
+        }
+    }
+
     /// <summary>Instruction 0 loads [RSI] into RCX, instruction 1 stores RDI's low bits to [RSI + 8], instruction 2 writes RBX.</summary>
     private static IrBlock AccessBlock(IrType type) => Block(ir =>
     {
