@@ -54,6 +54,9 @@ internal sealed class IlBlockEmitter
     private readonly int _section;
     private readonly IlTraceEmitter? _trace;
     private LocalBuilder _slots = null!;
+    // In a trace: guest slots kept in locals across blocks, and which of them hold their slot's value here.
+    private TraceSlotCache? _cache;
+    private uint _valid;
     private LocalBuilder? _tlb;
     private LocalBuilder? _entry;
 
@@ -133,6 +136,15 @@ internal sealed class IlBlockEmitter
         }
     }
 
+    /// <summary>
+    /// The cacheable slots (<see cref="TraceSlotCache"/>) the block reads before it writes them or
+    /// calls out: every jump into the block, in a trace, makes their locals valid. Set by <see cref="Analyse"/>.
+    /// </summary>
+    internal uint EntryReads { get; private set; }
+
+    /// <summary>Keeps guest slots in <paramref name="cache"/>'s locals (a trace's blocks share one).</summary>
+    internal void UseSlotCache(TraceSlotCache cache) => _cache = cache;
+
     /// <summary>The <c>ref ulong</c> local addressing slot 0 (declared by <see cref="EmitPrologue"/>).</summary>
     internal LocalBuilder SlotsLocal => _slots;
 
@@ -147,6 +159,7 @@ internal sealed class IlBlockEmitter
     /// <summary>The block's ops, laid out straight.</summary>
     internal void EmitBody()
     {
+        _valid = _cache is null ? 0 : EntryReads;
         bool terminated = false;
         var ops = _block.Ops;
         for (int i = 0; i < ops.Length && !terminated; i++)
@@ -175,9 +188,17 @@ internal sealed class IlBlockEmitter
         Array.Fill(_def, -1);
         bool memory = false;
         var ops = _block.Ops;
+        uint written = 0, entryReads = 0;
+        bool calledOut = false;
         for (int i = 0; i < ops.Length; i++)
         {
             ref readonly var op = ref ops[i];
+            if (op.Code == IrOpcode.GetReg && TraceSlotCache.Cacheable(op.Aux) && !calledOut && (written & TraceSlotCache.Mask(op.Aux)) == 0)
+                entryReads |= TraceSlotCache.Mask(op.Aux);
+            else if (op.Code == IrOpcode.PutReg && TraceSlotCache.Cacheable(op.Aux))
+                written |= TraceSlotCache.Mask(op.Aux);
+            else if (WritesSlotsItself(op.Code))
+                calledOut = true;
             Use(op.A);
             Use(op.B);
             Use(op.C);
@@ -217,8 +238,12 @@ internal sealed class IlBlockEmitter
             LastUse(producer.C, i);
             LastUse(producer.D, i);
         }
+        EntryReads = entryReads;
         return memory;
     }
+
+    /// <summary>Ops whose call out may write guest slots itself: cached slots must be read again after them.</summary>
+    private static bool WritesSlotsItself(IrOpcode code) => code is IrOpcode.System or IrOpcode.CleanCall or IrOpcode.Meta;
 
     private void LastUse(ushort id, int index)
     {
@@ -280,11 +305,37 @@ internal sealed class IlBlockEmitter
                 St(op.Dst);
                 return false;
             case IrOpcode.GetReg:
+                if (_cache is not null && TraceSlotCache.Cacheable(op.Aux))
+                {
+                    var cached = _cache.Local(op.Aux);
+                    if ((_valid & TraceSlotCache.Mask(op.Aux)) == 0)
+                    {
+                        SlotAddress(op.Aux);
+                        _il.Emit(OpCodes.Ldind_I8);
+                        _il.Emit(OpCodes.Stloc, cached);
+                        _valid |= TraceSlotCache.Mask(op.Aux);
+                    }
+                    _il.Emit(OpCodes.Ldloc, cached);
+                    St(op.Dst);
+                    return false;
+                }
                 SlotAddress(op.Aux);
                 _il.Emit(OpCodes.Ldind_I8);
                 St(op.Dst);
                 return false;
             case IrOpcode.PutReg:
+                if (_cache is not null && TraceSlotCache.Cacheable(op.Aux))
+                {
+                    // Written through: the slot stays what the interpreter would show.
+                    var cached = _cache.Local(op.Aux);
+                    Ld(op.A);
+                    _il.Emit(OpCodes.Stloc, cached);
+                    SlotAddress(op.Aux);
+                    _il.Emit(OpCodes.Ldloc, cached);
+                    _il.Emit(OpCodes.Stind_I8);
+                    _valid |= TraceSlotCache.Mask(op.Aux);
+                    return false;
+                }
                 SlotAddress(op.Aux);
                 Ld(op.A);
                 _il.Emit(OpCodes.Stind_I8);
@@ -429,10 +480,11 @@ internal sealed class IlBlockEmitter
             {
                 var taken = _il.DefineLabel();
                 BranchOn(op.A, taken, whenTrue: true);
+                uint validHere = _valid; // the stub is emitted later, when the block's end has its own
                 _cold.Add(() =>
                 {
                     _il.MarkLabel(taken);
-                    if (_trace?.TryJump(_section, op.Imm, BlockEnd.Exit, op.Guest + 1) == true) return;
+                    if (_trace?.TryJump(_section, op.Imm, BlockEnd.Exit, op.Guest + 1, validHere) == true) return;
                     SetRip(op.Imm);
                     ReturnExit(BlockEnd.Exit, op.Guest + 1);
                 });
@@ -440,13 +492,13 @@ internal sealed class IlBlockEmitter
             }
             case IrOpcode.Exit:
                 // Inside a trace the jump stores no RIP: only the paths that leave need it.
-                if (_trace?.TryJump(_section, op.Imm, BlockEnd.Exit, op.Guest + 1) == true) return true;
+                if (_trace?.TryJump(_section, op.Imm, BlockEnd.Exit, op.Guest + 1, _valid) == true) return true;
                 SetRip(op.Imm);
                 ReturnExit(BlockEnd.Exit, op.Guest + 1);
                 return true;
             case IrOpcode.ExitIndirect:
                 // The inlined indirect-branch check: on the recorded target, stay in the trace.
-                _trace?.TryJumpIndirect(_section, () => Ld(op.A), op.Guest + 1);
+                _trace?.TryJumpIndirect(_section, () => Ld(op.A), op.Guest + 1, _valid);
                 SlotAddress(GuestReg.Rip);
                 Ld(op.A);
                 _il.Emit(OpCodes.Stind_I8);
@@ -478,6 +530,7 @@ internal sealed class IlBlockEmitter
 
             case IrOpcode.System:
                 EmitSystem(index, op);
+                _valid = 0;
                 return false;
             case IrOpcode.CounterAdd:
                 _il.Emit(OpCodes.Ldarg_0);
@@ -500,6 +553,7 @@ internal sealed class IlBlockEmitter
                 LdArgument(op.C);
                 LdArgument(op.D);
                 _il.Emit(OpCodes.Call, IlMembers.CleanCallInvoke);
+                _valid = 0;
                 if (_trace is not null)
                 {
                     // A tool's callback may have written translated code or reached the APIC.
@@ -517,6 +571,7 @@ internal sealed class IlBlockEmitter
                 LdArgument(op.C);
                 LdArgument(op.D);
                 _il.Emit(OpCodes.Call, IlMembers.Meta);
+                _valid = 0;
                 if (op.Dst != IrOp.None)
                 {
                     // Values are zero-extended to their type, whatever a handler returns.

@@ -33,6 +33,8 @@ internal sealed class IlTraceEmitter
     private readonly nint _supervisorTlb;
     private readonly nint _userTlb;
     private readonly nint _interpreterTemps;
+    private readonly TraceSlotCache _slotCache;
+    private uint[] _entryReads = [];
     private readonly List<BlockResult> _exits = new();
     private readonly List<Action> _cold = new();
     private Label[] _labels = [];
@@ -60,6 +62,7 @@ internal sealed class IlTraceEmitter
         _supervisorTlb = supervisorTlb;
         _userTlb = userTlb;
         _interpreterTemps = interpreterTemps;
+        _slotCache = new TraceSlotCache(il);
         // Chaining checks the translation generation, which only the MMU has.
         _chain = path == MemoryAccessPath.Mmu;
         _opensShadow = new bool[blocks.Length];
@@ -91,11 +94,18 @@ internal sealed class IlTraceEmitter
         }
         _labels = new Label[_blocks.Length];
         for (int k = 0; k < _labels.Length; k++) _labels[k] = _il.DefineLabel();
+        _entryReads = new uint[_blocks.Length];
+        for (int k = 0; k < _blocks.Length; k++)
+        {
+            emitters[k].UseSlotCache(_slotCache);
+            _entryReads[k] = emitters[k].EntryReads;
+        }
 
         emitters[0].EmitPrologue(memory);
         _slots = emitters[0].SlotsLocal;
         EmitBoundaryInvariants();
         SetSection(0);
+        _slotCache.Load(_entryReads[0], _slots!);
         var sideEntry = _il.DefineLabel();
         if (_blocks.Length > 1)
         {
@@ -140,6 +150,7 @@ internal sealed class IlTraceEmitter
         {
             _il.MarkLabel(entries[k]);
             SetSection(k);
+            _slotCache.Load(_entryReads[k], _slots!);
             _il.Emit(OpCodes.Br, _labels[k]);
         }
     }
@@ -163,29 +174,29 @@ internal sealed class IlTraceEmitter
     /// (RIP not stored): when the target is in the trace, emits the boundary and the jump and answers
     /// true (the emitter emits nothing more for the exit: it would be unreachable); false otherwise.
     /// </summary>
-    public bool TryJump(int section, ulong target, BlockEnd end, int retired)
+    public bool TryJump(int section, ulong target, BlockEnd end, int retired, uint validSlots)
     {
         int to = Destination(section, target);
         if (to < 0) return false;
-        EmitBoundary(section, to, end, retired);
+        EmitBoundary(section, to, end, retired, validSlots);
         return true;
     }
 
     /// <summary>At an indirect exit of block <paramref name="section"/> (RIP not stored yet): jumps when the target (<paramref name="loadTarget"/> pushes it) is the recorded next block or the head.</summary>
-    public void TryJumpIndirect(int section, Action loadTarget, int retired)
+    public void TryJumpIndirect(int section, Action loadTarget, int retired, uint validSlots)
     {
-        if (section + 1 < _blocks.Length) JumpIfTarget(section, section + 1, loadTarget, retired);
+        if (section + 1 < _blocks.Length) JumpIfTarget(section, section + 1, loadTarget, retired, validSlots);
         if (section + 1 >= _blocks.Length || _blocks[section + 1].StartRip != _blocks[0].StartRip)
-            JumpIfTarget(section, 0, loadTarget, retired);
+            JumpIfTarget(section, 0, loadTarget, retired, validSlots);
     }
 
-    private void JumpIfTarget(int section, int to, Action loadTarget, int retired)
+    private void JumpIfTarget(int section, int to, Action loadTarget, int retired, uint validSlots)
     {
         var other = _il.DefineLabel();
         loadTarget();
         _il.Emit(OpCodes.Ldc_I8, (long)_blocks[to].StartRip);
         _il.Emit(OpCodes.Bne_Un, other);
-        EmitBoundary(section, to, BlockEnd.ExitIndirect, retired);
+        EmitBoundary(section, to, BlockEnd.ExitIndirect, retired, validSlots);
         _il.MarkLabel(other);
     }
 
@@ -202,14 +213,19 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Stloc, _limitsLocal);
     }
 
-    /// <summary>Retires block <paramref name="from"/>, then jumps to block <paramref name="to"/> unless the run loop must get control here.</summary>
-    private void EmitBoundary(int from, int to, BlockEnd end, int retired)
+    /// <summary>
+    /// Retires block <paramref name="from"/>, then jumps to block <paramref name="to"/> unless the run
+    /// loop must get control here; <paramref name="validSlots"/> are the cached slots valid at the
+    /// jump, and the ones block <paramref name="to"/> expects that are not are loaded first.
+    /// </summary>
+    private void EmitBoundary(int from, int to, BlockEnd end, int retired, uint validSlots)
     {
         EmitRetiredTest(() => _il.Emit(OpCodes.Ldc_I8, (long)retired), Leave(end, retired, _blocks[to].StartRip));
         StoreRetired();
         if (_opensShadow[from]) EmitClearShadow();
         if (_callsTools[to]) StoreRip(_blocks[to].StartRip);
         if (to != from) SetSection(to);
+        _slotCache.Load(_entryReads[to] & ~validSlots, _slots!);
         _il.Emit(OpCodes.Br, _labels[to]);
     }
 

@@ -14,6 +14,9 @@ internal sealed class ScriptedSystemInstructions : ISystemInstructions
 
     public readonly List<(SystemOp Op, ulong A, ulong B, ulong Rip)> Calls = new();
 
+    /// <summary>What the instruction does to the guest state besides answering <see cref="Result"/> (as CPUID or SYSRET write registers).</summary>
+    public Action<VcpuState>? Effect;
+
     /// <summary>The vCPU's retired-instruction clock at each call.</summary>
     public readonly List<ulong> Clocks = new();
 
@@ -23,6 +26,7 @@ internal sealed class ScriptedSystemInstructions : ISystemInstructions
         Clocks.Add(state.InstructionsRetired);
         result = Result;
         fault = FaultToReport;
+        Effect?.Invoke(state);
         if (Outcome == SystemOutcome.Jump) state.Rip = JumpTarget;
         return Outcome;
     }
