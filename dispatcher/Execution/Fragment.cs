@@ -29,12 +29,17 @@ public sealed class Fragment
         InstructionCount = insns.Length;
         SecondPage = secondPage;
         SecondLinearPage = secondLinearPage;
+        bool onlyLeaves = true;
         foreach (ref readonly var op in block.Ops)
         {
             if (op.Code != IrOpcode.System) continue;
             HasSystemOp = true;
-            if (!TraceSafeSystemOps.Contains((Drk.Hv.Cpu.SystemOp)op.Aux)) EndsTraces = true;
+            var system = (Drk.Hv.Cpu.SystemOp)op.Aux;
+            if (TraceSafeSystemOps.Contains(system)) continue;
+            EndsTraces = true;
+            onlyLeaves &= TraceSafeSystemOps.LeavesAlways(system);
         }
+        MayEndTrace = EndsTraces && onlyLeaves;
     }
 
     /// <summary>The guest RIP of the first instruction.</summary>
@@ -79,8 +84,15 @@ public sealed class Fragment
     /// </summary>
     public bool HasSystemOp { get; }
 
-    /// <summary>True when the block holds a system instruction that a trace cannot hold (<see cref="TraceSafeSystemOps"/>): it never joins one.</summary>
+    /// <summary>True when the block holds a system instruction that a trace cannot hold in its middle (<see cref="TraceSafeSystemOps"/>): it never heads one or joins one but as its last block (<see cref="MayEndTrace"/>).</summary>
     public bool EndsTraces { get; }
+
+    /// <summary>
+    /// True when every such instruction in the block always leaves it (SYSCALL, SYSRET: a jump or a
+    /// fault, <see cref="TraceSafeSystemOps.LeavesAlways"/>): the block may be a trace's last, since
+    /// nothing of the trace runs after the privilege changes.
+    /// </summary>
+    public bool MayEndTrace { get; }
 
     // Links: the last two direct successors found for this fragment's exits. A link is only a
     // hint; it is followed after a cheap check (the target is valid, same CPL, same translation),

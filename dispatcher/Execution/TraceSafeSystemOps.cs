@@ -8,6 +8,8 @@ namespace Drk.Dispatcher.Execution;
 /// or the translation of the code's pages. So a system instruction may run inside a trace only
 /// when it can change none of those: it may not switch privilege (SYSCALL, SYSRET, IRET), touch
 /// paging or the TLB (CR writes, INVLPG, WRMSR of EFER), wait (HLT) or reach a device (IN, OUT).
+/// The exception is a trace's last block, after which nothing of the trace runs: it may hold
+/// SYSCALL or SYSRET (<see cref="LeavesAlways"/>).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -36,4 +38,12 @@ internal static class TraceSafeSystemOps
             or SystemOp.Sgdt or SystemOp.Sidt => true,
         _ => false,
     };
+
+    /// <summary>
+    /// True for the system instructions that never go on in their block: they jump (changing the
+    /// privilege level) or fault. A block holding them may end a trace, the trace leaving through
+    /// them as the block would alone: the system-call path's SYSCALL and SYSRET then run inside the
+    /// traces that lead to them instead of in blocks of their own.
+    /// </summary>
+    public static bool LeavesAlways(SystemOp op) => op is SystemOp.Syscall or SystemOp.Sysretq;
 }

@@ -559,6 +559,9 @@ public sealed class VcpuDispatcher
             recording.Add(next);
             return;
         }
+        // A block that always leaves through SYSCALL or SYSRET closes the path, even one block past
+        // the limit: alone, or entered in another trace, it would cost a trip through the dispatcher.
+        if (next is not null && next.MayEndTrace) recording.Add(next);
         var trace = new Trace(recording.ToArray());
         recording.Clear();
         trace.Head.Trace = trace;
