@@ -431,8 +431,16 @@ public sealed class VcpuDispatcher
         }
         var trace = next.Trace;
         if (trace is null || trace.CheckedGeneration != generation || Volatile.Read(ref trace.Code) is null) return null;
-        if (end == BlockEnd.Exit) Statistics.LinkHits++;
-        else Ibl.CountHit();
+        if (end == BlockEnd.Exit)
+        {
+            Statistics.LinkHits++;
+        }
+        else
+        {
+            Ibl.CountHit();
+            // Next time an indirect exit of any trace reaches it, it goes on inside compiled code.
+            if (state.Cpl is 0 or 3) _jit!.Runtime.NoteIndirectTarget(trace.Code!, user: state.Cpl == 3);
+        }
         return trace;
     }
 

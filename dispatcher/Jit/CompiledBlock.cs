@@ -58,6 +58,11 @@ public sealed class CompiledBlock
     internal Trace? Owner;
     internal CompiledBlock?[] ChainTargets = [];
 
+    // The runtime's table of traces by entry RIP for this trace's privilege class
+    // (JitRuntime.IndirectTraces), which chain sites look in when their last target does not start
+    // at the exit's RIP; null when the trace's CPL is not fixed (compiled without one).
+    internal CompiledBlock?[]? IndirectTraces;
+
     private readonly JitRuntime _runtime;
     private readonly IrBlock[] _sections;
 

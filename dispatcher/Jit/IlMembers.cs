@@ -31,6 +31,7 @@ internal static class IlMembers
     public static readonly FieldInfo BudgetExitSite = typeof(TraceBudget).GetField(nameof(TraceBudget.ExitSite), Internal)!;
     public static readonly FieldInfo BlockEntryRip = typeof(CompiledBlock).GetField(nameof(CompiledBlock.EntryRip), Internal)!;
     public static readonly FieldInfo BlockOwner = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Owner), Internal)!;
+    public static readonly FieldInfo BlockIndirectTraces = typeof(CompiledBlock).GetField(nameof(CompiledBlock.IndirectTraces), Internal)!;
     public static readonly FieldInfo BlockChainTargets = typeof(CompiledBlock).GetField(nameof(CompiledBlock.ChainTargets), Internal)!;
     public static readonly FieldInfo BlockCode = RequiredField(typeof(CompiledBlock), "_code");
     public static readonly FieldInfo BlockMmu = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Mmu), Internal)!;

@@ -337,25 +337,46 @@ internal sealed class IlTraceEmitter
     private void EmitChainStub()
     {
         var leave = _il.DefineLabel();
+        var found = _il.DefineLabel();
         var target = _il.DeclareLocal(typeof(CompiledBlock));
+        var rip = _il.DeclareLocal(typeof(ulong));
         _il.MarkLabel(_chainStub);
         // The count is stored only when the chain goes on.
         EmitRetiredTest(() => _il.Emit(OpCodes.Ldloc, _chainRetired!), leave);
+        RipSlotAddress();
+        _il.Emit(OpCodes.Ldind_I8);
+        _il.Emit(OpCodes.Stloc, rip);
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockChainTargets);
         _il.Emit(OpCodes.Ldloc, _chainSite!);
         _il.Emit(OpCodes.Ldelem_Ref);
         _il.Emit(OpCodes.Dup);
         _il.Emit(OpCodes.Stloc, target);
-        _il.Emit(OpCodes.Brfalse, leave);
+        EmitStartsAtRip(target, rip, found);
+        if (_entryCpl is 0 or 3)
+        {
+            // Not where the site went last (an indirect branch that changed target): the
+            // runtime's table of traces by entry RIP, for this trace's privilege class.
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, IlMembers.BlockIndirectTraces);
+            _il.Emit(OpCodes.Ldloc, rip);
+            _il.Emit(OpCodes.Ldloc, rip);
+            _il.Emit(OpCodes.Ldc_I4, 10);
+            _il.Emit(OpCodes.Shr_Un);
+            _il.Emit(OpCodes.Xor);
+            _il.Emit(OpCodes.Conv_I4);
+            _il.Emit(OpCodes.Ldc_I4, JitRuntime.IndirectTraceCount - 1);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Ldelem_Ref);
+            _il.Emit(OpCodes.Dup);
+            _il.Emit(OpCodes.Stloc, target);
+            EmitStartsAtRip(target, rip, found);
+        }
+        _il.Emit(OpCodes.Br, leave);
+        _il.MarkLabel(found);
         _il.Emit(OpCodes.Ldloc, target);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
         _il.Emit(OpCodes.Brfalse, leave);
-        RipSlotAddress();
-        _il.Emit(OpCodes.Ldind_I8);
-        _il.Emit(OpCodes.Ldloc, target);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockEntryRip);
-        _il.Emit(OpCodes.Bne_Un, leave);
         _il.Emit(OpCodes.Ldloc, target);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockOwner);
         _il.Emit(OpCodes.Ldfld, IlMembers.TraceCheckedGeneration);
@@ -389,6 +410,18 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Stfld, IlMembers.BudgetExitSite);
         _il.Emit(OpCodes.Ldloc, _chainExit!);
         _il.Emit(OpCodes.Ret);
+    }
+
+    /// <summary>With the candidate trace on the stack (also in <paramref name="target"/>): jumps to <paramref name="found"/> when it is there and starts at <paramref name="rip"/>, else falls through.</summary>
+    private void EmitStartsAtRip(LocalBuilder target, LocalBuilder rip, Label found)
+    {
+        var no = _il.DefineLabel();
+        _il.Emit(OpCodes.Brfalse, no);
+        _il.Emit(OpCodes.Ldloc, target);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockEntryRip);
+        _il.Emit(OpCodes.Ldloc, rip);
+        _il.Emit(OpCodes.Beq, found);
+        _il.MarkLabel(no);
     }
 
     private void StoreRip(ulong rip)

@@ -37,6 +37,28 @@ public sealed class JitRuntime
     /// </summary>
     internal IrInterpreter Interpreter { get; }
 
+    /// <summary>
+    /// Compiled traces by the guest RIP they start at, one table per privilege class (traces are
+    /// only entered at the CPL they were recorded at): where a trace's exit goes on by itself when
+    /// the target is not the one its chain site last went to, an indirect branch that changes
+    /// target (a switch, a return to another caller). The run loop fills it
+    /// (<see cref="NoteIndirectTarget"/>); the generated code checks an entry as it checks a chain
+    /// site's, so a stale entry is never taken.
+    /// </summary>
+    internal CompiledBlock?[] IndirectTraces(bool user) => user ? _userIndirectTraces : _supervisorIndirectTraces;
+
+    private readonly CompiledBlock?[] _userIndirectTraces = new CompiledBlock?[IndirectTraceCount];
+    private readonly CompiledBlock?[] _supervisorIndirectTraces = new CompiledBlock?[IndirectTraceCount];
+
+    /// <summary>Entries per table of <see cref="IndirectTraces"/> (a power of two).</summary>
+    internal const int IndirectTraceCount = 1024;
+
+    /// <summary>The index of <paramref name="rip"/> in a table of <see cref="IndirectTraces"/>; the generated code computes the same.</summary>
+    internal static int IndirectTraceIndex(ulong rip) => (int)((rip ^ (rip >> 10)) & (IndirectTraceCount - 1));
+
+    /// <summary>Lets trace exits that reach <paramref name="trace"/> by an indirect branch go on into it inside compiled code.</summary>
+    internal void NoteIndirectTarget(CompiledBlock trace, bool user) => IndirectTraces(user)[IndirectTraceIndex(trace.EntryRip)] = trace;
+
     /// <summary>Blocks whose compiled code handed them to <see cref="Interpreter"/> in their middle (soft-TLB misses).</summary>
     public long InterpreterResumes { get; internal set; }
 

@@ -440,6 +440,51 @@ public sealed class CodeCacheTests
     }
 
     [Fact]
+    public void Indirect_exits_that_change_target_go_on_into_the_right_trace_inside_compiled_code()
+    {
+        // Each iteration calls one of four functions through a table, in turn: the call site's
+        // target and each return's target change every time, so a chain site's last target is
+        // mostly wrong. The traces find the right one in the runtime's table of traces by RIP.
+        const ulong functions = TestMachine.CodeBase + 0x400, table = Data + 0x100;
+        const int iterations = 20_000;
+        void Setup(TestMachine m)
+        {
+            for (int f = 0; f < 4; f++)
+            {
+                int k = f;
+                m.Load(functions + (ulong)f * 0x40, a =>
+                {
+                    a.imul(rbx, rbx, 3 + 2 * k);
+                    a.add(rbx, k + 1);
+                    a.ret();
+                });
+                m.WritePhysical(table + (ulong)f * 8, functions + (ulong)f * 0x40);
+            }
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                a.xor(ebx, ebx);
+                a.mov(rsi, table);
+                CountedLoop(a, iterations, () =>
+                {
+                    a.mov(eax, ecx);
+                    a.and(eax, 3);
+                    a.call(__qword_ptr[rsi + rax * 8]);
+                    a.xor(rbx, rcx);
+                });
+                StoreResult(a, rbx, 4);
+                TestMachine.Exit(a, 4);
+            });
+        }
+
+        var (_, jit) = RunBoth(Setup);
+
+        // Without the table, half the trace runs came through the dispatch loop's indirect-branch
+        // look-up (10,279 hits); with it, nearly every run is entered from another trace's code.
+        Assert.True(jit.Stats.TraceChainsInCode > jit.Stats.TraceRuns * 9 / 10, $"{jit.Stats.TraceChainsInCode} of {jit.Stats.TraceRuns} trace runs chained inside compiled code");
+        Assert.True(jit.Ibl.Hits < iterations / 10, $"{jit.Ibl.Hits} indirect-branch look-ups in the dispatcher");
+    }
+
+    [Fact]
     public void Timer_interrupts_held_by_cli_land_one_block_after_sti_inside_traces()
     {
         // STI may join traces: its block ends after it, and the shadow it opens covers the next
