@@ -358,12 +358,25 @@ public sealed class VcpuDispatcher
                 break;
         }
         _restartRequested = false;
-        bool chains = result.End is BlockEnd.Exit or BlockEnd.ExitIndirect;
+        bool chains = result.End is BlockEnd.Exit or BlockEnd.ExitIndirect or BlockEnd.SystemJump;
         if (InterruptPoll.MayHaveInterrupt(_apic, state) && _vcpu.TryDeliverInterrupt()) chains = false;
         if (!chains || _chainStopRetired == 0 || !fragment.IsCached)
         {
             _recording?.Clear();
             return null;
+        }
+        if (result.End == BlockEnd.SystemJump)
+        {
+            // SYSCALL's entry, SYSRET's return: found like an indirect branch's target, through the
+            // table (the privilege level and translation checked as there), not by a full look-up.
+            _recording?.Clear();
+            var landing = FollowIndirect();
+            if (landing is not null && _headAfterSystemJump)
+            {
+                _headAfterSystemJump = false;
+                CountTraceHead(landing);
+            }
+            return landing;
         }
 
         var next = result.End == BlockEnd.Exit ? FollowLink(fragment) : FollowIndirect();

@@ -48,30 +48,35 @@ public sealed class CodeCacheGuestTests
     }
 
     [SkippableFact]
-    public void System_calls_run_SYSCALL_and_SYSRET_inside_traces_and_give_the_interpreters_output()
+    public void System_calls_run_SYSCALL_and_SYSRET_inside_traces_find_where_they_land_in_the_table_and_give_the_interpreters_output()
     {
         // A block that ends in SYSCALL or SYSRET may close a trace (Fragment.MayEndTrace): then
         // neither runs in a block of its own, which cost two trips through the dispatch loop per
-        // system call. Twice the calls must not mean more blocks run alone (boot runs some).
+        // system call. And where they land is found through the indirect-branch table, not by a
+        // full look-up. Twice the calls must add neither (boot has some of both).
         const int calls = 10_000;
         var (kernel, initrd) = GuestRun.ImagesOrSkip();
-        var (reference, _) = Run(ExecutionTier.Interpreter, calls);
-        var (jit, alone) = Run(ExecutionTier.Jit, calls);
-        var (_, aloneTwice) = Run(ExecutionTier.Jit, 2 * calls);
+        var (reference, _, _) = Run(ExecutionTier.Interpreter, calls);
+        var (jit, alone, lookups) = Run(ExecutionTier.Jit, calls);
+        var (_, aloneTwice, lookupsTwice) = Run(ExecutionTier.Jit, 2 * calls);
         Assert.Equal(MachineStopReason.DebugExit, reference.Result.Reason);
         GuestRun.AssertSameMachine(reference, jit, $"{calls} system calls");
         Assert.True(aloneTwice - alone < calls / 10, $"{aloneTwice - alone} more blocks ran alone for {calls} more system calls");
+        Assert.True(lookupsTwice - lookups < calls / 10, $"{lookupsTwice - lookups} more full look-ups for {calls} more system calls");
 
-        (GuestRun.Outcome Run, long Alone) Run(ExecutionTier tier, int iterations)
+        (GuestRun.Outcome Run, long Alone, long FullLookups) Run(ExecutionTier tier, int iterations)
         {
-            long alone = 0;
+            long alone = 0, lookups = 0;
             var outcome = GuestRun.Run(kernel, initrd, $"run=null-syscall iterations={iterations}", 1,
                 new MachineRunOptions { Tier = tier, MaxInstructions = 2_000_000_000 }, runner =>
                 {
                     foreach (var v in runner.Vcpus)
+                    {
+                        lookups += v.Statistics.FullLookups;
                         if (v.Jit is { } j) alone += j.Statistics.CompiledExecutions + j.Statistics.InterpretedExecutions;
+                    }
                 });
-            return (outcome, alone);
+            return (outcome, alone, lookups);
         }
     }
 
