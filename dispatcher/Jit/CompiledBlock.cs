@@ -236,42 +236,54 @@ public sealed class CompiledBlock
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal bool System(VcpuState state, int opIndex, ulong a, ulong b)
     {
-        int opIndexSection = opIndex >> SectionShift;
+        int sectionOp = opIndex;
         var block = SectionBlock(ref opIndex);
-        // References, not copies: an op and an instruction (Iced's, 40 bytes) per system
-        // instruction were a good part of this call's cost on the system-call path.
+        // References, not copies, and the fault straight into the Fault field: this runs for every
+        // CLI, STI and SWAPGS of the kernel's system-call path, and a GuestFault local (it holds a
+        // reference) had RyuJIT clear a few hundred bytes of stack on every call.
         ref readonly var op = ref block.Ops[opIndex];
         var system = _runtime.System;
-        if (system is null)
-        {
-            FaultAt(state, op.Guest | (opIndexSection << SectionShift), GuestFault.InvalidOpcode());
-            return false;
-        }
-        ref readonly var insn = ref block.Instructions[op.Guest];
+        if (system is null) return SystemEnded(state, sectionOp, SystemOutcome.Fault, invalid: true);
         // As in the interpreter: the hypervisor sees RIP of the instruction and a clock that counts
         // the instructions of this block that retired before it.
-        state.Rip = insn.Rip;
+        state.Rip = block.Instructions[op.Guest].Rip;
         state.InstructionsRetired += op.Guest;
-        var outcome = system.Execute((SystemOp)op.Aux, state, Memory, a, b, out ulong value, out var fault);
+        var outcome = system.Execute((SystemOp)op.Aux, state, Memory, a, b, out ulong value, out Fault);
         state.InstructionsRetired -= op.Guest;
+        if (outcome != SystemOutcome.Continue) return SystemEnded(state, sectionOp, outcome, invalid: false);
+        TightenStop(state);
+        Value = value;
+        return true;
+    }
+
+    /// <summary>How a system instruction that does not go on ends the block (<see cref="Fault"/> holds its fault); false, for the generated code to return the result.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool SystemEnded(VcpuState state, int sectionOp, SystemOutcome outcome, bool invalid)
+    {
+        int section = sectionOp >> SectionShift;
+        int opIndex = sectionOp;
+        var block = SectionBlock(ref opIndex);
+        ref readonly var op = ref block.Ops[opIndex];
+        int guestInSection = op.Guest | (section << SectionShift);
+        if (invalid)
+        {
+            FaultAt(state, guestInSection, GuestFault.InvalidOpcode());
+            return false;
+        }
         switch (outcome)
         {
-            case SystemOutcome.Continue:
-                TightenStop(state);
-                Value = value;
-                return true;
             case SystemOutcome.Jump:
                 Result = new BlockResult(BlockEnd.SystemJump, op.Guest + 1);
                 return false;
             case SystemOutcome.Fault:
-                FaultAt(state, op.Guest | (opIndexSection << SectionShift), in fault);
+                FaultAt(state, guestInSection, in Fault);
                 return false;
             case SystemOutcome.Halt:
-                state.Rip = insn.NextRip;
+                state.Rip = block.Instructions[op.Guest].NextRip;
                 Result = new BlockResult(BlockEnd.Halt, op.Guest + 1);
                 return false;
             case SystemOutcome.Stop:
-                state.Rip = insn.NextRip;
+                state.Rip = block.Instructions[op.Guest].NextRip;
                 Result = new BlockResult(BlockEnd.Stop, op.Guest + 1);
                 return false;
             default:
