@@ -40,6 +40,9 @@ internal sealed class IlTraceEmitter
     private Label[] _labels = [];
     private LocalBuilder? _limitsLocal;
     private LocalBuilder? _retiredLocal;
+    // The retired count as of the running block's start, kept alongside the state's field (every
+    // boundary that stays writes both): nothing else changes the field while a trace goes on.
+    private LocalBuilder? _retiredNow;
     // One return per exit and target for the boundaries that leave: many boundaries share one.
     private readonly Dictionary<(int Exit, ulong Rip), Label> _leaves = new();
     private LocalBuilder? _slots;
@@ -208,6 +211,10 @@ internal sealed class IlTraceEmitter
     {
         _limitsLocal = _il.DeclareLocal(typeof(TraceBudget));
         _retiredLocal = _il.DeclareLocal(typeof(ulong));
+        _retiredNow = _il.DeclareLocal(typeof(ulong));
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
+        _il.Emit(OpCodes.Stloc, _retiredNow);
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockLimits);
         _il.Emit(OpCodes.Stloc, _limitsLocal);
@@ -262,8 +269,9 @@ internal sealed class IlTraceEmitter
     /// </summary>
     private void EmitRetiredTest(Action pushCount, Label leave)
     {
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, IlMembers.InstructionsRetired);
+        // From the local, not the field: loading the count the last boundary stored put a
+        // store-to-load round trip on every loop's critical path.
+        _il.Emit(OpCodes.Ldloc, _retiredNow!);
         pushCount();
         _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Dup);
@@ -286,6 +294,8 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _retiredLocal!);
         _il.Emit(OpCodes.Stfld, IlMembers.InstructionsRetired);
+        _il.Emit(OpCodes.Ldloc, _retiredLocal!);
+        _il.Emit(OpCodes.Stloc, _retiredNow!);
     }
 
     /// <summary>
