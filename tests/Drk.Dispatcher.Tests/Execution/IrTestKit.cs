@@ -42,6 +42,15 @@ internal static class IrTestKit
         return (block, new IrBuilder(block));
     }
 
+    /// <summary>A verified block of <paramref name="instructions"/> NOPs at <paramref name="rip"/> whose IR <paramref name="build"/> writes.</summary>
+    public static IrBlock Block(ulong rip, int instructions, Action<IrBuilder> build)
+    {
+        var (block, ir) = NewBlock(instructions, rip);
+        build(ir);
+        IrVerifier.ThrowIfInvalid(block, "test");
+        return block;
+    }
+
     /// <summary>RIP of NOP <paramref name="k"/> of a <see cref="NewBlock"/> block.</summary>
     public static ulong RipOf(int k) => CodeBase + (ulong)k;
 }

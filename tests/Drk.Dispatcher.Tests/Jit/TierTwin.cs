@@ -120,6 +120,23 @@ internal sealed class TierTwin : IDisposable
         return code;
     }
 
+    /// <summary>
+    /// Runs <paramref name="blocks"/> on the interpreter's side from block <paramref name="first"/>,
+    /// following plain exits by RIP while they lead to one of the blocks, as a trace of them goes;
+    /// returns the result of the block that left.
+    /// </summary>
+    public BlockResult InterpretPath(IrBlock[] blocks, int first = 0)
+    {
+        var block = blocks[first];
+        while (true)
+        {
+            var result = Interp.Interpreter.Execute(block, Interp.State);
+            var next = Array.Find(blocks, b => b.StartRip == Interp.State.Rip);
+            if (result.End != BlockEnd.Exit || next is null) return result;
+            block = next;
+        }
+    }
+
     /// <summary>Executes <paramref name="block"/> on both sides and asserts identical outcomes; returns the interpreter's result.</summary>
     public BlockResult Run(IrBlock block, string where, bool compareMemory = true)
     {

@@ -3,6 +3,7 @@ using Drk.Dispatcher.IR;
 using Drk.Dispatcher.Jit;
 using Drk.Dispatcher.Tests.Execution;
 using Drk.Hv.Cpu;
+using static Drk.Dispatcher.Tests.Jit.TracePath;
 
 namespace Drk.Dispatcher.Tests.Jit;
 
@@ -13,8 +14,6 @@ namespace Drk.Dispatcher.Tests.Jit;
 /// </summary>
 public sealed class TraceSideEntryTests
 {
-    private const ulong A = IrTestKit.CodeBase, B = IrTestKit.CodeBase + 0x40, C = IrTestKit.CodeBase + 0x80, Out = 0x5000;
-
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
@@ -32,7 +31,7 @@ public sealed class TraceSideEntryTests
             s[GuestReg.Rbx] = 2;
             s.Rip = blocks[section].StartRip;
         });
-        var expected = Interpret(twin, blocks, section);
+        var expected = twin.InterpretPath(blocks, section);
         var actual = section == 0 ? trace.Execute(twin.Jit.State) : trace.RunFrom(twin.Jit.State, section);
         TierTwin.AssertSameResult(expected, actual, $"from block {section}");
         twin.AssertSameState($"from block {section}");
@@ -49,45 +48,36 @@ public sealed class TraceSideEntryTests
         var trace = twin.Jit.Compiler.CompileTrace(blocks, entryCpl: 0);
         twin.Jit.Runtime.Budget.StopRetired = ulong.MaxValue;
         twin.SetState(s => s[GuestReg.Rbx] = 5);
-        Interpret(twin, blocks, 1);
+        twin.InterpretPath(blocks, 1);
         trace.RunFrom(twin.Jit.State, 1);
         twin.AssertSameState("entered at B");
 
         twin.SetState(s => s[GuestReg.Rbx] = 7);
-        var expected = Interpret(twin, blocks, 0);
+        var expected = twin.InterpretPath(blocks);
         var actual = trace.Execute(twin.Jit.State);
         TierTwin.AssertSameResult(expected, actual, "entered at the head next");
         twin.AssertSameState("entered at the head next");
     }
 
-    /// <summary>Runs <paramref name="blocks"/> on the interpreter from block <paramref name="first"/>, following exits by RIP until one leaves them.</summary>
-    private static BlockResult Interpret(TierTwin twin, IrBlock[] blocks, int first)
-    {
-        var block = blocks[first];
-        while (true)
+    private static IrBlock[] Loop() =>
+    [
+        IrTestKit.Block(A, 1, ir =>
         {
-            var result = twin.Interp.Interpreter.Execute(block, twin.Interp.State);
-            var next = Array.Find(blocks, b => b.StartRip == twin.Interp.State.Rip);
-            if (result.End != BlockEnd.Exit || next is null) return result;
-            block = next;
-        }
-    }
-
-    private static IrBlock[] Loop()
-    {
-        var (a, ir) = IrTestKit.NewBlock(1, A);
-        ir.PutReg(GuestReg.Rbx, ir.Add(ir.GetReg(GuestReg.Rbx), ir.Const64(1)));
-        ir.Exit(B);
-        var (b, ir2) = IrTestKit.NewBlock(1, B);
-        ir2.PutReg(GuestReg.Rbx, ir2.Mul(ir2.GetReg(GuestReg.Rbx), ir2.Const64(3)));
-        ir2.Exit(C);
-        var (c, ir3) = IrTestKit.NewBlock(2, C);
-        var rbx = ir3.GetReg(GuestReg.Rbx);
-        ir3.PutReg(GuestReg.Rcx, rbx);
-        ir3.Guest = 1;
-        ir3.ExitIf(ir3.Compare(IrOpcode.CmpLtU, rbx, ir3.Const64(1000)), A);
-        ir3.Exit(Out);
-        foreach (var block in new[] { a, b, c }) IrVerifier.ThrowIfInvalid(block, "test");
-        return [a, b, c];
-    }
+            ir.PutReg(GuestReg.Rbx, ir.Add(ir.GetReg(GuestReg.Rbx), ir.Const64(1)));
+            ir.Exit(B);
+        }),
+        IrTestKit.Block(B, 1, ir =>
+        {
+            ir.PutReg(GuestReg.Rbx, ir.Mul(ir.GetReg(GuestReg.Rbx), ir.Const64(3)));
+            ir.Exit(C);
+        }),
+        IrTestKit.Block(C, 2, ir =>
+        {
+            var rbx = ir.GetReg(GuestReg.Rbx);
+            ir.PutReg(GuestReg.Rcx, rbx);
+            ir.Guest = 1;
+            ir.ExitIf(ir.Compare(IrOpcode.CmpLtU, rbx, ir.Const64(1000)), A);
+            ir.Exit(Out);
+        }),
+    ];
 }

@@ -3,6 +3,7 @@ using Drk.Dispatcher.IR;
 using Drk.Dispatcher.Jit;
 using Drk.Dispatcher.Tests.Execution;
 using Drk.Hv.Cpu;
+using static Drk.Dispatcher.Tests.Jit.TracePath;
 
 namespace Drk.Dispatcher.Tests.Jit;
 
@@ -14,20 +15,18 @@ namespace Drk.Dispatcher.Tests.Jit;
 /// </summary>
 public sealed class TraceSlotCacheTests
 {
-    private const ulong A = IrTestKit.CodeBase, B = IrTestKit.CodeBase + 0x40, C = IrTestKit.CodeBase + 0x80, Out = 0x5000;
-
     [Fact]
     public void A_system_instruction_that_writes_a_register_itself_is_seen_by_the_reads_after_it()
     {
         // B reads RAX (cached), then a system instruction writes RAX in the state, then B reads it again.
         using var twin = TierTwin.Mmu(paging: true);
         foreach (var side in new[] { twin.Interp, twin.Jit }) side.System.Effect = s => s[GuestReg.Rax] = 0x77;
-        var a = Block(A, 1, ir =>
+        var a = IrTestKit.Block(A, 1, ir =>
         {
             ir.PutReg(GuestReg.Rax, ir.Add(ir.GetReg(GuestReg.Rax), ir.Const64(1)));
             ir.Exit(B);
         });
-        var b = Block(B, 3, ir =>
+        var b = IrTestKit.Block(B, 3, ir =>
         {
             ir.PutReg(GuestReg.Rcx, ir.GetReg(GuestReg.Rax));
             ir.Guest = 1;
@@ -44,12 +43,12 @@ public sealed class TraceSlotCacheTests
     [Fact]
     public void A_jump_loads_the_registers_the_next_block_reads_that_the_jumping_block_did_not_touch()
     {
-        var a = Block(A, 1, ir =>
+        var a = IrTestKit.Block(A, 1, ir =>
         {
             ir.PutReg(GuestReg.Rbx, ir.Add(ir.GetReg(GuestReg.Rbx), ir.Const64(1)));
             ir.Exit(B);
         });
-        var b = Block(B, 1, ir =>
+        var b = IrTestKit.Block(B, 1, ir =>
         {
             ir.PutReg(GuestReg.Rcx, ir.Add(ir.GetReg(GuestReg.Rdx), ir.GetReg(GuestReg.Rbx)));
             ir.Exit(Out);
@@ -66,7 +65,7 @@ public sealed class TraceSlotCacheTests
     {
         // A leaves for C early when RAX < 5, before it writes RDX; C reads RDX. On that path RDX's
         // local was never set, though it is set at A's end.
-        var a = Block(A, 2, ir =>
+        var a = IrTestKit.Block(A, 2, ir =>
         {
             var value = ir.GetReg(GuestReg.Rax);
             ir.ExitIf(ir.Compare(IrOpcode.CmpLtU, value, ir.Const64(5)), C);
@@ -74,12 +73,12 @@ public sealed class TraceSlotCacheTests
             ir.PutReg(GuestReg.Rdx, ir.Const64(0xd0d0));
             ir.Exit(B);
         });
-        var b = Block(B, 1, ir =>
+        var b = IrTestKit.Block(B, 1, ir =>
         {
             ir.PutReg(GuestReg.Rsi, ir.GetReg(GuestReg.Rdx));
             ir.Exit(C);
         });
-        var c = Block(C, 1, ir =>
+        var c = IrTestKit.Block(C, 1, ir =>
         {
             ir.PutReg(GuestReg.Rcx, ir.GetReg(GuestReg.Rdx));
             ir.Exit(Out);
@@ -100,26 +99,10 @@ public sealed class TraceSlotCacheTests
             setup(s);
             s.Rip = blocks[0].StartRip;
         });
-        var block = blocks[0];
-        BlockResult expected;
-        while (true)
-        {
-            expected = twin.Interp.Interpreter.Execute(block, twin.Interp.State);
-            var next = Array.Find(blocks, k => k.StartRip == twin.Interp.State.Rip);
-            if (expected.End != BlockEnd.Exit || next is null) break;
-            block = next;
-        }
+        var expected = twin.InterpretPath(blocks);
         var actual = trace.Execute(twin.Jit.State);
         TierTwin.AssertSameResult(expected, actual, "trace");
         twin.AssertSameState("trace");
         Assert.Equal(Out, twin.Jit.State.Rip);
-    }
-
-    private static IrBlock Block(ulong rip, int instructions, Action<IrBuilder> build)
-    {
-        var (block, ir) = IrTestKit.NewBlock(instructions, rip);
-        build(ir);
-        IrVerifier.ThrowIfInvalid(block, "test");
-        return block;
     }
 }
