@@ -14,14 +14,17 @@ namespace Drk.Dispatcher.Jit;
 /// <remarks>
 /// <para>
 /// The object is the generated method's first argument (the delegate is closed over it): the
-/// method reads the typed memory from it and calls its out-of-line paths (TLB misses, faults,
-/// system instructions, tool calls), which use its scratch fields so the method itself never
-/// takes the address of a local. Not thread-safe: it runs on its vCPU's thread only.
+/// method reads the typed memory from it and calls its out-of-line paths (faults, system
+/// instructions, tool calls), which use its scratch fields so the method itself never takes the
+/// address of a local; a TLB miss leaves the method instead and <see cref="Run"/> has the
+/// interpreter finish the block (<see cref="ResumeExit"/>). Not thread-safe: it runs on its vCPU's
+/// thread only.
 /// </para>
 /// <para>
 /// The method returns an int, not a <see cref="BlockResult"/>: the number of one of the block's
-/// exits, whose results are built once at compile time, or -1 when an out-of-line path left the
-/// whole result (with its fault) in <see cref="Result"/>. Building a fresh 48-byte struct per
+/// exits, whose results are built once at compile time, -1 when an out-of-line path left the
+/// whole result (with its fault) in <see cref="Result"/>, or below that an op to resume the block
+/// at in the interpreter (<see cref="ResumeExit"/>). Building a fresh 48-byte struct per
 /// execution cost more than a small block's own work (RyuJIT zeroes and copies it through
 /// temporaries, and the copies stall on store forwarding).
 /// </para>
@@ -302,8 +305,8 @@ public sealed class CompiledBlock
     }
 
     /// <summary>
-    /// After a call out of compiled code that goes on in the block (a TLB miss, which may have
-    /// reached the APIC or written translated code; a system instruction; a tool's callback):
+    /// After a call out of compiled code that goes on in the block (a system instruction; a tool's
+    /// callback, which may have reached the APIC or written translated code):
     /// lowers the budget's stop so that the trace leaves at its next block boundary when the APIC
     /// may now have an interrupt sooner, or the trace was invalidated. The boundaries test only the
     /// stop (<c>IlTraceEmitter</c>).

@@ -15,14 +15,15 @@ namespace Drk.Dispatcher.Jit;
 /// <remarks>
 /// <para>
 /// Temps are <c>ulong</c> locals holding zero-extended values, narrowed with the interpreter's
-/// masks. Guest slots are read and written in place through a reference to <c>Slots[0]</c>, in op
-/// order, so whatever leaves the block (an exit, a fault, a system instruction, a tool call) sees
-/// exactly the state the interpreter would show. After the optimiser each slot is typically read
-/// once and written once per block, so caching them in locals would gain nothing here.
+/// masks. Guest slots are written in place through a reference to <c>Slots[0]</c>, in op order, so
+/// whatever leaves the block (an exit, a fault, a system instruction, a tool call, a TLB miss that
+/// hands the block to the interpreter) sees exactly the state the interpreter would show. A block
+/// alone reads them in place too (after the optimiser each slot is typically read once per block);
+/// a trace's blocks also keep them in locals across blocks (<see cref="TraceSlotCache"/>).
 /// </para>
 /// <para>
 /// The hot path is laid out straight; everything rare (TLB misses, faults, taken side exits) is
-/// emitted after the block's terminator as stubs that return or jump back. A comparison whose
+/// emitted after the block's terminator as stubs that return or jump on. A comparison whose
 /// only use is an ExitIf, a RaiseIf or a Select is not materialised: it is emitted at the use as the branch
 /// condition, which RyuJIT turns into one compare-and-jump.
 /// </para>
@@ -178,7 +179,7 @@ internal sealed class IlBlockEmitter
     /// <summary>The rare paths, after the body.</summary>
     internal void EmitCold()
     {
-        // Stubs may add stubs (a TLB miss's call has its own fault stub).
+        // Stubs may add stubs (a side exit into a trace adds its leave path).
         for (int i = 0; i < _cold.Count; i++) _cold[i]();
     }
 
