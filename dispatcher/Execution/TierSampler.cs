@@ -6,7 +6,12 @@ namespace Drk.Dispatcher.Execution;
 /// A clock read around every block would cost more than a small block; a store of the current
 /// tier per block costs next to nothing, and the sampler runs on another thread.
 /// </summary>
-/// <remarks>The shares are statistical (1 ms samples; a run of a few seconds gives thousands).</remarks>
+/// <remarks>
+/// The shares are statistical (1 ms samples; a run of a few seconds gives thousands). The sampler
+/// is a thread of its own that sleeps between samples: a thread-pool timer woke a pool worker every
+/// millisecond, which then spun waiting for more work and took a few percent of a core from the
+/// vCPU and compiler threads on a two-core machine.
+/// </remarks>
 public sealed class TierSampler : IDisposable
 {
     /// <summary>What a vCPU is doing, as <see cref="VcpuDispatcher"/> publishes it.</summary>
@@ -24,13 +29,24 @@ public sealed class TierSampler : IDisposable
 
     private readonly Func<VcpuDispatcher?> _running;
     private readonly long[] _samples = new long[4];
-    private readonly Timer _timer;
+    private readonly Thread _thread;
+    private volatile bool _stopped;
 
-    /// <param name="running">The vCPU running now (null between turns); read from the timer thread.</param>
+    /// <param name="running">The vCPU running now (null between turns); read from the sampling thread.</param>
     public TierSampler(Func<VcpuDispatcher?> running)
     {
         _running = running;
-        _timer = new Timer(_ => Sample(), null, 1, 1);
+        _thread = new Thread(Loop) { IsBackground = true, Name = "drk-tier-sampler" };
+        _thread.Start();
+    }
+
+    private void Loop()
+    {
+        while (!_stopped)
+        {
+            Thread.Sleep(1);
+            Sample();
+        }
     }
 
     /// <summary>Samples that found a vCPU doing <paramref name="activity"/>.</summary>
@@ -54,6 +70,10 @@ public sealed class TierSampler : IDisposable
         Interlocked.Increment(ref _samples[(int)d.CurrentActivity]);
     }
 
-    /// <summary>Stops sampling.</summary>
-    public void Dispose() => _timer.Dispose();
+    /// <summary>Stops sampling: no sample is taken once this returns.</summary>
+    public void Dispose()
+    {
+        _stopped = true;
+        _thread.Join();
+    }
 }

@@ -52,6 +52,34 @@ public sealed class MachineRunnerTests
     }
 
     [Fact]
+    public void Time_per_tier_samples_what_the_running_vcpu_does()
+    {
+        using var m = new TestMachine(options: new MachineRunOptions { SampleTiers = true, Tier = Drk.Dispatcher.Jit.ExecutionTier.Interpreter });
+        m.Load(TestMachine.CodeBase, a =>
+        {
+            // A few tens of milliseconds of interpreted loop.
+            var top = a.CreateLabel();
+            a.mov(ecx, 3_000_000);
+            a.Label(ref top);
+            a.add(rbx, rcx);
+            a.dec(ecx);
+            a.jnz(top);
+            TestMachine.Exit(a, 0);
+        });
+        m.Start();
+
+        var result = m.Run();
+
+        Assert.Equal(MachineStopReason.DebugExit, result.Reason);
+        var samples = m.Runner.TierSamples!;
+        long total = samples.Total;
+        Assert.True(total >= 5, $"{total} samples in {result.Elapsed.TotalMilliseconds:F0} ms");
+        // On the interpreter tier only the interpreter and the dispatch loop around it run.
+        Assert.True(samples.Samples(TierSampler.Activity.Interpreter) > 0, $"none of {total} samples in the interpreter");
+        Assert.Equal(total, samples.Samples(TierSampler.Activity.Interpreter) + samples.Samples(TierSampler.Activity.Dispatch));
+    }
+
+    [Fact]
     public void Code_written_between_two_runs_of_a_block_runs_in_its_new_form()
     {
         using var m = new TestMachine();
