@@ -21,7 +21,7 @@ internal static class BenchSuiteCommand
     }
 
     /// <summary>The options, shared with <c>drk bench</c> itself (which runs the suite).</summary>
-    public static IReadOnlyList<Option> Options() => [KernelOption, InitrdOption, WorkloadsOption, ConfigurationsOption, SmpOption, NoQemuOption];
+    public static IReadOnlyList<Option> Options() => [KernelOption, InitrdOption, WorkloadsOption, ConfigurationsOption, SmpOption, NoQemuOption, RunsOption];
 
     private static readonly Option<string> KernelOption = new("--kernel") { Description = "The guest kernel", DefaultValueFactory = _ => "guest/build/kernel.elf" };
     private static readonly Option<string> InitrdOption = new("--initrd") { Description = "The initrd", DefaultValueFactory = _ => "guest/build/initrd" };
@@ -29,12 +29,19 @@ internal static class BenchSuiteCommand
     private static readonly Option<string> ConfigurationsOption = new("--configurations", "-c") { Description = "Comma-separated rows: interp, jit, auto, auto-blocks, auto+null, auto+inscount, auto+inscount-modules", DefaultValueFactory = _ => "interp,jit,auto,auto-blocks,auto+null,auto+inscount,auto+inscount-modules" };
     private static readonly Option<int> SmpOption = new("--smp") { Description = "vCPUs", DefaultValueFactory = _ => 1 };
     private static readonly Option<bool> NoQemuOption = new("--no-qemu") { Description = "Do not run QEMU even when it is installed" };
+    private static readonly Option<int> RunsOption = new("--runs") { Description = "Rounds per workload (QEMU, then every configuration, in each): the table shows medians, and the range of the ratio to QEMU", DefaultValueFactory = _ => 1 };
 
     public static int Run(ParseResult parse)
     {
         var c = CultureInfo.InvariantCulture;
         string kernel = parse.GetValue(KernelOption)!;
         string initrd = parse.GetValue(InitrdOption)!;
+        int rounds = parse.GetValue(RunsOption);
+        if (rounds < 1)
+        {
+            Console.Error.WriteLine($"drk bench: --runs must be at least 1 (got {rounds})");
+            return 64;
+        }
         if (!File.Exists(kernel) || !File.Exists(initrd))
         {
             Console.Error.WriteLine($"drk bench: {kernel} or {initrd} is missing (make -C guest)");
@@ -58,43 +65,57 @@ internal static class BenchSuiteCommand
         string? qemu = parse.GetValue(NoQemuOption) ? null : SuiteBenchmark.FindQemu();
         var bench = new SuiteBenchmark(kernel, initrd, cpus);
 
-        Console.WriteLine($"drk bench: {workloads.Count} workloads x {configurations.Count} configurations, {cpus} vCPU(s); QEMU: {(qemu ?? "not run")}");
+        Console.WriteLine($"drk bench: {workloads.Count} workloads x {configurations.Count} configurations, {cpus} vCPU(s), {rounds} round(s); QEMU: {(qemu ?? "not run")}");
         Console.WriteLine("wall = the run loop's time (boot and process start excluded); QEMU wall = the whole qemu process");
+        if (rounds > 1) Console.WriteLine("medians of the rounds; ratios are the median of each round's ratio, and QEMU range the lowest and highest of them");
         Console.WriteLine();
-        Console.WriteLine($"{"workload",-16} {"config",-22} {"wall s",8} {"cpu s",8} {"MIPS",8} {"compile ms",11} {"compile%",9} {"vs interp",10} {"vs no tool",10} {"vs QEMU",8} {"cpu vs QEMU",11}  same");
+        Console.WriteLine($"{"workload",-16} {"config",-22} {"wall s",8} {"cpu s",8} {"MIPS",8} {"compile ms",11} {"compile%",9} {"vs interp",10} {"vs no tool",10} {"vs QEMU",8} {"cpu vs QEMU",11}  same{(rounds > 1 ? "  QEMU range" : "")}");
         // One unreported run first, so the first row does not pay for compiling Drk itself (and its tools).
         foreach (var configuration in configurations)
             if (configuration == configurations[0] || !configuration.IsBaseline) bench.RunDrk(workloads[0], configuration);
         int status = 0;
         foreach (var workload in workloads)
         {
-            SuiteRun? qemuRun = qemu is null ? null : bench.RunQemu(qemu, workload);
-            SuiteRun? reference = null;
-            double interpWall = 0;
-            var toolless = new Dictionary<(Dispatcher.Jit.ExecutionTier, bool), SuiteRun>();
-            foreach (var configuration in configurations)
+            // Rounds alternate QEMU and every configuration, so that a slow spell of the machine
+            // falls on all of them rather than on one.
+            var qemuRuns = new List<SuiteRun>();
+            var runs = new List<SuiteRun>[configurations.Count];
+            for (int k = 0; k < runs.Length; k++) runs[k] = new List<SuiteRun>();
+            for (int round = 0; round < rounds; round++)
             {
-                var run = bench.RunDrk(workload, configuration);
-                reference ??= run;
-                if (configuration.Tier == Dispatcher.Jit.ExecutionTier.Interpreter && configuration.IsBaseline) interpWall = run.Wall.TotalSeconds;
-                if (configuration.IsBaseline) toolless.TryAdd((configuration.Tier, configuration.Traces), run);
-                // A tool's slowdown: CPU time over the same tier's run without a tool (steadier than wall time on a shared machine).
-                string vsNoTool = !configuration.IsBaseline && toolless.TryGetValue((configuration.Tier, configuration.Traces), out var bare) && bare.Cpu > TimeSpan.Zero
-                    ? string.Create(c, $"{run.Cpu.TotalSeconds / bare.Cpu.TotalSeconds:F2}x") : "-";
-                bool same = run.Succeeded && run.Output == reference.Output && run.Instructions == reference.Instructions;
-                if (!same) status = 1;
-                string vsInterp = interpWall > 0 ? string.Create(c, $"{interpWall / run.Wall.TotalSeconds:F2}x") : "-";
-                string vsQemu = qemuRun is { Succeeded: true } q ? string.Create(c, $"{run.Wall.TotalSeconds / q.Wall.TotalSeconds:F2}") : "-";
-                string cpuVsQemu = qemuRun is { Succeeded: true } q2 && q2.Cpu > TimeSpan.Zero ? string.Create(c, $"{run.Cpu.TotalSeconds / q2.Cpu.TotalSeconds:F2}") : "-";
-                double share = run.Wall.Ticks > 0 ? 100.0 * run.CompileTime.Ticks / run.Wall.Ticks : 0;
-                Console.WriteLine(string.Create(c,
-                    $"{workload.Name,-16} {configuration.Name,-22} {run.Wall.TotalSeconds,8:F3} {run.Cpu.TotalSeconds,8:F3} {run.Mips,8:F1} {run.CompileTime.TotalMilliseconds,11:F1} {share,8:F1}% {vsInterp,10} {vsNoTool,10} {vsQemu,8} {cpuVsQemu,11}  {(same ? "yes" : "NO " + run.Failure)}"));
+                if (qemu is not null) qemuRuns.Add(bench.RunQemu(qemu, workload));
+                for (int k = 0; k < configurations.Count; k++) runs[k].Add(bench.RunDrk(workload, configurations[k]));
             }
-            if (qemuRun is not null)
+            var reference = runs[0][0];
+            int interp = configurations.FindIndex(x => x.Tier == Dispatcher.Jit.ExecutionTier.Interpreter && x.IsBaseline);
+            for (int k = 0; k < configurations.Count; k++)
             {
-                bool qemuSame = qemuRun.Succeeded && reference is not null && qemuRun.Output == reference.Output;
+                var configuration = configurations[k];
+                var mine = runs[k];
+                // A tool's slowdown: CPU time over the same tier's runs without a tool (steadier than wall time on a shared machine).
+                int bare = configuration.IsBaseline ? -1 : configurations.FindIndex(x => x.IsBaseline && x.Tier == configuration.Tier && x.Traces == configuration.Traces);
+                string vsNoTool = bare >= 0 ? Ratio(c, RoundRatios(mine, runs[bare], r => r.Cpu), "x") : "-";
+                bool same = mine.TrueForAll(run => run.Succeeded && run.Output == reference.Output && run.Instructions == reference.Instructions);
+                if (!same) status = 1;
+                string vsInterp = interp >= 0 ? Ratio(c, RoundRatios(runs[interp], mine, r => r.Wall), "x") : "-";
+                bool qemuOk = qemuRuns.Count > 0 && qemuRuns.TrueForAll(q => q.Succeeded);
+                var vsQemuRatios = qemuOk ? RoundRatios(mine, qemuRuns, r => r.Wall) : [];
+                string vsQemu = qemuOk ? Ratio(c, vsQemuRatios, "") : "-";
+                string cpuVsQemu = qemuOk ? Ratio(c, RoundRatios(mine, qemuRuns, r => r.Cpu), "") : "-";
+                string range = rounds > 1 && qemuOk ? string.Create(c, $"  {vsQemuRatios.Min():F2}-{vsQemuRatios.Max():F2}") : "";
+                var failed = mine.Find(run => !run.Succeeded);
+                double wall = Median(mine, r => r.Wall.TotalSeconds), compile = Median(mine, r => r.CompileTime.TotalMilliseconds);
+                double mips = Median(mine, r => r.Mips);
+                double share = wall > 0 ? 100.0 * compile / 1000 / wall : 0;
                 Console.WriteLine(string.Create(c,
-                    $"{workload.Name,-16} {"qemu-tcg",-22} {qemuRun.Wall.TotalSeconds,8:F3} {qemuRun.Cpu.TotalSeconds,8:F3} {"",8} {"",11} {"",9} {"",10} {"",10} {"1.00",8} {"1.00",11}  {(qemuRun.Succeeded ? (qemuSame ? "yes" : "output differs") : "NO " + qemuRun.Failure)}"));
+                    $"{workload.Name,-16} {configuration.Name,-22} {wall,8:F3} {Median(mine, r => r.Cpu.TotalSeconds),8:F3} {mips,8:F1} {compile,11:F1} {share,8:F1}% {vsInterp,10} {vsNoTool,10} {vsQemu,8} {cpuVsQemu,11}  {(same ? "yes" : "NO " + (failed?.Failure ?? "output or count differs"))}{range}"));
+            }
+            if (qemuRuns.Count > 0)
+            {
+                bool qemuSame = qemuRuns.TrueForAll(q => q.Succeeded && q.Output == reference.Output);
+                var qemuFailed = qemuRuns.Find(q => !q.Succeeded);
+                Console.WriteLine(string.Create(c,
+                    $"{workload.Name,-16} {"qemu-tcg",-22} {Median(qemuRuns, r => r.Wall.TotalSeconds),8:F3} {Median(qemuRuns, r => r.Cpu.TotalSeconds),8:F3} {"",8} {"",11} {"",9} {"",10} {"",10} {"1.00",8} {"1.00",11}  {(qemuFailed is null ? (qemuSame ? "yes" : "output differs") : "NO " + qemuFailed.Failure)}"));
             }
         }
         Console.WriteLine();
@@ -104,4 +125,19 @@ internal static class BenchSuiteCommand
         Console.WriteLine("compile% = JIT compile time (on the compiler thread) / wall; auto-blocks = auto without traces");
         return status;
     }
+
+    /// <summary>Round by round, <paramref name="over"/>'s value over <paramref name="under"/>'s.</summary>
+    private static List<double> RoundRatios(List<SuiteRun> over, List<SuiteRun> under, Func<SuiteRun, TimeSpan> value)
+    {
+        var ratios = new List<double>(over.Count);
+        for (int i = 0; i < over.Count && i < under.Count; i++)
+            if (value(under[i]) > TimeSpan.Zero) ratios.Add(value(over[i]).TotalSeconds / value(under[i]).TotalSeconds);
+        return ratios;
+    }
+
+    private static string Ratio(CultureInfo c, List<double> ratios, string unit) =>
+        ratios.Count == 0 ? "-" : string.Create(c, $"{MathNet.Numerics.Statistics.Statistics.Median(ratios):F2}{unit}");
+
+    private static double Median(List<SuiteRun> runs, Func<SuiteRun, double> value) =>
+        MathNet.Numerics.Statistics.Statistics.Median(runs.Select(value));
 }
