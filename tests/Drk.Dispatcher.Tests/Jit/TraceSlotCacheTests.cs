@@ -1,4 +1,3 @@
-using Drk.Dispatcher.Execution;
 using Drk.Dispatcher.IR;
 using Drk.Dispatcher.Jit;
 using Drk.Dispatcher.Tests.Execution;
