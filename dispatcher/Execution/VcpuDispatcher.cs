@@ -190,6 +190,8 @@ public sealed class VcpuDispatcher
         _stopRetired = stopRetired;
         _chainStopRetired = stopRetired;
         _stop = stop;
+        // The dispatch loop reports kernel entries to tools that want them: then system jumps come back to it.
+        if (_jit is not null) _jit.Runtime.Budget.SystemJumpsChain = _tools is not { WantsKernelEntries: true };
         SelectForTools();
         Fragment? next = null;
         do
@@ -376,6 +378,9 @@ public sealed class VcpuDispatcher
                 _headAfterSystemJump = false;
                 CountTraceHead(landing);
             }
+            // A trace that ends in the same SYSCALL or SYSRET goes on into this one by itself next time.
+            if (landing?.Trace is { } landingTrace && Volatile.Read(ref landingTrace.Code) is { } landingCode && state.Cpl is 0 or 3)
+                _jit!.Runtime.NoteIndirectTarget(landingCode, user: state.Cpl == 3);
             return landing;
         }
 

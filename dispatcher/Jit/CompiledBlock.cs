@@ -66,6 +66,11 @@ public sealed class CompiledBlock
     // at the exit's RIP; null when the trace's CPL is not fixed (compiled without one).
     internal CompiledBlock?[]? IndirectTraces;
 
+    // Both of the runtime's tables, for a trace that leaves through SYSCALL or SYSRET: where it lands
+    // runs at the other privilege level (IlTraceEmitter.EmitSystemJumpChain).
+    internal CompiledBlock?[]? UserTraces;
+    internal CompiledBlock?[]? SupervisorTraces;
+
     private readonly JitRuntime _runtime;
     private readonly IrBlock[] _sections;
 

@@ -1133,6 +1133,8 @@ internal sealed class IlBlockEmitter
         _cold.Add(() =>
         {
             _il.MarkLabel(ends);
+            // A trace's last block may end in SYSCALL or SYSRET: where it lands may be a trace too.
+            if (TraceSafeSystemOps.LeavesAlways((SystemOp)op.Aux)) _trace?.EmitSystemJumpChain(op.Guest + 1);
             LdcI4(CompiledBlock.ResultInField);
             _il.Emit(OpCodes.Ret);
         });

@@ -31,6 +31,11 @@ internal static class IlMembers
     public static readonly FieldInfo BudgetExitSite = typeof(TraceBudget).GetField(nameof(TraceBudget.ExitSite), Internal)!;
     public static readonly FieldInfo BlockEntryRip = typeof(CompiledBlock).GetField(nameof(CompiledBlock.EntryRip), Internal)!;
     public static readonly FieldInfo BlockOwner = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Owner), Internal)!;
+    public static readonly FieldInfo BlockUserTraces = typeof(CompiledBlock).GetField(nameof(CompiledBlock.UserTraces), Internal)!;
+    public static readonly FieldInfo BlockSupervisorTraces = typeof(CompiledBlock).GetField(nameof(CompiledBlock.SupervisorTraces), Internal)!;
+    public static readonly FieldInfo BlockResultField = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Result), Internal)!;
+    public static readonly MethodInfo ResultEnd = typeof(BlockResult).GetProperty(nameof(BlockResult.End))!.GetMethod!;
+    public static readonly FieldInfo BudgetSystemJumpsChain = typeof(TraceBudget).GetField(nameof(TraceBudget.SystemJumpsChain), Internal)!;
     public static readonly FieldInfo BlockIndirectTraces = typeof(CompiledBlock).GetField(nameof(CompiledBlock.IndirectTraces), Internal)!;
     public static readonly FieldInfo BlockChainTargets = typeof(CompiledBlock).GetField(nameof(CompiledBlock.ChainTargets), Internal)!;
     public static readonly FieldInfo BlockCode = RequiredField(typeof(CompiledBlock), "_code");

@@ -369,21 +369,83 @@ internal sealed class IlTraceEmitter
             // runtime's table of traces by entry RIP, for this trace's privilege class.
             _il.Emit(OpCodes.Ldarg_0);
             _il.Emit(OpCodes.Ldfld, IlMembers.BlockIndirectTraces);
-            _il.Emit(OpCodes.Ldloc, rip);
-            _il.Emit(OpCodes.Ldloc, rip);
-            _il.Emit(OpCodes.Ldc_I4, 10);
-            _il.Emit(OpCodes.Shr_Un);
-            _il.Emit(OpCodes.Xor);
-            _il.Emit(OpCodes.Conv_I4);
-            _il.Emit(OpCodes.Ldc_I4, JitRuntime.IndirectTraceCount - 1);
-            _il.Emit(OpCodes.And);
-            _il.Emit(OpCodes.Ldelem_Ref);
+            EmitTableEntry(rip);
             _il.Emit(OpCodes.Dup);
             _il.Emit(OpCodes.Stloc, target);
             EmitStartsAtRip(target, rip, found);
         }
         _il.Emit(OpCodes.Br, leave);
         _il.MarkLabel(found);
+        EmitTailCallIfCurrent(target, leave);
+
+        _il.MarkLabel(leave);
+        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
+        _il.Emit(OpCodes.Ldloc, _chainSite!);
+        _il.Emit(OpCodes.Stfld, IlMembers.BudgetExitSite);
+        _il.Emit(OpCodes.Ldloc, _chainExit!);
+        _il.Emit(OpCodes.Ret);
+    }
+
+    /// <summary>
+    /// After a SYSCALL or SYSRET that left its block (the result, already in
+    /// <see cref="CompiledBlock.Result"/>, is what the generated code returns when this does not go
+    /// on): when it jumped, the run loop would not have to look (the boundary test with the block's
+    /// <paramref name="retired"/> instructions), no tool wants to see kernel entries, and the
+    /// runtime's table for the new privilege level holds a live trace that starts where it landed,
+    /// checked at the current translation generation, the block retires and that trace is
+    /// tail-called, as a chain site would. Otherwise falls through, nothing stored.
+    /// </summary>
+    public void EmitSystemJumpChain(int retired)
+    {
+        if (!_chain) return;
+        var leave = _il.DefineLabel();
+        var user = _il.DefineLabel();
+        var table = _il.DefineLabel();
+        var target = _il.DeclareLocal(typeof(CompiledBlock));
+        var rip = _il.DeclareLocal(typeof(ulong));
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldflda, IlMembers.BlockResultField);
+        _il.Emit(OpCodes.Call, IlMembers.ResultEnd);
+        _il.Emit(OpCodes.Ldc_I4, (int)BlockEnd.SystemJump);
+        _il.Emit(OpCodes.Bne_Un, leave);
+        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BudgetSystemJumpsChain);
+        _il.Emit(OpCodes.Brfalse, leave);
+        EmitRetiredTest(() => _il.Emit(OpCodes.Ldc_I8, (long)retired), leave);
+        RipSlotAddress();
+        _il.Emit(OpCodes.Ldind_I8);
+        _il.Emit(OpCodes.Stloc, rip);
+        // The table of the privilege level the jump went to.
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, IlMembers.Cpl);
+        _il.Emit(OpCodes.Ldc_I4_3);
+        _il.Emit(OpCodes.Beq, user);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockSupervisorTraces);
+        _il.Emit(OpCodes.Br, table);
+        _il.MarkLabel(user);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockUserTraces);
+        _il.MarkLabel(table);
+        EmitTableEntry(rip);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Stloc, target);
+        var found = _il.DefineLabel();
+        EmitStartsAtRip(target, rip, found);
+        _il.Emit(OpCodes.Br, leave);
+        _il.MarkLabel(found);
+        EmitTailCallIfCurrent(target, leave);
+        _il.MarkLabel(leave);
+    }
+
+    /// <summary>
+    /// Goes on into <paramref name="target"/> (which starts at the RIP just stored) when it is alive
+    /// and its pages were checked at the current translation generation: the count the boundary
+    /// test computed is stored, the target becomes the running code and is tail-called. Otherwise
+    /// jumps to <paramref name="leave"/>, nothing stored.
+    /// </summary>
+    private void EmitTailCallIfCurrent(LocalBuilder target, Label leave)
+    {
         _il.Emit(OpCodes.Ldloc, target);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
         _il.Emit(OpCodes.Brfalse, leave);
@@ -413,13 +475,20 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Tailcall);
         _il.Emit(OpCodes.Callvirt, IlMembers.CodeInvoke);
         _il.Emit(OpCodes.Ret);
+    }
 
-        _il.MarkLabel(leave);
-        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
-        _il.Emit(OpCodes.Ldloc, _chainSite!);
-        _il.Emit(OpCodes.Stfld, IlMembers.BudgetExitSite);
-        _il.Emit(OpCodes.Ldloc, _chainExit!);
-        _il.Emit(OpCodes.Ret);
+    /// <summary>With a table of <see cref="JitRuntime.IndirectTraces"/> on the stack: replaces it with its entry for <paramref name="rip"/>.</summary>
+    private void EmitTableEntry(LocalBuilder rip)
+    {
+        _il.Emit(OpCodes.Ldloc, rip);
+        _il.Emit(OpCodes.Ldloc, rip);
+        _il.Emit(OpCodes.Ldc_I4, 10);
+        _il.Emit(OpCodes.Shr_Un);
+        _il.Emit(OpCodes.Xor);
+        _il.Emit(OpCodes.Conv_I4);
+        _il.Emit(OpCodes.Ldc_I4, JitRuntime.IndirectTraceCount - 1);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Ldelem_Ref);
     }
 
     /// <summary>With the candidate trace on the stack (also in <paramref name="target"/>): jumps to <paramref name="found"/> when it is there and starts at <paramref name="rip"/>, else falls through.</summary>

@@ -30,4 +30,11 @@ public sealed class TraceBudget
     /// their heads.
     /// </summary>
     internal int EntrySection;
+
+    /// <summary>
+    /// Whether a trace that leaves through SYSCALL or SYSRET may go on by itself into the trace
+    /// where the jump lands (<c>IlTraceEmitter.EmitSystemJumpChain</c>): set by the dispatcher, false
+    /// while a tool wants to see kernel entries (the dispatch loop reports them).
+    /// </summary>
+    internal bool SystemJumpsChain;
 }

@@ -1,3 +1,4 @@
+using Drk.Dispatcher.Jit;
 using Drk.Dispatcher.Symbols;
 using Drk.Dispatcher.Tools;
 using Drk.Hv;
@@ -115,6 +116,25 @@ public sealed class ToolEventTests(RecordedSelftestRuns fixture) : IClassFixture
         var interrupts = tool.KernelEntries.Where(e => e.Kind == KernelEntryKind.Interrupt).ToList();
         Assert.NotEmpty(interrupts);
         Assert.All(interrupts, e => Assert.InRange(e.Vector, 32, 255));
+    }
+
+    [SkippableFact]
+    public void A_tool_that_wants_kernel_entries_sees_every_system_call_of_a_hot_loop_on_the_jit_tier()
+    {
+        // Traces that end in SYSCALL go on by themselves into the kernel's trace (and back after
+        // SYSRET) only while no tool wants kernel entries, which the dispatch loop reports.
+        const int calls = 5_000;
+        var images = GuestImages.Require();
+        var counts = new List<int>();
+        foreach (var tier in new[] { ExecutionTier.Interpreter, ExecutionTier.Jit })
+        {
+            var tool = new RecordingTool();
+            var run = InProcessRun.Run(images, $"run=null-syscall iterations={calls}", 1, tier, [tool], InstrumentationScope.Kernel, $"null-syscall, {tier}");
+            Assert.True(run.Result.Reason == MachineStopReason.DebugExit, run.Description);
+            counts.Add(tool.KernelEntries.Count(e => e.Kind == KernelEntryKind.Syscall));
+        }
+        Assert.True(counts[0] >= calls, $"{counts[0]} system calls seen by the interpreter's tool");
+        Assert.Equal(counts[0], counts[1]);
     }
 
     [SkippableFact]

@@ -52,31 +52,34 @@ public sealed class CodeCacheGuestTests
     {
         // A block that ends in SYSCALL or SYSRET may close a trace (Fragment.MayEndTrace): then
         // neither runs in a block of its own, which cost two trips through the dispatch loop per
-        // system call. And where they land is found through the indirect-branch table, not by a
-        // full look-up. Twice the calls must add neither (boot has some of both).
+        // system call. Where they land is found through the indirect-branch table, not by a full
+        // look-up, and once found the trace goes there by itself (IlTraceEmitter.EmitSystemJumpChain).
+        // Twice the calls must add none of the three (boot has some of each).
         const int calls = 10_000;
         var (kernel, initrd) = GuestRun.ImagesOrSkip();
-        var (reference, _, _) = Run(ExecutionTier.Interpreter, calls);
-        var (jit, alone, lookups) = Run(ExecutionTier.Jit, calls);
-        var (_, aloneTwice, lookupsTwice) = Run(ExecutionTier.Jit, 2 * calls);
+        var (reference, _) = Run(ExecutionTier.Interpreter, calls);
+        var (jit, once) = Run(ExecutionTier.Jit, calls);
+        var (_, twice) = Run(ExecutionTier.Jit, 2 * calls);
         Assert.Equal(MachineStopReason.DebugExit, reference.Result.Reason);
         GuestRun.AssertSameMachine(reference, jit, $"{calls} system calls");
-        Assert.True(aloneTwice - alone < calls / 10, $"{aloneTwice - alone} more blocks ran alone for {calls} more system calls");
-        Assert.True(lookupsTwice - lookups < calls / 10, $"{lookupsTwice - lookups} more full look-ups for {calls} more system calls");
+        Assert.True(twice.Alone - once.Alone < calls / 10, $"{twice.Alone - once.Alone} more blocks ran alone for {calls} more system calls");
+        Assert.True(twice.FullLookups - once.FullLookups < calls / 10, $"{twice.FullLookups - once.FullLookups} more full look-ups for {calls} more system calls");
+        Assert.True(twice.TableHits - once.TableHits < calls / 10, $"{twice.TableHits - once.TableHits} more look-ups in the dispatcher's table for {calls} more system calls");
 
-        (GuestRun.Outcome Run, long Alone, long FullLookups) Run(ExecutionTier tier, int iterations)
+        (GuestRun.Outcome Run, (long Alone, long FullLookups, long TableHits) Counts) Run(ExecutionTier tier, int iterations)
         {
-            long alone = 0, lookups = 0;
+            long alone = 0, lookups = 0, hits = 0;
             var outcome = GuestRun.Run(kernel, initrd, $"run=null-syscall iterations={iterations}", 1,
                 new MachineRunOptions { Tier = tier, MaxInstructions = 2_000_000_000 }, runner =>
                 {
                     foreach (var v in runner.Vcpus)
                     {
                         lookups += v.Statistics.FullLookups;
+                        hits += v.Ibl.Hits;
                         if (v.Jit is { } j) alone += j.Statistics.CompiledExecutions + j.Statistics.InterpretedExecutions;
                     }
                 });
-            return (outcome, alone, lookups);
+            return (outcome, (alone, lookups, hits));
         }
     }
 
