@@ -255,6 +255,9 @@ public sealed class VcpuDispatcher
         // A reference, not a copy: compiled code answers one of its prebuilt results.
         ref readonly BlockResult result = ref _interpreted;
         bool fromTrace = false;
+        // Where the instructions of the run's last privilege level began: a trace that went on across
+        // SYSCALL or SYSRET by itself ran at two, and counted the earlier part's kernel instructions.
+        ulong levelStart = retiredBefore;
         var trace = fragment.Trace;
         int entrySection = 0;
         if ((trace is null || Volatile.Read(ref trace.Code) is null) && fragment.MemberOf is { IsValid: true } member)
@@ -271,6 +274,7 @@ public sealed class VcpuDispatcher
             budget.StopRetired = TraceStop(state);
             _activity = (int)TierSampler.Activity.Trace;
             if (entrySection != 0) Statistics.TraceSideEntries++;
+            budget.LevelStart = retiredBefore;
             result = ref entrySection == 0 ? ref code.Run(state) : ref code.RunFrom(state, entrySection);
             // Trace to trace: while a trace leaves through a plain exit to the head of another
             // compiled trace and nothing between blocks would happen, go straight on (what the
@@ -286,10 +290,11 @@ public sealed class VcpuDispatcher
                 Statistics.TraceChains++;
                 code.ChainTo(budget.ExitSite, chained.Code!);
                 CountTraceRun(retiredBefore);
-                NoteRunEnd(from, retiredBefore, result.Retired, result.End);
+                NoteRunEnd(from, LevelStart(budget), result.Retired, result.End);
                 retiredBefore = state.InstructionsRetired;
                 state.Sys.InterruptShadow = false; // a block starts (an STI's shadow is over), as at the top of Step
                 budget.StopRetired = TraceStop(state);
+                budget.LevelStart = retiredBefore;
                 result = ref chained.Code!.Run(state);
                 code = budget.Current!;
                 trace = code.Owner!;
@@ -305,6 +310,7 @@ public sealed class VcpuDispatcher
             fragment = trace.Fragments[code.ExitSection];
             _runningTrace = false;
             CountTraceRun(retiredBefore);
+            levelStart = LevelStart(budget);
             fromTrace = true;
         }
         else
@@ -332,7 +338,7 @@ public sealed class VcpuDispatcher
             _executing = null;
             Statistics.BlockInstructions += result.Retired;
         }
-        NoteRunEnd(fragment, retiredBefore, result.Retired, result.End);
+        NoteRunEnd(fragment, levelStart, result.Retired, result.End);
         StalledBlocks = result.Retired == 0 ? StalledBlocks + 1 : 0;
         switch (result.End)
         {
@@ -410,7 +416,19 @@ public sealed class VcpuDispatcher
         Statistics.TraceInstructions += (long)(_state.InstructionsRetired - retiredBefore);
     }
 
-    /// <summary>Records the end of a run in <paramref name="ran"/> (the block it left from): its kernel instructions and its recent-blocks entry.</summary>
+    /// <summary>
+    /// After compiled traces ran: takes the kernel instructions they counted at the privilege levels
+    /// they left by SYSCALL or SYSRET, and answers where the last level's instructions began (the
+    /// run's start when there was no such switch), for <see cref="NoteRunEnd"/>.
+    /// </summary>
+    private ulong LevelStart(TraceBudget budget)
+    {
+        KernelInstructionsRetired += budget.KernelRetiredBeforeLevel;
+        budget.KernelRetiredBeforeLevel = 0;
+        return budget.LevelStart;
+    }
+
+    /// <summary>Records the end of a run in <paramref name="ran"/> (the block it left from): its kernel instructions (those since <paramref name="retiredBefore"/>, all at its CPL) and its recent-blocks entry.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void NoteRunEnd(Fragment ran, ulong retiredBefore, int retired, BlockEnd end)
     {

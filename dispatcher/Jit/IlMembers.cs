@@ -35,6 +35,8 @@ internal static class IlMembers
     public static readonly FieldInfo BlockSupervisorTraces = typeof(CompiledBlock).GetField(nameof(CompiledBlock.SupervisorTraces), Internal)!;
     public static readonly FieldInfo BlockResultField = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Result), Internal)!;
     public static readonly MethodInfo ResultEnd = typeof(BlockResult).GetProperty(nameof(BlockResult.End))!.GetMethod!;
+    public static readonly FieldInfo BudgetLevelStart = typeof(TraceBudget).GetField(nameof(TraceBudget.LevelStart), Internal)!;
+    public static readonly FieldInfo BudgetKernelRetiredBeforeLevel = typeof(TraceBudget).GetField(nameof(TraceBudget.KernelRetiredBeforeLevel), Internal)!;
     public static readonly FieldInfo BudgetSystemJumpsChain = typeof(TraceBudget).GetField(nameof(TraceBudget.SystemJumpsChain), Internal)!;
     public static readonly FieldInfo BlockIndirectTraces = typeof(CompiledBlock).GetField(nameof(CompiledBlock.IndirectTraces), Internal)!;
     public static readonly FieldInfo BlockChainTargets = typeof(CompiledBlock).GetField(nameof(CompiledBlock.ChainTargets), Internal)!;

@@ -434,8 +434,32 @@ internal sealed class IlTraceEmitter
         EmitStartsAtRip(target, rip, found);
         _il.Emit(OpCodes.Br, leave);
         _il.MarkLabel(found);
-        EmitTailCallIfCurrent(target, leave);
+        EmitTailCallIfCurrent(target, leave, EmitLevelChange);
         _il.MarkLabel(leave);
+    }
+
+    /// <summary>
+    /// The privilege level changes inside compiled code: when the one left is the kernel's, its
+    /// instructions since <see cref="TraceBudget.LevelStart"/> go to the budget's kernel count; the
+    /// new level's instructions start at the count just stored.
+    /// </summary>
+    private void EmitLevelChange()
+    {
+        if (_entryCpl == 0)
+        {
+            _il.Emit(OpCodes.Ldloc, _limitsLocal!);
+            _il.Emit(OpCodes.Dup);
+            _il.Emit(OpCodes.Ldfld, IlMembers.BudgetKernelRetiredBeforeLevel);
+            _il.Emit(OpCodes.Ldloc, _retiredLocal!);
+            _il.Emit(OpCodes.Ldloc, _limitsLocal!);
+            _il.Emit(OpCodes.Ldfld, IlMembers.BudgetLevelStart);
+            _il.Emit(OpCodes.Sub);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stfld, IlMembers.BudgetKernelRetiredBeforeLevel);
+        }
+        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
+        _il.Emit(OpCodes.Ldloc, _retiredLocal!);
+        _il.Emit(OpCodes.Stfld, IlMembers.BudgetLevelStart);
     }
 
     /// <summary>
@@ -444,7 +468,7 @@ internal sealed class IlTraceEmitter
     /// test computed is stored, the target becomes the running code and is tail-called. Otherwise
     /// jumps to <paramref name="leave"/>, nothing stored.
     /// </summary>
-    private void EmitTailCallIfCurrent(LocalBuilder target, Label leave)
+    private void EmitTailCallIfCurrent(LocalBuilder target, Label leave, Action? beforeCall = null)
     {
         _il.Emit(OpCodes.Ldloc, target);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
@@ -457,6 +481,7 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Call, IlMembers.MmuTranslationGeneration);
         _il.Emit(OpCodes.Bne_Un, leave);
         StoreRetired();
+        beforeCall?.Invoke();
         if (Array.IndexOf(_opensShadow, true) >= 0) EmitClearShadow();
         // limits.Current = target; limits.Chains++
         _il.Emit(OpCodes.Ldloc, _limitsLocal!);

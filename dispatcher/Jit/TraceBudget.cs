@@ -37,4 +37,15 @@ public sealed class TraceBudget
     /// while a tool wants to see kernel entries (the dispatch loop reports them).
     /// </summary>
     internal bool SystemJumpsChain;
+
+    /// <summary>
+    /// The retired count where the instructions of the running code's privilege level began: set by
+    /// the dispatcher when it enters a trace, moved by a trace that goes on across SYSCALL or SYSRET,
+    /// which adds the kernel instructions of the level it leaves to <see cref="KernelRetiredBeforeLevel"/>.
+    /// So the dispatcher's count of kernel instructions stays exact.
+    /// </summary>
+    internal ulong LevelStart;
+
+    /// <summary>Kernel instructions retired at earlier privilege levels of the running code (see <see cref="LevelStart"/>); the dispatcher takes them.</summary>
+    internal ulong KernelRetiredBeforeLevel;
 }
