@@ -195,6 +195,14 @@ public sealed class CodeCacheTests
         a.sti();
     }
 
+    /// <summary>A function at <paramref name="at"/> that sets rbx = rbx * <paramref name="factor"/> + <paramref name="addend"/> and returns (one block).</summary>
+    private static void LoadMultiplyAdd(TestMachine m, ulong at, int factor, AssemblerRegister64 addend) => m.Load(at, a =>
+    {
+        a.imul(rbx, rbx, factor);
+        a.add(rbx, addend);
+        a.ret();
+    });
+
     private static void StoreResult(Assembler a, AssemblerRegister64 value, int word)
     {
         a.mov(rdx, Data + 0x8000);
@@ -269,12 +277,7 @@ public sealed class CodeCacheTests
         const ulong function = TestMachine.CodeBase + 0x400;
         var (_, jit) = RunBoth(m =>
         {
-            m.Load(function, a =>
-            {
-                a.imul(rbx, rbx, 5);
-                a.add(rbx, rcx);
-                a.ret();
-            });
+            LoadMultiplyAdd(m, function, 5, rcx);
             m.Load(TestMachine.CodeBase, a =>
             {
                 a.xor(ebx, ebx);
@@ -403,12 +406,7 @@ public sealed class CodeCacheTests
         {
             const ulong function = TestMachine.CodeBase + 0x400;
             LoadTimerHandler(m);
-            m.Load(function, a =>
-            {
-                a.imul(rbx, rbx, 3);
-                a.add(rbx, rcx);
-                a.ret();
-            });
+            LoadMultiplyAdd(m, function, 3, rcx);
             m.Load(TestMachine.CodeBase, a =>
             {
                 a.mov(rax, Apic);
@@ -518,12 +516,7 @@ public sealed class CodeCacheTests
         void Setup(TestMachine m)
         {
             LoadTimerHandler(m);
-            m.Load(function, a =>
-            {
-                a.imul(rbx, rbx, 3);
-                a.add(rbx, rdx);
-                a.ret();
-            });
+            LoadMultiplyAdd(m, function, 3, rdx);
             m.Load(TestMachine.CodeBase, a =>
             {
                 StartPeriodicTimer(a, 1_013);
@@ -840,12 +833,7 @@ public sealed class CodeCacheTests
         void Setup(TestMachine m)
         {
             const ulong function = TestMachine.CodeBase + 0x400;
-            m.Load(function, a =>
-            {
-                a.imul(rbx, rbx, 5);
-                a.add(rbx, rcx);
-                a.ret();
-            });
+            LoadMultiplyAdd(m, function, 5, rcx);
             m.Load(TestMachine.CodeBase, a =>
             {
                 a.mov(rsi, function);
