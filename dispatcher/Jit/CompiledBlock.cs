@@ -61,15 +61,11 @@ public sealed class CompiledBlock
     internal Trace? Owner;
     internal CompiledBlock?[] ChainTargets = [];
 
-    // The runtime's table of traces by entry RIP for this trace's privilege class
-    // (JitRuntime.IndirectTraces), which chain sites look in when their last target does not start
-    // at the exit's RIP; null when the trace's CPL is not fixed (compiled without one).
-    internal CompiledBlock?[]? IndirectTraces;
-
-    // Both of the runtime's tables, for a trace that leaves through SYSCALL or SYSRET: where it lands
-    // runs at the other privilege level (IlTraceEmitter.EmitSystemJumpChain).
-    internal CompiledBlock?[]? UserTraces;
-    internal CompiledBlock?[]? SupervisorTraces;
+    // The runtime's tables of traces by entry RIP (JitRuntime.IndirectTraces): chain sites look in
+    // their trace's own privilege class's when their last target does not start at the exit's RIP,
+    // a trace that leaves through SYSCALL or SYSRET in the other one's.
+    internal readonly CompiledBlock?[] UserTraces;
+    internal readonly CompiledBlock?[] SupervisorTraces;
 
     private readonly JitRuntime _runtime;
     private readonly IrBlock[] _sections;
@@ -92,6 +88,8 @@ public sealed class CompiledBlock
         MmuState = Mmu?.State;
         CleanCalls = runtime.CleanCalls;
         Counters = runtime.Counters;
+        UserTraces = runtime.IndirectTraces(user: true);
+        SupervisorTraces = runtime.IndirectTraces(user: false);
     }
 
     /// <summary>The block this code was compiled from (a trace's head).</summary>
@@ -168,7 +166,8 @@ public sealed class CompiledBlock
         int exit = _code(state);
         // A trace may have gone on into other traces: the result is the last one's.
         var last = limits.Current;
-        if (exit < ResultInField) last.FinishInInterpreter(state, ResumeOp(exit));
+        // The interpreter that finishes a block adds its count itself.
+        if (exit < ResultInField) return ref last.FinishInInterpreter(state, ResumeOp(exit));
         ref readonly var result = ref exit >= 0 ? ref last._exits[exit] : ref last.Result;
         state.InstructionsRetired += (ulong)result.Retired;
         return ref result;
@@ -201,16 +200,16 @@ public sealed class CompiledBlock
     /// Runs the rest of the block from the op the generated code left at (<see cref="ResumeExit"/>;
     /// <see cref="Section"/> already names the block in a trace) on the interpreter, which does what
     /// the missed access needs (refill, page crossing, MMIO, a write to watched code, a fault) and
-    /// everything after it. Its result becomes <see cref="Result"/>, and its retired count is taken
-    /// back off the clock, because <see cref="Run"/> adds the result's as for any other exit.
+    /// everything after it, adding the block's count to the clock as it does for any block; its
+    /// result becomes <see cref="Result"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FinishInInterpreter(VcpuState state, int sectionOp)
+    private ref readonly BlockResult FinishInInterpreter(VcpuState state, int sectionOp)
     {
         var block = SectionBlock(ref sectionOp);
         Result = _runtime.Interpreter.ResumeAt(block, state, sectionOp);
-        state.InstructionsRetired -= (ulong)Result.Retired;
         _runtime.InterpreterResumes++;
+        return ref Result;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -251,14 +250,18 @@ public sealed class CompiledBlock
         // reference) had RyuJIT clear a few hundred bytes of stack on every call.
         ref readonly var op = ref block.Ops[opIndex];
         var system = _runtime.System;
-        if (system is null) return SystemEnded(state, sectionOp, SystemOutcome.Fault, invalid: true);
+        if (system is null)
+        {
+            Fault = GuestFault.InvalidOpcode();
+            return SystemEnded(state, sectionOp, SystemOutcome.Fault);
+        }
         // As in the interpreter: the hypervisor sees RIP of the instruction and a clock that counts
         // the instructions of this block that retired before it.
         state.Rip = block.Instructions[op.Guest].Rip;
         state.InstructionsRetired += op.Guest;
         var outcome = system.Execute((SystemOp)op.Aux, state, Memory, a, b, out ulong value, out Fault);
         state.InstructionsRetired -= op.Guest;
-        if (outcome != SystemOutcome.Continue) return SystemEnded(state, sectionOp, outcome, invalid: false);
+        if (outcome != SystemOutcome.Continue) return SystemEnded(state, sectionOp, outcome);
         TightenStop(state);
         Value = value;
         return true;
@@ -266,18 +269,13 @@ public sealed class CompiledBlock
 
     /// <summary>How a system instruction that does not go on ends the block (<see cref="Fault"/> holds its fault); false, for the generated code to return the result.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool SystemEnded(VcpuState state, int sectionOp, SystemOutcome outcome, bool invalid)
+    private bool SystemEnded(VcpuState state, int sectionOp, SystemOutcome outcome)
     {
         int section = sectionOp >> SectionShift;
         int opIndex = sectionOp;
         var block = SectionBlock(ref opIndex);
         ref readonly var op = ref block.Ops[opIndex];
         int guestInSection = op.Guest | (section << SectionShift);
-        if (invalid)
-        {
-            FaultAt(state, guestInSection, GuestFault.InvalidOpcode());
-            return false;
-        }
         switch (outcome)
         {
             case SystemOutcome.Jump:

@@ -166,6 +166,7 @@ internal sealed class IlBlockEmitter
         for (int i = 0; i < ops.Length && !terminated; i++)
         {
             terminated = EmitOp(i, ops[i]);
+            if (WritesSlotsItself(ops[i].Code)) _valid = 0; // the cached slots may be stale now
             ReleaseAfter(i, ops[i]);
         }
         if (!terminated)
@@ -531,7 +532,6 @@ internal sealed class IlBlockEmitter
 
             case IrOpcode.System:
                 EmitSystem(index, op);
-                _valid = 0;
                 return false;
             case IrOpcode.CounterAdd:
                 _il.Emit(OpCodes.Ldarg_0);
@@ -554,7 +554,6 @@ internal sealed class IlBlockEmitter
                 LdArgument(op.C);
                 LdArgument(op.D);
                 _il.Emit(OpCodes.Call, IlMembers.CleanCallInvoke);
-                _valid = 0;
                 if (_trace is not null)
                 {
                     // A tool's callback may have written translated code or reached the APIC.
@@ -572,7 +571,6 @@ internal sealed class IlBlockEmitter
                 LdArgument(op.C);
                 LdArgument(op.D);
                 _il.Emit(OpCodes.Call, IlMembers.Meta);
-                _valid = 0;
                 if (op.Dst != IrOp.None)
                 {
                     // Values are zero-extended to their type, whatever a handler returns.
@@ -683,15 +681,10 @@ internal sealed class IlBlockEmitter
     /// </summary>
     private ushort[] LiveBefore(int index)
     {
-        int count = 0;
+        var live = new List<ushort>();
         for (int id = 0; id < _def.Length; id++)
-            if (_def[id] >= 0 && _def[id] < index && _lastUse[id] >= index) count++;
-        if (count == 0) return [];
-        var live = new ushort[count];
-        count = 0;
-        for (int id = 0; id < _def.Length; id++)
-            if (_def[id] >= 0 && _def[id] < index && _lastUse[id] >= index) live[count++] = (ushort)id;
-        return live;
+            if (_def[id] >= 0 && _def[id] < index && _lastUse[id] >= index) live.Add((ushort)id);
+        return live.ToArray();
     }
 
     /// <summary>
@@ -1183,8 +1176,16 @@ internal sealed class IlBlockEmitter
     private void SlotAddress(int slot)
     {
         if ((uint)slot >= GuestReg.Count) throw new NotSupportedException($"guest slot {slot} is out of range");
-        _il.Emit(OpCodes.Ldloc, _slots);
-        AddOffset(slot * sizeof(ulong));
+        EmitSlotAddress(_il, _slots, slot);
+    }
+
+    /// <summary>Pushes the address of guest slot <paramref name="slot"/> from <paramref name="slots"/>, the <c>ref ulong</c> local to slot 0.</summary>
+    internal static void EmitSlotAddress(ILGenerator il, LocalBuilder slots, int slot)
+    {
+        il.Emit(OpCodes.Ldloc, slots);
+        if (slot == 0) return;
+        il.Emit(OpCodes.Ldc_I4, slot * sizeof(ulong));
+        il.Emit(OpCodes.Add);
     }
 
     private void AddOffset(int offset)

@@ -92,9 +92,6 @@ public sealed class IlCompiler
     {
         long start = Stopwatch.GetTimestamp();
         var compiled = new CompiledBlock(blocks, _runtime);
-        if (entryCpl is 0 or 3) compiled.IndirectTraces = _runtime.IndirectTraces(user: entryCpl == 3);
-        compiled.UserTraces = _runtime.IndirectTraces(user: true);
-        compiled.SupervisorTraces = _runtime.IndirectTraces(user: false);
         int ops = 0;
         foreach (var b in blocks) ops += b.Count;
         var method = new DynamicMethod(

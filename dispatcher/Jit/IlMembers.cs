@@ -38,7 +38,6 @@ internal static class IlMembers
     public static readonly FieldInfo BudgetLevelStart = typeof(TraceBudget).GetField(nameof(TraceBudget.LevelStart), Internal)!;
     public static readonly FieldInfo BudgetKernelRetiredBeforeLevel = typeof(TraceBudget).GetField(nameof(TraceBudget.KernelRetiredBeforeLevel), Internal)!;
     public static readonly FieldInfo BudgetSystemJumpsChain = typeof(TraceBudget).GetField(nameof(TraceBudget.SystemJumpsChain), Internal)!;
-    public static readonly FieldInfo BlockIndirectTraces = typeof(CompiledBlock).GetField(nameof(CompiledBlock.IndirectTraces), Internal)!;
     public static readonly FieldInfo BlockChainTargets = typeof(CompiledBlock).GetField(nameof(CompiledBlock.ChainTargets), Internal)!;
     public static readonly FieldInfo BlockCode = RequiredField(typeof(CompiledBlock), "_code");
     public static readonly FieldInfo BlockMmu = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Mmu), Internal)!;

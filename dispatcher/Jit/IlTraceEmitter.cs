@@ -281,7 +281,8 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Bge_Un, leave);
         if (!_chain)
         {
-            // Without the MMU's inline path, stores do not go through the calls that tighten the stop.
+            // Without the MMU's inline path (whose misses leave the trace), a store is a call that goes
+            // on in the block without tightening the stop, so the trace's death is tested here.
             _il.Emit(OpCodes.Ldarg_0);
             _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
             _il.Emit(OpCodes.Brfalse, leave);
@@ -368,7 +369,7 @@ internal sealed class IlTraceEmitter
             // Not where the site went last (an indirect branch that changed target): the
             // runtime's table of traces by entry RIP, for this trace's privilege class.
             _il.Emit(OpCodes.Ldarg_0);
-            _il.Emit(OpCodes.Ldfld, IlMembers.BlockIndirectTraces);
+            _il.Emit(OpCodes.Ldfld, _entryCpl == 3 ? IlMembers.BlockUserTraces : IlMembers.BlockSupervisorTraces);
             EmitTableEntry(rip);
             _il.Emit(OpCodes.Dup);
             _il.Emit(OpCodes.Stloc, target);
@@ -536,12 +537,7 @@ internal sealed class IlTraceEmitter
     }
 
     /// <summary>Pushes the address of the RIP slot (through the slots reference the prologue loaded).</summary>
-    private void RipSlotAddress()
-    {
-        _il.Emit(OpCodes.Ldloc, _slots!);
-        _il.Emit(OpCodes.Ldc_I4, Drk.Hv.Cpu.GuestReg.Rip * sizeof(ulong));
-        _il.Emit(OpCodes.Add);
-    }
+    private void RipSlotAddress() => IlBlockEmitter.EmitSlotAddress(_il, _slots!, Drk.Hv.Cpu.GuestReg.Rip);
 
     private void SetSection(int section)
     {

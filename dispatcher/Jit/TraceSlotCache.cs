@@ -46,12 +46,7 @@ internal sealed class TraceSlotCache
         for (int slot = 0; mask != 0; slot++, mask >>= 1)
         {
             if ((mask & 1) == 0) continue;
-            _il.Emit(OpCodes.Ldloc, slots);
-            if (slot != 0)
-            {
-                _il.Emit(OpCodes.Ldc_I4, slot * sizeof(ulong));
-                _il.Emit(OpCodes.Add);
-            }
+            IlBlockEmitter.EmitSlotAddress(_il, slots, slot);
             _il.Emit(OpCodes.Ldind_I8);
             _il.Emit(OpCodes.Stloc, Local(slot));
         }
