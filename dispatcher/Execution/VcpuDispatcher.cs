@@ -385,8 +385,8 @@ public sealed class VcpuDispatcher
                 CountTraceHead(landing);
             }
             // A trace that ends in the same SYSCALL or SYSRET goes on into this one by itself next time.
-            if (landing?.Trace is { } landingTrace && Volatile.Read(ref landingTrace.Code) is { } landingCode && state.Cpl is 0 or 3)
-                _jit!.Runtime.NoteIndirectTarget(landingCode, user: state.Cpl == 3);
+            if (landing?.Trace is { } landingTrace && Volatile.Read(ref landingTrace.Code) is { } landingCode)
+                _jit!.Runtime.NoteIndirectTarget(landingCode, state.Cpl);
             return landing;
         }
 
@@ -475,7 +475,7 @@ public sealed class VcpuDispatcher
         {
             Ibl.CountHit();
             // Next time an indirect exit of any trace reaches it, it goes on inside compiled code.
-            if (state.Cpl is 0 or 3) _jit!.Runtime.NoteIndirectTarget(trace.Code!, user: state.Cpl == 3);
+            _jit!.Runtime.NoteIndirectTarget(trace.Code!, state.Cpl);
         }
         return trace;
     }

@@ -56,8 +56,15 @@ public sealed class JitRuntime
     /// <summary>The index of <paramref name="rip"/> in a table of <see cref="IndirectTraces"/>; the generated code computes the same.</summary>
     internal static int IndirectTraceIndex(ulong rip) => (int)((rip ^ (rip >> 10)) & (IndirectTraceCount - 1));
 
-    /// <summary>Lets trace exits that reach <paramref name="trace"/> by an indirect branch go on into it inside compiled code.</summary>
-    internal void NoteIndirectTarget(CompiledBlock trace, bool user) => IndirectTraces(user)[IndirectTraceIndex(trace.EntryRip)] = trace;
+    /// <summary>
+    /// Lets trace exits that reach <paramref name="trace"/>, recorded at <paramref name="cpl"/>, by an
+    /// indirect branch or a system jump go on into it inside compiled code (CPL 0 and 3 only: the
+    /// tables are by privilege class).
+    /// </summary>
+    internal void NoteIndirectTarget(CompiledBlock trace, int cpl)
+    {
+        if (cpl is 0 or 3) IndirectTraces(user: cpl == 3)[IndirectTraceIndex(trace.EntryRip)] = trace;
+    }
 
     /// <summary>Blocks whose compiled code handed them to <see cref="Interpreter"/> in their middle (soft-TLB misses).</summary>
     public long InterpreterResumes { get; internal set; }
