@@ -44,7 +44,7 @@ public sealed partial class QemuOracleTests
         var drk = await drkRun;
 
         Assert.True(qemu.GuestStatus is not null, qemu.Describe());
-        Assert.True(drk.ExitCode == qemu.GuestStatus, $"QEMU: guest status {qemu.GuestStatus}\n{DrkCli.Describe(drk)}");
+        Assert.True(drk.ExitCode == qemu.GuestStatus, $"QEMU: guest status {qemu.GuestStatus}\n{qemu.Describe()}\n{DrkCli.Describe(drk)}");
         var expected = Comparable(qemu.Serial);
         var actual = Comparable(SerialOutput.Normalize(drk.StandardOutput));
         SerialAssert.SameLines(expected, actual, "QEMU", "Drk");
