@@ -54,7 +54,7 @@ public static class CodeCacheReport
         };
         if (jit)
         {
-            lines.Add(string.Create(c, $"traces: {d.TracesBuilt} recorded, {traces} compiled ({traceBlocks} blocks), {d.TraceRuns} entries ({d.TraceChains} from trace to trace, {d.TraceChainsInCode} of them inside compiled code, {d.TraceSideEntries} at a later block than the head), {d.TraceMappingMisses} refused (page remapped)"));
+            lines.Add(string.Create(c, $"traces: {d.TracesBuilt} recorded, {d.TracesJoined} joined, {traces} compiled ({traceBlocks} blocks), {d.TraceRuns} entries ({d.TraceChains} from trace to trace, {d.TraceChainsInCode} of them inside compiled code, {d.TraceSideEntries} at a later block than the head), {d.TraceMappingMisses} refused (page remapped)"));
             lines.Add(string.Create(c, $"instructions-in-traces: {d.TraceInstructions} ({Share(d.TraceInstructions, d.BlockInstructions)})"));
             lines.Add(string.Create(c, $"block-executions: {compiledRuns} compiled, {interpretedRuns} interpreted, {resumes} finished by the interpreter after a soft-TLB miss"));
             lines.Add(string.Create(c, $"jit-compiled: {compiled} blocks, {traces} traces, {unsupported} unsupported"));

@@ -16,6 +16,9 @@ public sealed class DispatchStatistics
     /// <summary>Traces recorded and handed to the JIT tier.</summary>
     public long TracesBuilt;
 
+    /// <summary>Traces that replaced one of theirs joined with a trace its code often went on into (<see cref="Trace.Successor"/>).</summary>
+    public long TracesJoined;
+
     /// <summary>Trace recordings abandoned (the path left through something a trace cannot hold, before a second block).</summary>
     public long TracesAbandoned;
 
@@ -51,6 +54,7 @@ public sealed class DispatchStatistics
         FullLookups += other.FullLookups;
         TracesBuilt += other.TracesBuilt;
         TracesAbandoned += other.TracesAbandoned;
+        TracesJoined += other.TracesJoined;
         TraceRuns += other.TraceRuns;
         TraceChains += other.TraceChains;
         TraceChainsInCode += other.TraceChainsInCode;

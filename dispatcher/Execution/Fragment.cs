@@ -145,11 +145,15 @@ public sealed class Fragment
     internal void JoinTrace(Trace trace, int section)
     {
         (_traces ??= new List<Trace>()).Add(trace);
-        if (section > 0 && MemberOf is not { IsValid: true })
-        {
-            MemberOf = trace;
-            MemberSection = section;
-        }
+        if (section > 0) AdoptAsMember(trace, section);
+    }
+
+    /// <summary>Makes <paramref name="trace"/> (which already holds this fragment) the one it runs in as block <paramref name="section"/> when the trace it was a member of died, or with <paramref name="force"/> in any case.</summary>
+    internal void AdoptAsMember(Trace trace, int section, bool force = false)
+    {
+        if (!force && MemberOf is { IsValid: true }) return;
+        MemberOf = trace;
+        MemberSection = section;
     }
 
     /// <summary>Marks the fragment dead, with every trace it is part of.</summary>

@@ -15,9 +15,16 @@ namespace Drk.Dispatcher.Execution;
 /// </remarks>
 public sealed class Trace
 {
-    internal Trace(Fragment[] fragments)
+    internal Trace(Fragment[] fragments) : this(fragments, [])
+    {
+    }
+
+    /// <param name="fragments">The blocks; the first is the head.</param>
+    /// <param name="joinedHeads">Blocks (by index) where other traces joined to this one start: indirect exits compare their target with these as well (<see cref="JoinedHeads"/>).</param>
+    internal Trace(Fragment[] fragments, int[] joinedHeads)
     {
         Fragments = fragments;
+        JoinedHeads = joinedHeads;
         var linear = new List<ulong>();
         var physical = new List<ulong>();
         for (int k = 0; k < fragments.Length; k++)
@@ -56,6 +63,34 @@ public sealed class Trace
 
     /// <summary>The fragments in path order; the first is the head.</summary>
     public Fragment[] Fragments { get; }
+
+    /// <summary>
+    /// The blocks (by index) where the heads of the traces joined into this one stand (see
+    /// <see cref="Successor"/>), and blocks that chains from the trace to itself entered: an
+    /// indirect exit of any block compares its target with these, as it does with the next
+    /// block's and the head's, so the branch that went from one joined trace to another is a jump
+    /// inside the method. Empty for a recorded trace.
+    /// </summary>
+    internal int[] JoinedHeads { get; }
+
+    /// <summary>
+    /// The trace that replaces this one once it is compiled: this trace's blocks followed by those
+    /// of a trace its code often went on into by itself, so that transfer becomes a jump inside one
+    /// method (<c>VcpuDispatcher</c> joins them, on the vCPU's thread, when the code asks). Null
+    /// while none was asked for.
+    /// </summary>
+    internal Trace? Successor;
+
+    /// <summary>
+    /// Makes this trace the one of its head, and the one its later blocks run in when they have
+    /// none of their own and the trace they were a member of died (always, for the heads of the
+    /// traces joined into it): called when it replaces the traces it was joined from.
+    /// </summary>
+    internal void Adopt()
+    {
+        Head.Trace = this;
+        for (int k = 1; k < Fragments.Length; k++) Fragments[k].AdoptAsMember(this, k, force: Array.IndexOf(JoinedHeads, k) >= 0);
+    }
 
     /// <summary>The trace head.</summary>
     public Fragment Head => Fragments[0];

@@ -56,6 +56,10 @@ public sealed class VcpuDispatcher
     // The result of the last block run by the interpreter (Step refers to it instead of copying it).
     private BlockResult _interpreted;
     private List<Fragment>? _recording;
+    // A joined trace being compiled, and the trace it will replace (one join at a time).
+    private Trace? _joining;
+    private Trace? _joinSource;
+    private Trace? _joinTarget;
     // Where the current Run call stops, as a retired count; 0 outside Run (no chaining, no traces).
     private ulong _chainStopRetired;
     private ulong _stopRetired;
@@ -70,6 +74,13 @@ public sealed class VcpuDispatcher
     /// workloads unchanged).
     /// </summary>
     public const int MaxTraceBlocks = 6;
+
+    /// <summary>
+    /// Most fragments in a trace made by joining traces (<see cref="Trace.Successor"/>): enough for
+    /// an interpreter's dispatch loop with its handlers, or a call with its callees, to stay in one
+    /// method, while RyuJIT's time for it stays a few milliseconds.
+    /// </summary>
+    public const int MaxJoinedBlocks = 24;
 
     /// <summary>Entries of a trace head (through backward branches and trace exits) before its trace is recorded, for the JIT tier (DynamoRIO's NET uses 50).</summary>
     public const int DefaultTraceThreshold = 50;
@@ -258,6 +269,7 @@ public sealed class VcpuDispatcher
         // Where the instructions of the run's last privilege level began: a trace that went on across
         // SYSCALL or SYSRET by itself ran at two, and counted the earlier part's kernel instructions.
         ulong levelStart = retiredBefore;
+        if (_joining is not null) CompleteJoin();
         var trace = fragment.Trace;
         int entrySection = 0;
         if ((trace is null || Volatile.Read(ref trace.Code) is null) && fragment.MemberOf is { IsValid: true } member)
@@ -288,16 +300,22 @@ public sealed class VcpuDispatcher
                 var chained = ChainedTrace(from, result.End);
                 if (chained is null) break;
                 Statistics.TraceChains++;
-                code.ChainTo(budget.ExitSite, chained.Code!);
+                if (chained.Entry != 0) Statistics.TraceSideEntries++;
+                code.ChainTo(budget.ExitSite, chained);
                 CountTraceRun(retiredBefore);
                 NoteRunEnd(from, LevelStart(budget), result.Retired, result.End);
                 retiredBefore = state.InstructionsRetired;
                 state.Sys.InterruptShadow = false; // a block starts (an STI's shadow is over), as at the top of Step
                 budget.StopRetired = TraceStop(state);
                 budget.LevelStart = retiredBefore;
-                result = ref chained.Code!.Run(state);
+                result = ref chained.Enter(state);
                 code = budget.Current!;
                 trace = code.Owner!;
+            }
+            if (budget.JoinFrom is { } joinFrom)
+            {
+                RequestJoin(joinFrom, budget.JoinTo!);
+                budget.JoinFrom = budget.JoinTo = null;
             }
             if (budget.Chains != 0)
             {
@@ -447,7 +465,7 @@ public sealed class VcpuDispatcher
     /// (the caller clears it, as a block start does); a plain exit retires its last instruction
     /// (no stall, no restart).
     /// </summary>
-    private Trace? ChainedTrace(Fragment from, BlockEnd end)
+    private CompiledBlock? ChainedTrace(Fragment from, BlockEnd end)
     {
         var state = _state;
         if (state.InstructionsRetired >= _chainStopRetired || InterruptPoll.MayHaveInterrupt(_apic, state) || _stop?.IsRequested == true)
@@ -465,8 +483,16 @@ public sealed class VcpuDispatcher
             next = Ibl.PeekChecked(rip, state.Cpl, generation);
             if (next is null) return null;
         }
+        // The fragment's own trace, or the one it is a later block of (entered there).
         var trace = next.Trace;
-        if (trace is null || trace.CheckedGeneration != generation || Volatile.Read(ref trace.Code) is null) return null;
+        int section = 0;
+        if ((trace is null || Volatile.Read(ref trace.Code) is null) && next.MemberOf is { IsValid: true } member)
+        {
+            trace = member;
+            section = next.MemberSection;
+        }
+        if (trace is null || trace.CheckedGeneration != generation || Volatile.Read(ref trace.Code) is not { } code) return null;
+        var entry = code.EntryAt(section);
         if (end == BlockEnd.Exit)
         {
             Statistics.LinkHits++;
@@ -475,9 +501,9 @@ public sealed class VcpuDispatcher
         {
             Ibl.CountHit();
             // Next time an indirect exit of any trace reaches it, it goes on inside compiled code.
-            _jit!.Runtime.NoteIndirectTarget(trace.Code!, state.Cpl);
+            _jit!.Runtime.NoteIndirectTarget(entry, state.Cpl);
         }
-        return trace;
+        return entry;
     }
 
     /// <summary>The fragment at the direct exit's target (state RIP), through a link when one holds; the link is set on a miss.</summary>
@@ -612,6 +638,95 @@ public sealed class VcpuDispatcher
         Statistics.TracesBuilt++;
         _jit!.DeferBlocksOf(trace);
         _jit.RequestTrace(trace);
+    }
+
+    /// <summary>
+    /// The code of trace <paramref name="fromCode"/> went on into <paramref name="toCode"/> by itself
+    /// often (<see cref="TraceBudget.JoinFrom"/>): a trace of the first's blocks followed by those
+    /// of the second it lacks is compiled, and replaces the first once its code is there
+    /// (<see cref="CompleteJoin"/>); the transfer becomes a jump inside one method, indirect ones
+    /// included (<see cref="Trace.JoinedHeads"/>). Refused when either trace died or changed, the
+    /// privilege levels differ, a block's RIP stands for two translations, or the result would
+    /// exceed <see cref="MaxJoinedBlocks"/>; while another join compiles, the first asks again later.
+    /// </summary>
+    private void RequestJoin(CompiledBlock fromCode, CompiledBlock toCode)
+    {
+        if (_jit is null) return;
+        if (_joining is not null)
+        {
+            fromCode.JoinCountdown = CompiledBlock.ChainsBeforeJoin;
+            return;
+        }
+        var from = fromCode.Owner;
+        var to = toCode.Owner;
+        if (from is null || to is null || !from.IsValid || !to.IsValid || from.Successor is not null
+            || !ReferenceEquals(from.Head.Trace, from) || from.Head.Cpl != to.Head.Cpl)
+            return;
+        var fragments = new List<Fragment>(from.Fragments);
+        // Where each of to's blocks lands in the joined trace.
+        var placed = new int[to.Fragments.Length];
+        for (int k = 0; k < placed.Length; k++)
+        {
+            var f = to.Fragments[k];
+            int at = fragments.IndexOf(f);
+            if (at < 0)
+            {
+                foreach (var g in fragments)
+                    if (g.Rip == f.Rip) return;
+                at = fragments.Count;
+                fragments.Add(f);
+            }
+            placed[k] = at;
+        }
+        if (fragments.Count > MaxJoinedBlocks) return;
+        // Indirect exits compare with the heads of every trace joined so far, and the block the
+        // chain entered (to's head, or a later block of it). A trace that went on into a later
+        // block of its own (an indirect exit that did not compare with it) is joined with itself:
+        // the same blocks, one more target compared.
+        var heads = new List<int>(from.JoinedHeads);
+        void AddHead(int at)
+        {
+            if (at > 0 && !heads.Contains(at)) heads.Add(at);
+        }
+        int known = heads.Count;
+        AddHead(placed[0]);
+        AddHead(placed[toCode.Entry]);
+        foreach (int k in to.JoinedHeads) AddHead(placed[k]);
+        if (ReferenceEquals(from, to) && heads.Count == known) return;
+        var joined = new Trace(fragments.ToArray(), heads.ToArray());
+        from.Successor = joined;
+        _joining = joined;
+        _joinSource = from;
+        _joinTarget = to;
+        _jit.RequestTrace(joined);
+    }
+
+    /// <summary>
+    /// Once the joined trace's compilation ended: when it compiled and it and the trace it replaces
+    /// are both alive, the old one dies (code chaining into it comes back here and chains to the new
+    /// one) and the joined trace becomes its head's trace, the trace of its blocks that lost theirs,
+    /// and the indirect-branch table's entry for its RIP.
+    /// </summary>
+    private void CompleteJoin()
+    {
+        var joined = _joining!;
+        if (!Volatile.Read(ref joined.CompileEnded)) return;
+        var source = _joinSource!;
+        var target = _joinTarget!;
+        _joining = _joinSource = _joinTarget = null;
+        var code = Volatile.Read(ref joined.Code);
+        if (code is null || !joined.IsValid || !source.IsValid || !ReferenceEquals(source.Head.Trace, source))
+        {
+            source.Successor = null;
+            return;
+        }
+        // Both traces' blocks are all in the joined one: they retire, so no block is compiled
+        // into two live methods and what chained into either enters the joined trace instead.
+        source.Invalidate();
+        target.Invalidate();
+        joined.Adopt();
+        _jit!.Runtime.NoteIndirectTarget(code, joined.Head.Cpl);
+        Statistics.TracesJoined++;
     }
 
     /// <summary>Tools' clean calls run on this vCPU until another one runs: set once per run of blocks, not per block.</summary>

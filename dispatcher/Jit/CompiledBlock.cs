@@ -61,6 +61,12 @@ public sealed class CompiledBlock
     internal Trace? Owner;
     internal CompiledBlock?[] ChainTargets = [];
 
+    /// <summary>Chains that go on from this trace's code before it asks to be joined with the trace the last one went into (<see cref="TraceBudget.JoinFrom"/>).</summary>
+    internal const int ChainsBeforeJoin = 4096;
+
+    /// <summary>Counted down by each chain that goes on (generated code); the one that reaches 0 asks for a join.</summary>
+    internal int JoinCountdown = ChainsBeforeJoin;
+
     // The runtime's tables of traces by entry RIP (JitRuntime.IndirectTraces): chain sites look in
     // their trace's own privilege class's when their last target does not start at the exit's RIP,
     // a trace that leaves through SYSCALL or SYSRET in the other one's.
@@ -76,6 +82,7 @@ public sealed class CompiledBlock
 
     internal CompiledBlock(IrBlock[] sections, JitRuntime runtime)
     {
+        Main = this;
         _sections = sections;
         Block = sections[0];
         EntryRip = Block.StartRip;
@@ -91,6 +98,41 @@ public sealed class CompiledBlock
         UserTraces = runtime.IndirectTraces(user: true);
         SupervisorTraces = runtime.IndirectTraces(user: false);
     }
+
+    /// <summary>
+    /// The code of <paramref name="main"/>'s trace entered at block <paramref name="entry"/> (not
+    /// its head): what a chain site or the indirect-branch table holds for a block that has no
+    /// trace of its own but runs inside one. Generated code that chains into it checks and runs
+    /// <see cref="Main"/>, told where to start through the budget; only its RIP is its own.
+    /// </summary>
+    private CompiledBlock(CompiledBlock main, int entry) : this(main._sections, main._runtime)
+    {
+        Main = main;
+        Entry = entry;
+        EntryRip = main._sections[entry].StartRip;
+        Owner = main.Owner;
+    }
+
+    /// <summary>The code that runs when this is entered: this one, or for an entry at a later block of a trace (<see cref="EntryAt"/>) the trace's own.</summary>
+    internal readonly CompiledBlock Main;
+
+    /// <summary>The block of <see cref="Main"/>'s trace this enters at: 0 (the head), or a later block for an entry made by <see cref="EntryAt"/>.</summary>
+    internal readonly int Entry;
+
+    // The entries at later blocks made so far, by block (vCPU thread only).
+    private CompiledBlock?[]? _entries;
+
+    /// <summary>This trace's code entered at block <paramref name="section"/>: itself for 0, else one made once per block (see the private constructor).</summary>
+    internal CompiledBlock EntryAt(int section)
+    {
+        if (section == 0) return this;
+        _entries ??= new CompiledBlock?[_sections.Length];
+        return _entries[section] ??= new CompiledBlock(this, section);
+    }
+
+    /// <summary>Runs the code from <see cref="Entry"/>: <see cref="Run"/> of <see cref="Main"/>, at the entry block.</summary>
+    internal ref readonly BlockResult Enter(VcpuState state) =>
+        ref Entry == 0 ? ref Run(state) : ref Main.RunFrom(state, Entry);
 
     /// <summary>The block this code was compiled from (a trace's head).</summary>
     public IrBlock Block { get; }

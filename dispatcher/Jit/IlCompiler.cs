@@ -86,9 +86,11 @@ public sealed class IlCompiler
     /// first stay inside it. <see cref="CompiledBlock.ExitSection"/> says which block it left from.
     /// With <paramref name="entryCpl"/>, the privilege level the trace is always entered at (the one
     /// its blocks were recorded at), the method starts with that level's TLB instead of selecting it.
+    /// Indirect exits also stay inside when their target starts one of <paramref name="joinedHeads"/>
+    /// (block indices, <see cref="Execution.Trace.JoinedHeads"/>).
     /// </summary>
     /// <exception cref="NotSupportedException">A block holds an op this tier does not compile.</exception>
-    public CompiledBlock CompileTrace(IrBlock[] blocks, int entryCpl = -1)
+    public CompiledBlock CompileTrace(IrBlock[] blocks, int entryCpl = -1, int[]? joinedHeads = null)
     {
         long start = Stopwatch.GetTimestamp();
         var compiled = new CompiledBlock(blocks, _runtime);
@@ -101,7 +103,7 @@ public sealed class IlCompiler
             InitLocals = false,
         };
         var il = method.GetILGenerator(64 + 24 * ops);
-        var emitter = new IlTraceEmitter(blocks, il, _path, _supervisorTlb, _userTlb, _interpreterTemps, entryCpl);
+        var emitter = new IlTraceEmitter(blocks, il, _path, _supervisorTlb, _userTlb, _interpreterTemps, entryCpl, joinedHeads);
         emitter.Emit();
         compiled.IlSize = il.ILOffset;
         var code = method.CreateDelegate<Func<VcpuState, int>>(compiled);
@@ -112,12 +114,12 @@ public sealed class IlCompiler
     }
 
     /// <summary>As <see cref="CompileTrace"/>; null with the reason when a block holds an op this tier does not compile.</summary>
-    public CompiledBlock? TryCompileTrace(IrBlock[] blocks, out string? reason, int entryCpl = -1)
+    public CompiledBlock? TryCompileTrace(IrBlock[] blocks, out string? reason, int entryCpl = -1, int[]? joinedHeads = null)
     {
         try
         {
             reason = null;
-            return CompileTrace(blocks, entryCpl);
+            return CompileTrace(blocks, entryCpl, joinedHeads);
         }
         catch (NotSupportedException e)
         {

@@ -28,6 +28,11 @@ internal static class IlMembers
     public static readonly FieldInfo BudgetCurrent = typeof(TraceBudget).GetField(nameof(TraceBudget.Current), Internal)!;
     public static readonly FieldInfo BudgetChains = typeof(TraceBudget).GetField(nameof(TraceBudget.Chains), Internal)!;
     public static readonly FieldInfo BudgetEntrySection = typeof(TraceBudget).GetField(nameof(TraceBudget.EntrySection), Internal)!;
+    public static readonly FieldInfo BudgetJoinFrom = typeof(TraceBudget).GetField(nameof(TraceBudget.JoinFrom), Internal)!;
+    public static readonly FieldInfo BudgetJoinTo = typeof(TraceBudget).GetField(nameof(TraceBudget.JoinTo), Internal)!;
+    public static readonly FieldInfo BlockJoinCountdown = typeof(CompiledBlock).GetField(nameof(CompiledBlock.JoinCountdown), Internal)!;
+    public static readonly FieldInfo BlockMain = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Main), Internal)!;
+    public static readonly FieldInfo BlockEntry = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Entry), Internal)!;
     public static readonly FieldInfo BudgetExitSite = typeof(TraceBudget).GetField(nameof(TraceBudget.ExitSite), Internal)!;
     public static readonly FieldInfo BlockEntryRip = typeof(CompiledBlock).GetField(nameof(CompiledBlock.EntryRip), Internal)!;
     public static readonly FieldInfo BlockOwner = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Owner), Internal)!;

@@ -49,6 +49,7 @@ internal sealed class IlTraceEmitter
     private readonly bool _chain;
     private readonly bool[] _opensShadow;
     private readonly int _entryCpl;
+    private readonly int[] _joinedHeads;
     // Blocks whose tool callbacks see the state: RIP holds their start while they run, as in the interpreter.
     private readonly bool[] _callsTools;
     private int _chainSites;
@@ -56,9 +57,11 @@ internal sealed class IlTraceEmitter
     private LocalBuilder? _chainExit, _chainSite, _chainRetired;
 
     /// <param name="entryCpl">The CPL the trace is always entered at (its blocks were recorded there), or -1.</param>
-    public IlTraceEmitter(IrBlock[] blocks, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb, nint interpreterTemps, int entryCpl = -1)
+    /// <param name="joinedHeads">Blocks, besides the next one and the head, whose start every indirect exit compares its target with (<see cref="Trace.JoinedHeads"/>).</param>
+    public IlTraceEmitter(IrBlock[] blocks, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb, nint interpreterTemps, int entryCpl = -1, int[]? joinedHeads = null)
     {
         _entryCpl = entryCpl;
+        _joinedHeads = joinedHeads ?? [];
         _blocks = blocks;
         _il = il;
         _path = path;
@@ -185,12 +188,15 @@ internal sealed class IlTraceEmitter
         return true;
     }
 
-    /// <summary>At an indirect exit of block <paramref name="section"/> (RIP not stored yet): jumps when the target (<paramref name="loadTarget"/> pushes it) is the recorded next block or the head.</summary>
+    /// <summary>At an indirect exit of block <paramref name="section"/> (RIP not stored yet): jumps when the target (<paramref name="loadTarget"/> pushes it) is the recorded next block, the head, or the head of a trace joined to this one.</summary>
     public void TryJumpIndirect(int section, Action loadTarget, int retired, uint validSlots)
     {
+        ulong next = section + 1 < _blocks.Length ? _blocks[section + 1].StartRip : ulong.MaxValue;
         if (section + 1 < _blocks.Length) JumpIfTarget(section, section + 1, loadTarget, retired, validSlots);
-        if (section + 1 >= _blocks.Length || _blocks[section + 1].StartRip != _blocks[0].StartRip)
-            JumpIfTarget(section, 0, loadTarget, retired, validSlots);
+        if (_blocks[0].StartRip != next) JumpIfTarget(section, 0, loadTarget, retired, validSlots);
+        foreach (int to in _joinedHeads)
+            if (to != section + 1 && _blocks[to].StartRip != next && _blocks[to].StartRip != _blocks[0].StartRip)
+                JumpIfTarget(section, to, loadTarget, retired, validSlots);
     }
 
     private void JumpIfTarget(int section, int to, Action loadTarget, int retired, uint validSlots)
@@ -377,7 +383,7 @@ internal sealed class IlTraceEmitter
         }
         _il.Emit(OpCodes.Br, leave);
         _il.MarkLabel(found);
-        EmitTailCallIfCurrent(target, leave);
+        EmitTailCallIfCurrent(target, leave, () => EmitJoinCountdown(target));
 
         _il.MarkLabel(leave);
         _il.Emit(OpCodes.Ldloc, _limitsLocal!);
@@ -385,6 +391,32 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Stfld, IlMembers.BudgetExitSite);
         _il.Emit(OpCodes.Ldloc, _chainExit!);
         _il.Emit(OpCodes.Ret);
+    }
+
+    /// <summary>
+    /// On a chain that goes on: counts <see cref="CompiledBlock.JoinCountdown"/> down, and the chain
+    /// that brings it to zero asks the run loop (through the budget) to join this trace with
+    /// <paramref name="target"/>, the trace it goes on into. A trace asks at most once.
+    /// </summary>
+    private void EmitJoinCountdown(LocalBuilder target)
+    {
+        var counted = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockJoinCountdown);
+        _il.Emit(OpCodes.Ldc_I4_1);
+        _il.Emit(OpCodes.Sub);
+        _il.Emit(OpCodes.Stfld, IlMembers.BlockJoinCountdown);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockJoinCountdown);
+        _il.Emit(OpCodes.Brtrue, counted);
+        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Stfld, IlMembers.BudgetJoinFrom);
+        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
+        _il.Emit(OpCodes.Ldloc, target);
+        _il.Emit(OpCodes.Stfld, IlMembers.BudgetJoinTo);
+        _il.MarkLabel(counted);
     }
 
     /// <summary>
@@ -471,10 +503,15 @@ internal sealed class IlTraceEmitter
     /// </summary>
     private void EmitTailCallIfCurrent(LocalBuilder target, Label leave, Action? beforeCall = null)
     {
+        // An entry at a later block of a trace stands for the trace's own code: that is what runs.
+        var main = _il.DeclareLocal(typeof(CompiledBlock));
         _il.Emit(OpCodes.Ldloc, target);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockMain);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Stloc, main);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
         _il.Emit(OpCodes.Brfalse, leave);
-        _il.Emit(OpCodes.Ldloc, target);
+        _il.Emit(OpCodes.Ldloc, main);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockOwner);
         _il.Emit(OpCodes.Ldfld, IlMembers.TraceCheckedGeneration);
         _il.Emit(OpCodes.Ldarg_0);
@@ -484,18 +521,22 @@ internal sealed class IlTraceEmitter
         StoreRetired();
         beforeCall?.Invoke();
         if (Array.IndexOf(_opensShadow, true) >= 0) EmitClearShadow();
-        // limits.Current = target; limits.Chains++
+        // limits.Current = target.Main; limits.EntrySection = target.Entry; limits.Chains++
         _il.Emit(OpCodes.Ldloc, _limitsLocal!);
         _il.Emit(OpCodes.Dup);
-        _il.Emit(OpCodes.Ldloc, target);
+        _il.Emit(OpCodes.Ldloc, main);
         _il.Emit(OpCodes.Stfld, IlMembers.BudgetCurrent);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Ldloc, target);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockEntry);
+        _il.Emit(OpCodes.Stfld, IlMembers.BudgetEntrySection);
         _il.Emit(OpCodes.Dup);
         _il.Emit(OpCodes.Ldfld, IlMembers.BudgetChains);
         _il.Emit(OpCodes.Ldc_I8, 1L);
         _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Stfld, IlMembers.BudgetChains);
         // A tail call: the stack stays flat however long the chain.
-        _il.Emit(OpCodes.Ldloc, target);
+        _il.Emit(OpCodes.Ldloc, main);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockCode);
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Tailcall);

@@ -271,7 +271,7 @@ public sealed class JitTier
         if (!trace.IsValid) return;
         var blocks = new IrBlock[trace.Fragments.Length];
         for (int i = 0; i < blocks.Length; i++) blocks[i] = trace.Fragments[i].Block;
-        var code = _compiler.TryCompileTrace(blocks, out _, trace.Head.Cpl);
+        var code = _compiler.TryCompileTrace(blocks, out _, trace.Head.Cpl, trace.JoinedHeads);
         if (code is null)
         {
             Statistics.RecordUnsupported();

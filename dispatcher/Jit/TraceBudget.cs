@@ -21,6 +21,15 @@ public sealed class TraceBudget
     /// <summary>Trace-to-trace transfers made inside compiled code since the run loop last took the count.</summary>
     internal long Chains;
 
+    /// <summary>
+    /// A trace whose code went on into <see cref="JoinTo"/> by itself often enough to be joined with
+    /// it (<c>IlTraceEmitter.EmitJoinCountdown</c>); the run loop takes the request and clears both.
+    /// </summary>
+    internal CompiledBlock? JoinFrom;
+
+    /// <summary>See <see cref="JoinFrom"/>.</summary>
+    internal CompiledBlock? JoinTo;
+
     /// <summary>The chain site of the trace exit a run left through, or -1 (not a chainable exit of a trace).</summary>
     internal int ExitSite = -1;
 

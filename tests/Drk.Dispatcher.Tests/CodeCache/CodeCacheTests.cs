@@ -482,6 +482,134 @@ public sealed class CodeCacheTests
         Assert.True(jit.Ibl.Hits < iterations / 10, $"{jit.Ibl.Hits} indirect-branch look-ups in the dispatcher");
     }
 
+    // The bytecode-loop tests: a dispatch block that takes the next opcode (ecx counts down
+    // through a program of bytes) and jumps through a table to one of four handlers, each of which
+    // jumps back; rbx goes to word 4. The shape of compute-user's interpreter: every opcode is an
+    // indirect jump to a target that changes at random.
+    private const ulong Dispatch = TestMachine.CodeBase + 0x200, Done = TestMachine.CodeBase + 0x300;
+    private const ulong Handlers = TestMachine.CodeBase + 0x400, HandlerTable = Data + 0x100, Program = Data + 0x1_0000;
+
+    /// <summary>The program's opcodes, 0..3, from a fixed seed; opcode <c>i</c> runs when ecx is <c>i</c>.</summary>
+    private static byte[] BytecodeProgram(int length)
+    {
+        var random = new Random(7);
+        var program = new byte[length];
+        for (int i = 0; i < length; i++) program[i] = (byte)random.Next(4);
+        return program;
+    }
+
+    /// <summary>Loads the bytecode loop over <paramref name="program"/> with handlers whose bodies <paramref name="handler"/> emits (by opcode).</summary>
+    private static void LoadBytecodeLoop(TestMachine m, byte[] program, Action<Assembler, int> handler)
+    {
+        for (int i = 0; i < program.Length; i += 8)
+            m.WritePhysical(Program + (ulong)i, BitConverter.ToUInt64(program.AsSpan(i, 8)));
+        for (int k = 0; k < 4; k++)
+        {
+            int op = k;
+            m.Load(Handlers + (ulong)k * 0x40, a =>
+            {
+                handler(a, op);
+                a.jmp(Dispatch);
+            });
+            m.WritePhysical(HandlerTable + (ulong)k * 8, Handlers + (ulong)k * 0x40);
+        }
+        m.Load(Dispatch, a =>
+        {
+            a.dec(ecx);
+            a.jz(Done);
+            a.movzx(eax, __byte_ptr[rdi + rcx]);
+            a.jmp(__qword_ptr[rsi + rax * 8]);
+        });
+        m.Load(Done, a =>
+        {
+            StoreResult(a, rbx, 4);
+            TestMachine.Exit(a, 9);
+        });
+        m.Load(TestMachine.CodeBase, a =>
+        {
+            a.xor(ebx, ebx);
+            a.mov(edx, 5);
+            a.mov(rsi, HandlerTable);
+            a.mov(rdi, Program);
+            a.mov(ecx, program.Length);
+            a.jmp(Dispatch);
+        });
+    }
+
+    /// <summary>The four handlers of the bytecode tests: rbx += rdx, rbx *= 3, rbx ^= rcx, rbx += 0x1234_5678 (an imm32).</summary>
+    private static void ArithmeticHandler(Assembler a, int op)
+    {
+        switch (op)
+        {
+            case 0: a.add(rbx, rdx); break;
+            case 1: a.imul(rbx, rbx, 3); break;
+            case 2: a.xor(rbx, rcx); break;
+            default: a.add(rbx, 0x1234_5678); break;
+        }
+    }
+
+    /// <summary>What the bytecode loop leaves in rbx, with the fourth handler adding <paramref name="addend"/>(ecx).</summary>
+    private static ulong BytecodeResult(byte[] program, Func<int, ulong> addend)
+    {
+        ulong rbx = 0;
+        for (int i = program.Length - 1; i > 0; i--)
+        {
+            rbx = program[i] switch
+            {
+                0 => rbx + 5,
+                1 => rbx * 3,
+                2 => rbx ^ (ulong)i,
+                _ => rbx + addend(i),
+            };
+        }
+        return rbx;
+    }
+
+    [Fact]
+    public void Traces_that_chain_often_are_joined_so_a_dispatch_loop_stays_in_one_method()
+    {
+        // Each handler's trace goes on into the dispatch block's trace and that one into a handler
+        // chosen at random: without joining, every opcode is a transfer between two compiled
+        // methods. Joined, the dispatch block and all four handlers are one method whose indirect
+        // jump compares its target with each handler's block.
+        var program = BytecodeProgram(600_000);
+        var (interp, jit) = RunBoth(m => LoadBytecodeLoop(m, program, ArithmeticHandler));
+
+        Assert.Equal(BytecodeResult(program, _ => 0x1234_5678), interp.Words[4]);
+        Assert.True(jit.Stats.TracesJoined >= 1, $"{jit.Stats.TracesJoined} joins");
+        // Without joins nearly every opcode entered a trace; joined, the loop leaves its method only
+        // when the budget or an interrupt poll makes it.
+        Assert.True(jit.Stats.TraceRuns < program.Length / 10, $"{jit.Stats.TraceRuns} trace entries for {program.Length} opcodes ({jit.Stats.TracesJoined} joins)");
+    }
+
+    [Fact]
+    public void A_joined_trace_dies_with_a_handler_whose_code_is_written_and_the_loop_runs_the_new_code()
+    {
+        // As above; when ecx reaches patchAt (an opcode 2), handler 2 rewrites the immediate of
+        // handler 3's add (by then in a joined trace): the joined trace must die, and from the next opcode on,
+        // handler 3 adds the new immediate, as on the interpreter.
+        const uint patched = 0x0BAD_F00D;
+        ulong immediate = Handlers + 3 * 0x40 + 3; // after the add's REX, opcode and ModRM
+        var program = BytecodeProgram(40_000);
+        int patchAt = Array.LastIndexOf(program, (byte)2, 15_000); // handler 2 runs there
+        var (interp, jit) = RunBoth(m => LoadBytecodeLoop(m, program, (a, op) =>
+        {
+            if (op == 2)
+            {
+                var skip = a.CreateLabel();
+                a.cmp(ecx, patchAt);
+                a.jne(skip);
+                a.mov(rax, immediate);
+                a.mov(__dword_ptr[rax], patched);
+                a.Label(ref skip);
+            }
+            ArithmeticHandler(a, op);
+        }));
+
+        Assert.Equal(BytecodeResult(program, i => i < patchAt ? patched : 0x1234_5678UL), interp.Words[4]);
+        Assert.True(jit.Stats.TracesJoined >= 2, $"{jit.Stats.TracesJoined} joins (before the write and after)");
+    }
+
     [Fact]
     public void Timer_interrupts_held_by_cli_land_one_block_after_sti_inside_traces()
     {
