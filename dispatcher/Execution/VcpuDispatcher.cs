@@ -82,6 +82,13 @@ public sealed class VcpuDispatcher
     /// </summary>
     public const int MaxJoinedBlocks = 24;
 
+    /// <summary>
+    /// Most guest instructions over which a trace's <see cref="CompiledBlock.ChainsBeforeJoin"/>
+    /// chains must come for it to be joined (one every 256 instructions on average): traces that
+    /// chain often over a long run, but not densely, are not worth a compilation.
+    /// </summary>
+    public const ulong JoinWindow = CompiledBlock.ChainsBeforeJoin * 1024UL;
+
     /// <summary>Entries of a trace head (through backward branches and trace exits) before its trace is recorded, for the JIT tier (DynamoRIO's NET uses 50).</summary>
     public const int DefaultTraceThreshold = 50;
 
@@ -652,9 +659,13 @@ public sealed class VcpuDispatcher
     private void RequestJoin(CompiledBlock fromCode, CompiledBlock toCode)
     {
         if (_jit is null) return;
-        if (_joining is not null)
+        ulong now = _state.InstructionsRetired;
+        if (now - fromCode.JoinCountFrom > JoinWindow || _joining is not null)
         {
+            // Chains too sparse to pay for a compilation, or another join compiling: count again
+            // from here.
             fromCode.JoinCountdown = CompiledBlock.ChainsBeforeJoin;
+            fromCode.JoinCountFrom = now;
             return;
         }
         var from = fromCode.Owner;

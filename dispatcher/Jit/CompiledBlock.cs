@@ -67,6 +67,9 @@ public sealed class CompiledBlock
     /// <summary>Counted down by each chain that goes on (generated code); the one that reaches 0 asks for a join.</summary>
     internal int JoinCountdown = ChainsBeforeJoin;
 
+    /// <summary>The retired count when <see cref="JoinCountdown"/> was last set (first at compile time): a join is worth its compilation only when the chains came densely (<c>VcpuDispatcher.JoinWindow</c>).</summary>
+    internal ulong JoinCountFrom;
+
     // The runtime's tables of traces by entry RIP (JitRuntime.IndirectTraces): chain sites look in
     // their trace's own privilege class's when their last target does not start at the exit's RIP,
     // a trace that leaves through SYSCALL or SYSRET in the other one's.
@@ -93,6 +96,8 @@ public sealed class CompiledBlock
         Mmu = runtime.Memory as Mmu;
         Flat = runtime.Memory as FlatMemory;
         MmuState = Mmu?.State;
+        // Read from the compiler thread while the vCPU runs: any recent value will do.
+        JoinCountFrom = MmuState?.InstructionsRetired ?? 0;
         CleanCalls = runtime.CleanCalls;
         Counters = runtime.Counters;
         UserTraces = runtime.IndirectTraces(user: true);

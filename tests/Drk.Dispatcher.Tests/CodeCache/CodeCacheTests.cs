@@ -583,6 +583,28 @@ public sealed class CodeCacheTests
     }
 
     [Fact]
+    public void Traces_that_chain_often_but_sparsely_are_not_joined()
+    {
+        // The bytecode loop, but each handler spins 600 rounds first: the traces go on into one
+        // another inside compiled code more than 4,096 times each, but each about once per 6,000
+        // instructions, too sparse for a join to pay for its compilation.
+        var program = BytecodeProgram(24_000);
+        var (interp, jit) = RunBoth(m => LoadBytecodeLoop(m, program, (a, op) =>
+        {
+            var spin = a.CreateLabel();
+            a.mov(r8d, 600);
+            a.Label(ref spin);
+            a.dec(r8d);
+            a.jnz(spin);
+            ArithmeticHandler(a, op);
+        }));
+
+        Assert.Equal(BytecodeResult(program, _ => 0x1234_5678), interp.Words[4]);
+        Assert.True(jit.Stats.TraceChainsInCode > 4 * CompiledBlock.ChainsBeforeJoin, $"{jit.Stats.TraceChainsInCode} chains inside compiled code");
+        Assert.Equal(0, jit.Stats.TracesJoined);
+    }
+
+    [Fact]
     public void A_joined_trace_dies_with_a_handler_whose_code_is_written_and_the_loop_runs_the_new_code()
     {
         // As above; when ecx reaches patchAt (an opcode 2), handler 2 rewrites the immediate of
