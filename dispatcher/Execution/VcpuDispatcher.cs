@@ -42,6 +42,8 @@ public sealed class VcpuDispatcher
     private readonly JitTier? _jit;
     private readonly ToolHost? _tools;
     private readonly ToolVcpu? _toolVcpu;
+    // What compiled code calls to report a SYSCALL to the tools (JitRuntime.SyscallReport).
+    private readonly Action<ulong>? _reportSyscall;
     private readonly bool _optimize;
     private readonly bool _verify;
     private readonly bool _tracing;
@@ -104,6 +106,7 @@ public sealed class VcpuDispatcher
         _tools = options.Tools;
         _interpreter = new IrInterpreter(_mmu, vcpu.System, _tools?.CleanCalls, _tools?.Counters);
         _toolVcpu = _tools?.Register(vcpu, physical);
+        if (_tools is not null) _reportSyscall = nextRip => _tools.OnSyscall(_toolVcpu!, nextRip);
         var runtime = new JitRuntime(_interpreter, _mmu, vcpu.System) { Apic = vcpu.Apic };
         _jit = options is { Tier: ExecutionTier.Auto, CompileScheduleSeed: int seed }
             ? new JitTier(runtime, new CompileSchedule(seed + vcpu.Index))
@@ -208,8 +211,15 @@ public sealed class VcpuDispatcher
         _stopRetired = stopRetired;
         _chainStopRetired = stopRetired;
         _stop = stop;
-        // The dispatch loop reports kernel entries to tools that want them: then system jumps come back to it.
-        if (_jit is not null) _jit.Runtime.Budget.SystemJumpsChain = _tools is not { WantsKernelEntries: true };
+        // Traces go on across SYSCALL and SYSRET by themselves; with tools that want kernel entries,
+        // they report a SYSCALL first, as the loop does below.
+        if (_jit is not null)
+        {
+            var budget = _jit.Runtime.Budget;
+            budget.SystemJumpsChain = true;
+            budget.ReportSyscalls = _tools is { WantsKernelEntries: true };
+            _jit.Runtime.SyscallReport = budget.ReportSyscalls ? _reportSyscall : null;
+        }
         SelectForTools();
         Fragment? next = null;
         do
@@ -382,7 +392,11 @@ public sealed class VcpuDispatcher
                 _headAfterSystemJump = _tracing;
                 if (_tools is { WantsKernelEntries: true } && fragment.Cpl == 3
                     && fragment.Block.Instructions[result.Retired - 1].Instruction.Mnemonic == Iced.Intel.Mnemonic.Syscall)
-                    _tools.OnSyscall(_toolVcpu!, fragment.Block.Instructions[result.Retired - 1].NextRip);
+                {
+                    // Unless the trace that ran it reported it already and then did not go on.
+                    if (fromTrace && _jit!.Runtime.Budget.SyscallReported) _jit.Runtime.Budget.SyscallReported = false;
+                    else _tools.OnSyscall(_toolVcpu!, fragment.Block.Instructions[result.Retired - 1].NextRip);
+                }
                 break;
             case BlockEnd.SoftInt:
                 // Delivery wants the INT's own RIP in the state (the frame gets the return address).

@@ -314,6 +314,23 @@ public sealed class CompiledBlock
         return true;
     }
 
+    /// <summary>
+    /// Reports the user-mode SYSCALL this trace's block just ran to the tools (a trace about to go
+    /// on by itself into the kernel's trace, <c>IlTraceEmitter.EmitSystemJumpChain</c>), with the
+    /// block's <paramref name="retired"/> instructions on the clock, as the dispatch loop reports it
+    /// after the block; notes that it did, and lowers the stop if the tools changed what the run
+    /// loop would check.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal void ReportSyscall(VcpuState state, ulong nextRip, int retired)
+    {
+        Limits.SyscallReported = true;
+        state.InstructionsRetired += (ulong)retired;
+        _runtime.SyscallReport?.Invoke(nextRip);
+        state.InstructionsRetired -= (ulong)retired;
+        TightenStop(state);
+    }
+
     /// <summary>How a system instruction that does not go on ends the block (<see cref="Fault"/> holds its fault); false, for the generated code to return the result.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool SystemEnded(VcpuState state, int sectionOp, SystemOutcome outcome)

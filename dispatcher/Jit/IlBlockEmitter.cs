@@ -1127,7 +1127,8 @@ internal sealed class IlBlockEmitter
         {
             _il.MarkLabel(ends);
             // A trace's last block may end in SYSCALL or SYSRET: where it lands may be a trace too.
-            if (TraceSafeSystemOps.LeavesAlways((SystemOp)op.Aux)) _trace?.EmitSystemJumpChain(op.Guest + 1);
+            if (TraceSafeSystemOps.LeavesAlways((SystemOp)op.Aux))
+                _trace?.EmitSystemJumpChain(op.Guest + 1, (SystemOp)op.Aux == SystemOp.Syscall ? _block.Instructions[op.Guest].NextRip : null);
             LdcI4(CompiledBlock.ResultInField);
             _il.Emit(OpCodes.Ret);
         });

@@ -42,6 +42,9 @@ internal static class IlMembers
     public static readonly MethodInfo ResultEnd = typeof(BlockResult).GetProperty(nameof(BlockResult.End))!.GetMethod!;
     public static readonly FieldInfo BudgetLevelStart = typeof(TraceBudget).GetField(nameof(TraceBudget.LevelStart), Internal)!;
     public static readonly FieldInfo BudgetKernelRetiredBeforeLevel = typeof(TraceBudget).GetField(nameof(TraceBudget.KernelRetiredBeforeLevel), Internal)!;
+    public static readonly FieldInfo BudgetReportSyscalls = typeof(TraceBudget).GetField(nameof(TraceBudget.ReportSyscalls), Internal)!;
+    public static readonly FieldInfo BudgetSyscallReported = typeof(TraceBudget).GetField(nameof(TraceBudget.SyscallReported), Internal)!;
+    public static readonly MethodInfo BlockReportSyscall = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.ReportSyscall), Internal)!;
     public static readonly FieldInfo BudgetSystemJumpsChain = typeof(TraceBudget).GetField(nameof(TraceBudget.SystemJumpsChain), Internal)!;
     public static readonly FieldInfo BlockChainTargets = typeof(CompiledBlock).GetField(nameof(CompiledBlock.ChainTargets), Internal)!;
     public static readonly FieldInfo BlockCode = RequiredField(typeof(CompiledBlock), "_code");

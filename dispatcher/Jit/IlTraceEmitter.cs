@@ -428,7 +428,9 @@ internal sealed class IlTraceEmitter
     /// checked at the current translation generation, the block retires and that trace is
     /// tail-called, as a chain site would. Otherwise falls through, nothing stored.
     /// </summary>
-    public void EmitSystemJumpChain(int retired)
+    /// <param name="retired">The block's instructions, the SYSCALL or SYSRET included.</param>
+    /// <param name="syscallReturn">For a SYSCALL, where SYSRET returns: a trace entered in user mode reports it to the tools that want kernel entries before it goes on (and says so to the run loop, should it not go on after all).</param>
+    public void EmitSystemJumpChain(int retired, ulong? syscallReturn = null)
     {
         if (!_chain) return;
         var leave = _il.DefineLabel();
@@ -445,6 +447,20 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Ldfld, IlMembers.BudgetSystemJumpsChain);
         _il.Emit(OpCodes.Brfalse, leave);
         EmitRetiredTest(() => _il.Emit(OpCodes.Ldc_I8, (long)retired), leave);
+        bool reports = syscallReturn is not null && _entryCpl == 3;
+        if (reports)
+        {
+            var quiet = _il.DefineLabel();
+            _il.Emit(OpCodes.Ldloc, _limitsLocal!);
+            _il.Emit(OpCodes.Ldfld, IlMembers.BudgetReportSyscalls);
+            _il.Emit(OpCodes.Brfalse, quiet);
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldc_I8, (long)syscallReturn!.Value);
+            _il.Emit(OpCodes.Ldc_I4, retired);
+            _il.Emit(OpCodes.Call, IlMembers.BlockReportSyscall);
+            _il.MarkLabel(quiet);
+        }
         RipSlotAddress();
         _il.Emit(OpCodes.Ldind_I8);
         _il.Emit(OpCodes.Stloc, rip);
@@ -467,7 +483,17 @@ internal sealed class IlTraceEmitter
         EmitStartsAtRip(target, rip, found);
         _il.Emit(OpCodes.Br, leave);
         _il.MarkLabel(found);
-        EmitTailCallIfCurrent(target, leave, EmitLevelChange);
+        EmitTailCallIfCurrent(target, leave, () =>
+        {
+            EmitLevelChange();
+            if (reports)
+            {
+                // Going on: the report was for this SYSCALL, not one the run loop will see.
+                _il.Emit(OpCodes.Ldloc, _limitsLocal!);
+                _il.Emit(OpCodes.Ldc_I4_0);
+                _il.Emit(OpCodes.Stfld, IlMembers.BudgetSyscallReported);
+            }
+        });
         _il.MarkLabel(leave);
     }
 

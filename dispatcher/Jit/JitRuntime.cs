@@ -82,6 +82,9 @@ public sealed class JitRuntime
     /// </summary>
     public Drk.Hv.Devices.LocalApic? Apic { get; init; }
 
+    /// <summary>Reports a user-mode SYSCALL to the tools that want kernel entries (the argument is where SYSRET returns); set by the dispatcher when there are such tools.</summary>
+    internal Action<ulong>? SyscallReport { get; set; }
+
     /// <summary>Where compiled traces give control back (set by the dispatcher before it enters one).</summary>
     public TraceBudget Budget { get; } = new();
 

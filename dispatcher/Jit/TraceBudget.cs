@@ -48,6 +48,19 @@ public sealed class TraceBudget
     internal bool SystemJumpsChain;
 
     /// <summary>
+    /// Whether a tool wants kernel entries: a trace that goes on across a user-mode SYSCALL by
+    /// itself then reports it first (<c>CompiledBlock.ReportSyscall</c>), as the dispatch loop
+    /// would, and sets <see cref="SyscallReported"/>.
+    /// </summary>
+    internal bool ReportSyscalls;
+
+    /// <summary>
+    /// Set when compiled code reported the SYSCALL that ended its run (then did not go on after
+    /// all): the dispatch loop must not report it again, and clears it.
+    /// </summary>
+    internal bool SyscallReported;
+
+    /// <summary>
     /// The retired count where the instructions of the running code's privilege level began: set by
     /// the dispatcher when it enters a trace, moved by a trace that goes on across SYSCALL or SYSRET,
     /// which adds the kernel instructions of the level it leaves to <see cref="KernelRetiredBeforeLevel"/>.

@@ -122,7 +122,8 @@ public sealed class ToolEventTests(RecordedSelftestRuns fixture) : IClassFixture
     public void A_tool_that_wants_kernel_entries_sees_every_system_call_of_a_hot_loop_on_the_jit_tier()
     {
         // Traces that end in SYSCALL go on by themselves into the kernel's trace (and back after
-        // SYSRET) only while no tool wants kernel entries, which the dispatch loop reports.
+        // SYSRET); with a tool that wants kernel entries they report the SYSCALL first, which the
+        // dispatch loop would report otherwise: each one once.
         const int calls = 5_000;
         var images = GuestImages.Require();
         var counts = new List<int>();

@@ -55,22 +55,50 @@ public sealed class CodeCacheGuestTests
         // system call. Where they land is found through the indirect-branch table, not by a full
         // look-up, and once found the trace goes there by itself (IlTraceEmitter.EmitSystemJumpChain).
         // Twice the calls must add none of the three (boot has some of each).
+        AssertSystemCallsStayInTraces(withKernelEntryTool: false);
+    }
+
+    [SkippableFact]
+    public void With_a_tool_that_wants_kernel_entries_system_calls_still_stay_in_traces_and_the_tool_sees_each_once()
+    {
+        // The trace that ends in a user-mode SYSCALL reports it to the tools itself before it goes
+        // on into the kernel's trace (CompiledBlock.ReportSyscall), instead of leaving for the
+        // dispatch loop to report it: the same events, none twice, and no trip through the loop.
+        AssertSystemCallsStayInTraces(withKernelEntryTool: true);
+    }
+
+    /// <summary>Counts the SYSCALL entries the tools report.</summary>
+    private sealed class SyscallCounter : Drk.Dispatcher.Tools.ITool
+    {
+        public long Syscalls;
+        public string Name => "syscall-counter";
+        public string Description => "counts SYSCALL kernel entries";
+        public void Start(Drk.Dispatcher.Tools.ToolContext context) =>
+            context.KernelEntered += (_, e) => { if (e.Kind == Drk.Dispatcher.Tools.KernelEntryKind.Syscall) Syscalls++; };
+    }
+
+    private static void AssertSystemCallsStayInTraces(bool withKernelEntryTool)
+    {
         const int calls = 10_000;
         var (kernel, initrd) = GuestRun.ImagesOrSkip();
-        var (reference, _) = Run(ExecutionTier.Interpreter, calls);
-        var (jit, once) = Run(ExecutionTier.Jit, calls);
-        var (_, twice) = Run(ExecutionTier.Jit, 2 * calls);
+        var (reference, _, referenceSyscalls) = Run(ExecutionTier.Interpreter, calls);
+        var (jit, once, jitSyscalls) = Run(ExecutionTier.Jit, calls);
+        var (_, twice, _) = Run(ExecutionTier.Jit, 2 * calls);
         Assert.Equal(MachineStopReason.DebugExit, reference.Result.Reason);
         GuestRun.AssertSameMachine(reference, jit, $"{calls} system calls");
+        Assert.Equal(referenceSyscalls, jitSyscalls);
+        if (withKernelEntryTool) Assert.True(referenceSyscalls >= calls, $"{referenceSyscalls} system calls reported");
         Assert.True(twice.Alone - once.Alone < calls / 10, $"{twice.Alone - once.Alone} more blocks ran alone for {calls} more system calls");
         Assert.True(twice.FullLookups - once.FullLookups < calls / 10, $"{twice.FullLookups - once.FullLookups} more full look-ups for {calls} more system calls");
         Assert.True(twice.TableHits - once.TableHits < calls / 10, $"{twice.TableHits - once.TableHits} more look-ups in the dispatcher's table for {calls} more system calls");
 
-        (GuestRun.Outcome Run, (long Alone, long FullLookups, long TableHits) Counts) Run(ExecutionTier tier, int iterations)
+        (GuestRun.Outcome Run, (long Alone, long FullLookups, long TableHits) Counts, long Syscalls) Run(ExecutionTier tier, int iterations)
         {
             long alone = 0, lookups = 0, hits = 0;
+            var counter = new SyscallCounter();
+            var tools = withKernelEntryTool ? new Drk.Dispatcher.Tools.ToolHost([counter]) : null;
             var outcome = GuestRun.Run(kernel, initrd, $"run=null-syscall iterations={iterations}", 1,
-                new MachineRunOptions { Tier = tier, MaxInstructions = 2_000_000_000 }, runner =>
+                new MachineRunOptions { Tier = tier, MaxInstructions = 2_000_000_000, Tools = tools }, runner =>
                 {
                     foreach (var v in runner.Vcpus)
                     {
@@ -79,7 +107,7 @@ public sealed class CodeCacheGuestTests
                         if (v.Jit is { } j) alone += j.Statistics.CompiledExecutions + j.Statistics.InterpretedExecutions;
                     }
                 });
-            return (outcome, (alone, lookups, hits));
+            return (outcome, (alone, lookups, hits), counter.Syscalls);
         }
     }
 
