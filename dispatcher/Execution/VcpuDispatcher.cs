@@ -86,7 +86,7 @@ public sealed class VcpuDispatcher
 
     /// <summary>
     /// Most guest instructions over which a trace's <see cref="CompiledBlock.ChainsBeforeJoin"/>
-    /// chains must come for it to be joined (one every 256 instructions on average): traces that
+    /// chains must come for it to be joined (one every 1,024 instructions on average): traces that
     /// chain often over a long run, but not densely, are not worth a compilation.
     /// </summary>
     public const ulong JoinWindow = CompiledBlock.ChainsBeforeJoin * 1024UL;
