@@ -16,7 +16,7 @@ public sealed class DispatchStatistics
     /// <summary>Traces recorded and handed to the JIT tier.</summary>
     public long TracesBuilt;
 
-    /// <summary>Traces that replaced one of theirs joined with a trace its code often went on into (<see cref="Trace.Successor"/>).</summary>
+    /// <summary>Traces that replaced one of theirs joined with a trace its code often went on into (<c>VcpuDispatcher.RequestJoin</c>).</summary>
     public long TracesJoined;
 
     /// <summary>Trace recordings abandoned (the path left through something a trace cannot hold, before a second block).</summary>

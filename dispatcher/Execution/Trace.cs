@@ -66,20 +66,12 @@ public sealed class Trace
 
     /// <summary>
     /// The blocks (by index) where the heads of the traces joined into this one stand (see
-    /// <see cref="Successor"/>), and blocks that chains from the trace to itself entered: an
+    /// <c>VcpuDispatcher.RequestJoin</c>), and blocks that chains from the trace to itself entered: an
     /// indirect exit of any block compares its target with these, as it does with the next
     /// block's and the head's, so the branch that went from one joined trace to another is a jump
     /// inside the method. Empty for a recorded trace.
     /// </summary>
     internal int[] JoinedHeads { get; }
-
-    /// <summary>
-    /// The trace that replaces this one once it is compiled: this trace's blocks followed by those
-    /// of a trace its code often went on into by itself, so that transfer becomes a jump inside one
-    /// method (<c>VcpuDispatcher</c> joins them, on the vCPU's thread, when the code asks). Null
-    /// while none was asked for.
-    /// </summary>
-    internal Trace? Successor;
 
     /// <summary>
     /// Makes this trace the one of its head, and the one its later blocks run in when they have

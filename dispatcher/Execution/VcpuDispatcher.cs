@@ -78,7 +78,7 @@ public sealed class VcpuDispatcher
     public const int MaxTraceBlocks = 6;
 
     /// <summary>
-    /// Most fragments in a trace made by joining traces (<see cref="Trace.Successor"/>): enough for
+    /// Most fragments in a trace made by joining traces (<see cref="RequestJoin"/>): enough for
     /// an interpreter's dispatch loop with its handlers, or a call with its callees, to stay in one
     /// method, while RyuJIT's time for it stays a few milliseconds.
     /// </summary>
@@ -684,7 +684,7 @@ public sealed class VcpuDispatcher
         }
         var from = fromCode.Owner;
         var to = toCode.Owner;
-        if (from is null || to is null || !from.IsValid || !to.IsValid || from.Successor is not null
+        if (from is null || to is null || !from.IsValid || !to.IsValid
             || !ReferenceEquals(from.Head.Trace, from) || from.Head.Cpl != to.Head.Cpl)
             return;
         var fragments = new List<Fragment>(from.Fragments);
@@ -719,7 +719,6 @@ public sealed class VcpuDispatcher
         foreach (int k in to.JoinedHeads) AddHead(placed[k]);
         if (ReferenceEquals(from, to) && heads.Count == known) return;
         var joined = new Trace(fragments.ToArray(), heads.ToArray());
-        from.Successor = joined;
         _joining = joined;
         _joinSource = from;
         _joinTarget = to;
@@ -740,11 +739,7 @@ public sealed class VcpuDispatcher
         var target = _joinTarget!;
         _joining = _joinSource = _joinTarget = null;
         var code = Volatile.Read(ref joined.Code);
-        if (code is null || !joined.IsValid || !source.IsValid || !ReferenceEquals(source.Head.Trace, source))
-        {
-            source.Successor = null;
-            return;
-        }
+        if (code is null || !joined.IsValid || !source.IsValid || !ReferenceEquals(source.Head.Trace, source)) return;
         // Both traces' blocks are all in the joined one: they retire, so no block is compiled
         // into two live methods and what chained into either enters the joined trace instead.
         source.Invalidate();

@@ -396,7 +396,8 @@ internal sealed class IlTraceEmitter
     /// <summary>
     /// On a chain that goes on: counts <see cref="CompiledBlock.JoinCountdown"/> down, and the chain
     /// that brings it to zero asks the run loop (through the budget) to join this trace with
-    /// <paramref name="target"/>, the trace it goes on into. A trace asks at most once.
+    /// <paramref name="target"/>, the trace it goes on into (the run loop starts the count again when the
+    /// chains came sparsely or another join is compiling).
     /// </summary>
     private void EmitJoinCountdown(LocalBuilder target)
     {
