@@ -61,6 +61,13 @@ public sealed class CompiledBlock
     internal Trace? Owner;
     internal CompiledBlock?[] ChainTargets = [];
 
+    // For the chain stub (TraceChainStub): the table of traces by entry RIP its chain sites look in
+    // when their last target does not start at the exit's RIP (the trace's own privilege class's;
+    // null when the trace may run at either), and whether a chain ends an interrupt shadow (a block
+    // of the trace may open one with STI).
+    internal CompiledBlock?[]? ChainTable;
+    internal bool ChainClearsShadow;
+
     /// <summary>Chains that go on from this trace's code before it asks to be joined with the trace the last one went into (<see cref="TraceBudget.JoinFrom"/>).</summary>
     internal const int ChainsBeforeJoin = 4096;
 

@@ -106,6 +106,8 @@ public sealed class IlCompiler
         var emitter = new IlTraceEmitter(blocks, il, _path, _supervisorTlb, _userTlb, _interpreterTemps, entryCpl, joinedHeads);
         emitter.Emit();
         compiled.IlSize = il.ILOffset;
+        compiled.ChainTable = entryCpl switch { 3 => compiled.UserTraces, 0 => compiled.SupervisorTraces, _ => null };
+        compiled.ChainClearsShadow = emitter.ChainClearsShadow;
         var code = method.CreateDelegate<Func<VcpuState, int>>(compiled);
         code(null!);
         compiled.SetCode(code, emitter.Exits, emitter.ChainSites);

@@ -46,6 +46,8 @@ internal static class IlMembers
     public static readonly FieldInfo BudgetSyscallReported = typeof(TraceBudget).GetField(nameof(TraceBudget.SyscallReported), Internal)!;
     public static readonly MethodInfo BlockReportSyscall = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.ReportSyscall), Internal)!;
     public static readonly FieldInfo BudgetSystemJumpsChain = typeof(TraceBudget).GetField(nameof(TraceBudget.SystemJumpsChain), Internal)!;
+    public static readonly FieldInfo BlockChainTable = typeof(CompiledBlock).GetField(nameof(CompiledBlock.ChainTable), Internal)!;
+    public static readonly FieldInfo BlockChainClearsShadow = typeof(CompiledBlock).GetField(nameof(CompiledBlock.ChainClearsShadow), Internal)!;
     public static readonly FieldInfo BlockChainTargets = typeof(CompiledBlock).GetField(nameof(CompiledBlock.ChainTargets), Internal)!;
     public static readonly FieldInfo BlockCode = RequiredField(typeof(CompiledBlock), "_code");
     public static readonly FieldInfo BlockMmu = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Mmu), Internal)!;

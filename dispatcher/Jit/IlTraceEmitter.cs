@@ -53,8 +53,6 @@ internal sealed class IlTraceEmitter
     // Blocks whose tool callbacks see the state: RIP holds their start while they run, as in the interpreter.
     private readonly bool[] _callsTools;
     private int _chainSites;
-    private Label _chainStub;
-    private LocalBuilder? _chainExit, _chainSite, _chainRetired;
 
     /// <param name="entryCpl">The CPL the trace is always entered at (its blocks were recorded there), or -1.</param>
     /// <param name="joinedHeads">Blocks, besides the next one and the head, whose start every indirect exit compares its target with (<see cref="Trace.JoinedHeads"/>).</param>
@@ -80,6 +78,9 @@ internal sealed class IlTraceEmitter
                 if (op.Code is IrOpcode.CleanCall or IrOpcode.Meta) _callsTools[k] = true;
             }
     }
+
+    /// <summary>Whether a chain from this trace clears the interrupt shadow (a block of it may open one with STI): <see cref="CompiledBlock.ChainClearsShadow"/>.</summary>
+    public bool ChainClearsShadow => Array.IndexOf(_opensShadow, true) >= 0;
 
     /// <summary>Chain sites emitted: plain exits that leave the trace (<see cref="CompiledBlock.ChainTargets"/> has one entry per site).</summary>
     public int ChainSites => _chainSites;
@@ -127,7 +128,6 @@ internal sealed class IlTraceEmitter
         }
         foreach (var e in emitters) e.EmitCold();
         foreach (var stub in _cold) stub();
-        if (_chainSites > 0) EmitChainStub();
         if (_blocks.Length > 1) EmitSideEntries(sideEntry);
     }
 
@@ -319,105 +319,22 @@ internal sealed class IlTraceEmitter
 
     /// <summary>
     /// Called by a block's emitter at a plain exit that leaves the trace (RIP stored), in place of
-    /// returning exit <paramref name="exit"/>: records which chain site it is and goes to the chain
-    /// stub (<see cref="EmitChainStub"/>), which returns that exit when it cannot go on. False when
-    /// this trace does not chain (the caller returns as usual).
+    /// returning exit <paramref name="exit"/>: tail-calls the chain stub (<see cref="TraceChainStub"/>)
+    /// with the site's number, which returns that exit when it cannot go on. False when this trace
+    /// does not chain (the caller returns as usual).
     /// </summary>
     public bool EmitChainExit(int exit, int retired)
     {
         if (!_chain) return false;
-        if (_chainSites == 0)
-        {
-            _chainStub = _il.DefineLabel();
-            _chainExit = _il.DeclareLocal(typeof(int));
-            _chainSite = _il.DeclareLocal(typeof(int));
-            _chainRetired = _il.DeclareLocal(typeof(long));
-        }
-        _il.Emit(OpCodes.Ldc_I4, exit);
-        _il.Emit(OpCodes.Stloc, _chainExit!);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldc_I4, _chainSites++);
-        _il.Emit(OpCodes.Stloc, _chainSite!);
-        _il.Emit(OpCodes.Ldc_I8, (long)retired);
-        _il.Emit(OpCodes.Stloc, _chainRetired!);
-        _il.Emit(OpCodes.Br, _chainStub);
-        return true;
-    }
-
-    /// <summary>
-    /// Trace to trace inside compiled code, as the dispatch loop's chaining would do it: the exit's
-    /// block retires, and when the run loop would not have to look (the boundary checks of
-    /// <see cref="EmitRetiredTest"/>) and the site's last target trace is alive, starts at the RIP
-    /// just stored and had its pages checked at the current translation generation, the block's
-    /// count is stored, the trace becomes the current code and tail-calls the target; otherwise the
-    /// exit is returned with its site noted (its count not stored), for the run loop to chain and fill the site.
-    /// </summary>
-    private void EmitChainStub()
-    {
-        var leave = _il.DefineLabel();
-        var found = _il.DefineLabel();
-        var target = _il.DeclareLocal(typeof(CompiledBlock));
-        var rip = _il.DeclareLocal(typeof(ulong));
-        _il.MarkLabel(_chainStub);
-        // The count is stored only when the chain goes on.
-        EmitRetiredTest(() => _il.Emit(OpCodes.Ldloc, _chainRetired!), leave);
-        RipSlotAddress();
-        _il.Emit(OpCodes.Ldind_I8);
-        _il.Emit(OpCodes.Stloc, rip);
-        _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockChainTargets);
-        _il.Emit(OpCodes.Ldloc, _chainSite!);
-        _il.Emit(OpCodes.Ldelem_Ref);
-        _il.Emit(OpCodes.Dup);
-        _il.Emit(OpCodes.Stloc, target);
-        EmitStartsAtRip(target, rip, found);
-        if (_entryCpl is 0 or 3)
-        {
-            // Not where the site went last (an indirect branch that changed target): the
-            // runtime's table of traces by entry RIP, for this trace's privilege class.
-            _il.Emit(OpCodes.Ldarg_0);
-            _il.Emit(OpCodes.Ldfld, _entryCpl == 3 ? IlMembers.BlockUserTraces : IlMembers.BlockSupervisorTraces);
-            EmitTableEntry(rip);
-            _il.Emit(OpCodes.Dup);
-            _il.Emit(OpCodes.Stloc, target);
-            EmitStartsAtRip(target, rip, found);
-        }
-        _il.Emit(OpCodes.Br, leave);
-        _il.MarkLabel(found);
-        EmitTailCallIfCurrent(target, leave, () => EmitJoinCountdown(target));
-
-        _il.MarkLabel(leave);
-        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
-        _il.Emit(OpCodes.Ldloc, _chainSite!);
-        _il.Emit(OpCodes.Stfld, IlMembers.BudgetExitSite);
-        _il.Emit(OpCodes.Ldloc, _chainExit!);
+        _il.Emit(OpCodes.Ldc_I4, exit);
+        _il.Emit(OpCodes.Ldc_I4, retired);
+        _il.Emit(OpCodes.Tailcall);
+        _il.Emit(OpCodes.Call, TraceChainStub.Method);
         _il.Emit(OpCodes.Ret);
-    }
-
-    /// <summary>
-    /// On a chain that goes on: counts <see cref="CompiledBlock.JoinCountdown"/> down, and the chain
-    /// that brings it to zero asks the run loop (through the budget) to join this trace with
-    /// <paramref name="target"/>, the trace it goes on into (the run loop starts the count again when the
-    /// chains came sparsely or another join is compiling).
-    /// </summary>
-    private void EmitJoinCountdown(LocalBuilder target)
-    {
-        var counted = _il.DefineLabel();
-        _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Dup);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockJoinCountdown);
-        _il.Emit(OpCodes.Ldc_I4_1);
-        _il.Emit(OpCodes.Sub);
-        _il.Emit(OpCodes.Stfld, IlMembers.BlockJoinCountdown);
-        _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockJoinCountdown);
-        _il.Emit(OpCodes.Brtrue, counted);
-        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
-        _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Stfld, IlMembers.BudgetJoinFrom);
-        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
-        _il.Emit(OpCodes.Ldloc, target);
-        _il.Emit(OpCodes.Stfld, IlMembers.BudgetJoinTo);
-        _il.MarkLabel(counted);
+        return true;
     }
 
     /// <summary>
@@ -477,11 +394,11 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, IlMembers.BlockUserTraces);
         _il.MarkLabel(table);
-        EmitTableEntry(rip);
+        EmitTableEntry(_il, rip);
         _il.Emit(OpCodes.Dup);
         _il.Emit(OpCodes.Stloc, target);
         var found = _il.DefineLabel();
-        EmitStartsAtRip(target, rip, found);
+        EmitStartsAtRip(_il, target, rip, found);
         _il.Emit(OpCodes.Br, leave);
         _il.MarkLabel(found);
         EmitTailCallIfCurrent(target, leave, () =>
@@ -530,71 +447,90 @@ internal sealed class IlTraceEmitter
     /// </summary>
     private void EmitTailCallIfCurrent(LocalBuilder target, Label leave, Action? beforeCall = null)
     {
-        // An entry at a later block of a trace stands for the trace's own code: that is what runs.
         var main = _il.DeclareLocal(typeof(CompiledBlock));
-        _il.Emit(OpCodes.Ldloc, target);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockMain);
-        _il.Emit(OpCodes.Dup);
-        _il.Emit(OpCodes.Stloc, main);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
-        _il.Emit(OpCodes.Brfalse, leave);
-        _il.Emit(OpCodes.Ldloc, main);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockOwner);
-        _il.Emit(OpCodes.Ldfld, IlMembers.TraceCheckedGeneration);
-        _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockMmu);
-        _il.Emit(OpCodes.Call, IlMembers.MmuTranslationGeneration);
-        _il.Emit(OpCodes.Bne_Un, leave);
+        EmitLiveMain(_il, target, main, leave);
         StoreRetired();
         beforeCall?.Invoke();
         if (Array.IndexOf(_opensShadow, true) >= 0) EmitClearShadow();
+        EmitTailCallTarget(_il, _limitsLocal!, main, target);
+    }
+
+    /// <summary>
+    /// Loads <paramref name="target"/>'s code into <paramref name="main"/> (an entry at a later block
+    /// of a trace stands for the trace's own code: that is what runs) and jumps to
+    /// <paramref name="leave"/> unless it is alive and its pages were checked at the current
+    /// translation generation.
+    /// </summary>
+    internal static void EmitLiveMain(ILGenerator il, LocalBuilder target, LocalBuilder main, Label leave)
+    {
+        il.Emit(OpCodes.Ldloc, target);
+        il.Emit(OpCodes.Ldfld, IlMembers.BlockMain);
+        il.Emit(OpCodes.Dup);
+        il.Emit(OpCodes.Stloc, main);
+        il.Emit(OpCodes.Ldfld, IlMembers.BlockTraceValid);
+        il.Emit(OpCodes.Brfalse, leave);
+        il.Emit(OpCodes.Ldloc, main);
+        il.Emit(OpCodes.Ldfld, IlMembers.BlockOwner);
+        il.Emit(OpCodes.Ldfld, IlMembers.TraceCheckedGeneration);
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldfld, IlMembers.BlockMmu);
+        il.Emit(OpCodes.Call, IlMembers.MmuTranslationGeneration);
+        il.Emit(OpCodes.Bne_Un, leave);
+    }
+
+    /// <summary>
+    /// Makes <paramref name="main"/> (the code of <paramref name="target"/>, an entry of it) the
+    /// budget's current code, entered at <paramref name="target"/>'s block, counts the chain, and
+    /// tail-calls it with the state: the stack stays flat however long the chain.
+    /// </summary>
+    internal static void EmitTailCallTarget(ILGenerator il, LocalBuilder limits, LocalBuilder main, LocalBuilder target)
+    {
         // limits.Current = target.Main; limits.EntrySection = target.Entry; limits.Chains++
-        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
-        _il.Emit(OpCodes.Dup);
-        _il.Emit(OpCodes.Ldloc, main);
-        _il.Emit(OpCodes.Stfld, IlMembers.BudgetCurrent);
-        _il.Emit(OpCodes.Dup);
-        _il.Emit(OpCodes.Ldloc, target);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockEntry);
-        _il.Emit(OpCodes.Stfld, IlMembers.BudgetEntrySection);
-        _il.Emit(OpCodes.Dup);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BudgetChains);
-        _il.Emit(OpCodes.Ldc_I8, 1L);
-        _il.Emit(OpCodes.Add);
-        _il.Emit(OpCodes.Stfld, IlMembers.BudgetChains);
-        // A tail call: the stack stays flat however long the chain.
-        _il.Emit(OpCodes.Ldloc, main);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockCode);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Tailcall);
-        _il.Emit(OpCodes.Callvirt, IlMembers.CodeInvoke);
-        _il.Emit(OpCodes.Ret);
+        il.Emit(OpCodes.Ldloc, limits);
+        il.Emit(OpCodes.Dup);
+        il.Emit(OpCodes.Ldloc, main);
+        il.Emit(OpCodes.Stfld, IlMembers.BudgetCurrent);
+        il.Emit(OpCodes.Dup);
+        il.Emit(OpCodes.Ldloc, target);
+        il.Emit(OpCodes.Ldfld, IlMembers.BlockEntry);
+        il.Emit(OpCodes.Stfld, IlMembers.BudgetEntrySection);
+        il.Emit(OpCodes.Dup);
+        il.Emit(OpCodes.Ldfld, IlMembers.BudgetChains);
+        il.Emit(OpCodes.Ldc_I8, 1L);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Stfld, IlMembers.BudgetChains);
+        il.Emit(OpCodes.Ldloc, main);
+        il.Emit(OpCodes.Ldfld, IlMembers.BlockCode);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Tailcall);
+        il.Emit(OpCodes.Callvirt, IlMembers.CodeInvoke);
+        il.Emit(OpCodes.Ret);
     }
 
     /// <summary>With a table of <see cref="JitRuntime.IndirectTraces"/> on the stack: replaces it with its entry for <paramref name="rip"/>.</summary>
-    private void EmitTableEntry(LocalBuilder rip)
+    internal static void EmitTableEntry(ILGenerator il, LocalBuilder rip)
     {
-        _il.Emit(OpCodes.Ldloc, rip);
-        _il.Emit(OpCodes.Ldloc, rip);
-        _il.Emit(OpCodes.Ldc_I4, 10);
-        _il.Emit(OpCodes.Shr_Un);
-        _il.Emit(OpCodes.Xor);
-        _il.Emit(OpCodes.Conv_I4);
-        _il.Emit(OpCodes.Ldc_I4, JitRuntime.IndirectTraceCount - 1);
-        _il.Emit(OpCodes.And);
-        _il.Emit(OpCodes.Ldelem_Ref);
+        il.Emit(OpCodes.Ldloc, rip);
+        il.Emit(OpCodes.Ldloc, rip);
+        il.Emit(OpCodes.Ldc_I4, 10);
+        il.Emit(OpCodes.Shr_Un);
+        il.Emit(OpCodes.Xor);
+        il.Emit(OpCodes.Conv_I4);
+        il.Emit(OpCodes.Ldc_I4, JitRuntime.IndirectTraceCount - 1);
+        il.Emit(OpCodes.And);
+        il.Emit(OpCodes.Ldelem_Ref);
     }
 
     /// <summary>With the candidate trace on the stack (also in <paramref name="target"/>): jumps to <paramref name="found"/> when it is there and starts at <paramref name="rip"/>, else falls through.</summary>
-    private void EmitStartsAtRip(LocalBuilder target, LocalBuilder rip, Label found)
+    internal static void EmitStartsAtRip(ILGenerator il, LocalBuilder target, LocalBuilder rip, Label found)
     {
-        var no = _il.DefineLabel();
-        _il.Emit(OpCodes.Brfalse, no);
-        _il.Emit(OpCodes.Ldloc, target);
-        _il.Emit(OpCodes.Ldfld, IlMembers.BlockEntryRip);
-        _il.Emit(OpCodes.Ldloc, rip);
-        _il.Emit(OpCodes.Beq, found);
-        _il.MarkLabel(no);
+        var no = il.DefineLabel();
+        il.Emit(OpCodes.Brfalse, no);
+        il.Emit(OpCodes.Ldloc, target);
+        il.Emit(OpCodes.Ldfld, IlMembers.BlockEntryRip);
+        il.Emit(OpCodes.Ldloc, rip);
+        il.Emit(OpCodes.Beq, found);
+        il.MarkLabel(no);
     }
 
     private void StoreRip(ulong rip)

@@ -23,7 +23,7 @@ public sealed class TraceBudget
 
     /// <summary>
     /// A trace whose code went on into <see cref="JoinTo"/> by itself often enough to be joined with
-    /// it (<c>IlTraceEmitter.EmitJoinCountdown</c>); the run loop takes the request and clears both.
+    /// it (<see cref="TraceChainStub"/>); the run loop takes the request and clears both.
     /// </summary>
     internal CompiledBlock? JoinFrom;
 

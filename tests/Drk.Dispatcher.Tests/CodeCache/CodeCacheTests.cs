@@ -23,9 +23,9 @@ public sealed class CodeCacheTests
     private sealed record Outcome(MachineStopReason Reason, int Status, ulong Retired, ulong[] Words, DispatchStatistics Stats,
         IndirectBranchTable Ibl, FragmentCache Cache, JitStatistics? Jit);
 
-    private static Outcome Run(ExecutionTier tier, Action<TestMachine> setup, long cacheSize = 0, int words = 8)
+    private static Outcome Run(ExecutionTier tier, Action<TestMachine> setup, long cacheSize = 0, int words = 8, ulong quantum = MachineRunOptions.DefaultQuantum)
     {
-        using var m = new TestMachine(options: new MachineRunOptions { Tier = tier, CacheSize = cacheSize, VerifyIr = true, MaxInstructions = 50_000_000 });
+        using var m = new TestMachine(options: new MachineRunOptions { Tier = tier, CacheSize = cacheSize, VerifyIr = true, MaxInstructions = 50_000_000, Quantum = quantum });
         setup(m);
         m.Start();
         var result = m.Run();
@@ -443,36 +443,8 @@ public sealed class CodeCacheTests
         // Each iteration calls one of four functions through a table, in turn: the call site's
         // target and each return's target change every time, so a chain site's last target is
         // mostly wrong. The traces find the right one in the runtime's table of traces by RIP.
-        const ulong functions = TestMachine.CodeBase + 0x400, table = Data + 0x100;
         const int iterations = 20_000;
-        void Setup(TestMachine m)
-        {
-            for (int f = 0; f < 4; f++)
-            {
-                int k = f;
-                m.Load(functions + (ulong)f * 0x40, a =>
-                {
-                    a.imul(rbx, rbx, 3 + 2 * k);
-                    a.add(rbx, k + 1);
-                    a.ret();
-                });
-                m.WritePhysical(table + (ulong)f * 8, functions + (ulong)f * 0x40);
-            }
-            m.Load(TestMachine.CodeBase, a =>
-            {
-                a.xor(ebx, ebx);
-                a.mov(rsi, table);
-                CountedLoop(a, iterations, () =>
-                {
-                    a.mov(eax, ecx);
-                    a.and(eax, 3);
-                    a.call(__qword_ptr[rsi + rax * 8]);
-                    a.xor(rbx, rcx);
-                });
-                StoreResult(a, rbx, 4);
-                TestMachine.Exit(a, 4);
-            });
-        }
+        void Setup(TestMachine m) => LoadFunctionTableLoop(m, iterations);
 
         var (_, jit) = RunBoth(Setup);
 
@@ -480,6 +452,75 @@ public sealed class CodeCacheTests
         // look-up (10,279 hits); with it, nearly every run is entered from another trace's code.
         Assert.True(jit.Stats.TraceChainsInCode > jit.Stats.TraceRuns * 9 / 10, $"{jit.Stats.TraceChainsInCode} of {jit.Stats.TraceRuns} trace runs chained inside compiled code");
         Assert.True(jit.Ibl.Hits < iterations / 10, $"{jit.Ibl.Hits} indirect-branch look-ups in the dispatcher");
+    }
+
+    /// <summary>
+    /// A loop whose iteration <c>i</c> calls function <c>i % 4</c> of four through a table: the call
+    /// site's target and each return's target change every time, so traces go on into each other.
+    /// </summary>
+    private static void LoadFunctionTableLoop(TestMachine m, int iterations)
+    {
+        const ulong functions = TestMachine.CodeBase + 0x400, table = Data + 0x100;
+        for (int f = 0; f < 4; f++)
+        {
+            int k = f;
+            m.Load(functions + (ulong)f * 0x40, a =>
+            {
+                a.imul(rbx, rbx, 3 + 2 * k);
+                a.add(rbx, k + 1);
+                a.ret();
+            });
+            m.WritePhysical(table + (ulong)f * 8, functions + (ulong)f * 0x40);
+        }
+        m.Load(TestMachine.CodeBase, a =>
+        {
+            a.xor(ebx, ebx);
+            a.mov(rsi, table);
+            CountedLoop(a, iterations, () =>
+            {
+                a.mov(eax, ecx);
+                a.and(eax, 3);
+                a.call(__qword_ptr[rsi + rax * 8]);
+                a.xor(rbx, rcx);
+            });
+            StoreResult(a, rbx, 4);
+            TestMachine.Exit(a, 4);
+        });
+    }
+
+    [Fact]
+    public void Chains_inside_compiled_code_keep_the_host_stack_flat()
+    {
+        // Traces go on into each other through the shared chain stub; with one round for the whole
+        // run the run loop does not get control back until the end, so one chain follows another
+        // tens of thousands of times. Each transfer is two tail calls (trace to stub, stub to trace);
+        // were either a plain call, every chain would leave its frames behind and this run, on a
+        // thread with 256 KiB of stack, would overflow it within a few thousand chains.
+        const int iterations = 100_000;
+        void Setup(TestMachine m) => LoadFunctionTableLoop(m, iterations);
+
+        Outcome? jit = null;
+        Exception? error = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                jit = Run(ExecutionTier.Jit, Setup, quantum: 100_000_000);
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+        }, maxStackSize: 256 * 1024);
+        thread.Start();
+        thread.Join();
+
+        Assert.Null(error);
+        var interp = Run(ExecutionTier.Interpreter, Setup);
+        Assert.Equal(MachineStopReason.DebugExit, jit!.Reason);
+        Assert.Equal(interp.Words, jit.Words);
+        Assert.Equal(interp.Retired, jit.Retired);
+        Assert.True(jit.Stats.TraceChainsInCode > 10_000, $"{jit.Stats.TraceChainsInCode} chains inside compiled code");
     }
 
     // The bytecode-loop tests: a dispatch block that takes the next opcode (ecx counts down
