@@ -188,25 +188,41 @@ internal sealed class IlTraceEmitter
         return true;
     }
 
-    /// <summary>At an indirect exit of block <paramref name="section"/> (RIP not stored yet): jumps when the target (<paramref name="loadTarget"/> pushes it) is the recorded next block, the head, or the head of a trace joined to this one.</summary>
+    /// <summary>
+    /// At an indirect exit of block <paramref name="section"/> (RIP not stored yet): jumps when the
+    /// target (<paramref name="loadTarget"/> pushes it) is the recorded next block, the head, or the
+    /// head of a trace joined to this one; falls through to the exit otherwise.
+    /// </summary>
+    /// <remarks>
+    /// The boundary test comes once, before the comparisons: whichever block the target is, the
+    /// block retires with the same count, and when the run loop must get control the exit below
+    /// leaves as well as a jump would (it stores the target as RIP and returns, or tries to chain,
+    /// which makes the same test). A joined trace compares many targets at each indirect exit (a
+    /// region of calls and returns, dozens), and a test and a leaving path for each cost RyuJIT
+    /// two basic blocks per target.
+    /// </remarks>
     public void TryJumpIndirect(int section, Action loadTarget, int retired, uint validSlots)
     {
         ulong next = section + 1 < _blocks.Length ? _blocks[section + 1].StartRip : ulong.MaxValue;
-        if (section + 1 < _blocks.Length) JumpIfTarget(section, section + 1, loadTarget, retired, validSlots);
-        if (_blocks[0].StartRip != next) JumpIfTarget(section, 0, loadTarget, retired, validSlots);
+        var targets = new List<int>();
+        if (section + 1 < _blocks.Length) targets.Add(section + 1);
+        if (_blocks[0].StartRip != next) targets.Add(0);
         foreach (int to in _joinedHeads)
             if (to != section + 1 && _blocks[to].StartRip != next && _blocks[to].StartRip != _blocks[0].StartRip)
-                JumpIfTarget(section, to, loadTarget, retired, validSlots);
-    }
-
-    private void JumpIfTarget(int section, int to, Action loadTarget, int retired, uint validSlots)
-    {
-        var other = _il.DefineLabel();
-        loadTarget();
-        _il.Emit(OpCodes.Ldc_I8, (long)_blocks[to].StartRip);
-        _il.Emit(OpCodes.Bne_Un, other);
-        EmitBoundary(section, to, BlockEnd.ExitIndirect, retired, validSlots);
-        _il.MarkLabel(other);
+                targets.Add(to);
+        if (targets.Count == 0) return;
+        var exit = _il.DefineLabel();
+        EmitRetiredTest(() => _il.Emit(OpCodes.Ldc_I8, (long)retired), exit);
+        foreach (int to in targets)
+        {
+            var other = _il.DefineLabel();
+            loadTarget();
+            _il.Emit(OpCodes.Ldc_I8, (long)_blocks[to].StartRip);
+            _il.Emit(OpCodes.Bne_Un, other);
+            EmitJump(section, to, validSlots);
+            _il.MarkLabel(other);
+        }
+        _il.MarkLabel(exit);
     }
 
     /// <summary>
@@ -234,6 +250,16 @@ internal sealed class IlTraceEmitter
     private void EmitBoundary(int from, int to, BlockEnd end, int retired, uint validSlots)
     {
         EmitRetiredTest(() => _il.Emit(OpCodes.Ldc_I8, (long)retired), Leave(end, retired, _blocks[to].StartRip));
+        EmitJump(from, to, validSlots);
+    }
+
+    /// <summary>
+    /// After the boundary test let the jump go on: block <paramref name="from"/> retires (the count
+    /// the test computed is stored) and the code jumps to block <paramref name="to"/>, loading the
+    /// cached slots it expects that <paramref name="validSlots"/> says are not valid.
+    /// </summary>
+    private void EmitJump(int from, int to, uint validSlots)
+    {
         StoreRetired();
         if (_opensShadow[from]) EmitClearShadow();
         if (_callsTools[to]) StoreRip(_blocks[to].StartRip);
