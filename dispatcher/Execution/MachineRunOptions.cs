@@ -53,6 +53,14 @@ public sealed class MachineRunOptions
     /// <summary>Whether the JIT tier records and compiles traces of hot paths (on by default; off to measure what they give).</summary>
     public bool Traces { get; init; } = true;
 
+    /// <summary>
+    /// Whether a block that is a later block of a live trace may start a trace of its own, as in
+    /// DynamoRIO's NET (off by default: such a block runs inside the trace it belongs to, and a
+    /// trace of its own would compile its blocks again; joins merge the paths that go from trace
+    /// to trace often). For experiments with trace selection.
+    /// </summary>
+    public bool TraceHeadsInsideTraces { get; init; }
+
     /// <summary>Whether blocks are optimised after lowering (off only to test the optimiser).</summary>
     public bool Optimize { get; init; } = true;
 

@@ -48,6 +48,7 @@ public sealed class VcpuDispatcher
     private readonly bool _verify;
     private readonly bool _tracing;
     private readonly int _traceThreshold;
+    private readonly bool _headsInsideTraces;
     private readonly long _cacheCapacity;
     private bool _restartRequested;
     private bool _runNextAlone;
@@ -116,6 +117,7 @@ public sealed class VcpuDispatcher
         _cacheCapacity = options.CacheSize;
         _tracing = _jit is not null && options.Traces;
         _traceThreshold = Math.Max(DefaultTraceThreshold, _jit?.Threshold ?? 0);
+        _headsInsideTraces = options.TraceHeadsInsideTraces;
         Recent = new RecentBlocks(options.RecentBlockCount);
     }
 
@@ -619,10 +621,16 @@ public sealed class VcpuDispatcher
 
     // ---- traces (NET: next executing tail) ---------------------------------------------------
 
-    /// <summary>Fragments entered through a backward branch or a trace exit count towards becoming a trace head.</summary>
+    /// <summary>
+    /// Fragments entered through a backward branch or a trace exit count towards becoming a trace
+    /// head, unless they are a later block of a live trace: they run inside that one (entered at
+    /// that block), and a trace of their own would compile its blocks a second time. Where paths
+    /// through such blocks go from trace to trace often, joins make one method of them.
+    /// (<see cref="MachineRunOptions.TraceHeadsInsideTraces"/> lets them, as DynamoRIO's NET does.)
+    /// </summary>
     private void CountTraceHead(Fragment head)
     {
-        if (head.Trace is not null || head.EndsTraces || _recording is { Count: > 0 }) return;
+        if (head.Trace is not null || head.EndsTraces || _recording is { Count: > 0 } || (!_headsInsideTraces && head.MemberOf is { IsValid: true })) return;
         if (++head.HeadCount < _traceThreshold) return;
         head.HeadCount = int.MinValue; // recorded once; a trace that dies is not recorded again at once
         (_recording ??= new List<Fragment>(MaxTraceBlocks)).Add(head);
@@ -717,6 +725,17 @@ public sealed class VcpuDispatcher
         AddHead(placed[0]);
         AddHead(placed[toCode.Entry]);
         foreach (int k in to.JoinedHeads) AddHead(placed[k]);
+        // And, all at once, every block of the two that their chain sites went on into last:
+        // taken one per join, a dispatch loop's handlers or a call tree's returns compiled the
+        // whole region again for each.
+        foreach (var target in fromCode.Main.ChainTargets)
+        {
+            var owner = target?.Main.Owner;
+            if (ReferenceEquals(owner, from)) AddHead(target!.Entry);
+            else if (ReferenceEquals(owner, to)) AddHead(placed[target!.Entry]);
+        }
+        foreach (var target in toCode.Main.ChainTargets)
+            if (target is not null && ReferenceEquals(target.Main.Owner, to)) AddHead(placed[target.Entry]);
         if (ReferenceEquals(from, to) && heads.Count == known) return;
         var joined = new Trace(fragments.ToArray(), heads.ToArray());
         _joining = joined;

@@ -111,6 +111,37 @@ public sealed class CodeCacheGuestTests
         }
     }
 
+    [SkippableFact]
+    public void Blocks_inside_a_live_trace_start_no_trace_of_their_own_so_fewer_blocks_are_compiled_again()
+    {
+        // The compute workload's interpreter, sort and call tree reach blocks of their traces from
+        // other traces' exits all the time; as DynamoRIO's NET does, each such block used to start
+        // a trace of its own and compile the blocks after it once more. On the JIT tier (traces
+        // form without timing) the default policy compiles fewer trace blocks for the same result.
+        var (kernel, initrd) = GuestRun.ImagesOrSkip();
+        var own = Run(headsInsideTraces: false);
+        var net = Run(headsInsideTraces: true);
+        Assert.Equal(MachineStopReason.DebugExit, own.Run.Result.Reason);
+        GuestRun.AssertSameMachine(net.Run, own.Run, "trace heads inside traces or not");
+        Assert.True(own.Traces < net.Traces, $"{own.Traces} traces recorded, {net.Traces} with heads inside traces");
+        Assert.True(own.TraceBlocks * 10 < net.TraceBlocks * 9, $"{own.TraceBlocks} trace blocks compiled, {net.TraceBlocks} with heads inside traces");
+
+        (GuestRun.Outcome Run, long Traces, long TraceBlocks) Run(bool headsInsideTraces)
+        {
+            long traces = 0, blocks = 0;
+            var options = new MachineRunOptions { Tier = ExecutionTier.Jit, MaxInstructions = 2_000_000_000, TraceHeadsInsideTraces = headsInsideTraces };
+            var outcome = GuestRun.Run(kernel, initrd, "run=compute-user iterations=4000", 1, options, runner =>
+            {
+                foreach (var v in runner.Vcpus)
+                {
+                    traces += v.Statistics.TracesBuilt;
+                    if (v.Jit is { } j) blocks += j.Statistics.TraceBlocks;
+                }
+            });
+            return (outcome, traces, blocks);
+        }
+    }
+
     private sealed record Outcome(GuestRun.Outcome Run, long Flushes, long PeakBytes, DispatchStatistics Statistics);
 
     private static Outcome Run(byte[] kernel, byte[] initrd, int cpus, ExecutionTier tier, long cacheSize)

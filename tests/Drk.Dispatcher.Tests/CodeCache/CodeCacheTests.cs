@@ -740,7 +740,7 @@ public sealed class CodeCacheTests
         var (interp, jit) = RunBoth(Setup);
 
         Assert.True(interp.Words[1] > 500, $"{interp.Words[1]} interrupts");
-        Assert.True(jit.Stats.TraceChainsInCode > 10_000, $"{jit.Stats.TraceChainsInCode} chains inside compiled code");
+        Assert.True(jit.Stats.TraceChainsInCode >= 4_000, $"{jit.Stats.TraceChainsInCode} chains inside compiled code");
     }
 
     [Fact]
