@@ -135,6 +135,9 @@ internal sealed class IlTraceEmitter
     /// Entry at a block other than the head (<see cref="CompiledBlock.RunFrom"/>): the budget says
     /// which; it goes back to 0 and the block runs as though the trace had jumped there. Nothing
     /// lives from one block into the next but the guest state, so any block start is an entry.
+    /// The cached slots every block expects at its start are loaded once for all of them (the
+    /// head's are already there), so the switch goes straight to the blocks: a stub per block cost
+    /// RyuJIT a basic block each, and a side entry is rare.
     /// </summary>
     private void EmitSideEntries(Label sideEntry)
     {
@@ -146,19 +149,15 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Ldloc, _limitsLocal!);
         _il.Emit(OpCodes.Ldc_I4_0);
         _il.Emit(OpCodes.Stfld, IlMembers.BudgetEntrySection);
-        var entries = new Label[_blocks.Length];
-        entries[0] = _labels[0];
-        for (int k = 1; k < entries.Length; k++) entries[k] = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldloc, section);
-        _il.Emit(OpCodes.Switch, entries);
+        _il.Emit(OpCodes.Stfld, IlMembers.BlockSection);
+        uint reads = 0;
+        for (int k = 1; k < _blocks.Length; k++) reads |= _entryReads[k];
+        _slotCache.Load(reads & ~_entryReads[0], _slots!);
+        _il.Emit(OpCodes.Ldloc, section);
+        _il.Emit(OpCodes.Switch, _labels);
         _il.Emit(OpCodes.Br, _labels[0]);
-        for (int k = 1; k < entries.Length; k++)
-        {
-            _il.MarkLabel(entries[k]);
-            SetSection(k);
-            _slotCache.Load(_entryReads[k], _slots!);
-            _il.Emit(OpCodes.Br, _labels[k]);
-        }
     }
 
     /// <summary>
