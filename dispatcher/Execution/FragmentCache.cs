@@ -93,6 +93,9 @@ public sealed class FragmentCache
         Array.Clear(_front);
     }
 
+    /// <summary>Every cached fragment (not on hot paths: the dispatcher looks through them when it joins traces).</summary>
+    internal Dictionary<FragmentKey, Fragment>.ValueCollection Fragments => _fragments.Values;
+
     /// <summary>The physical pages that hold cached code (for tests and diagnostics).</summary>
     public IEnumerable<ulong> Pages => _byPage.Keys;
 

@@ -61,8 +61,8 @@ public sealed class VcpuDispatcher
     private List<Fragment>? _recording;
     // A joined trace being compiled, and the trace it will replace (one join at a time).
     private Trace? _joining;
-    private Trace? _joinSource;
-    private Trace? _joinTarget;
+    // The traces the pending join replaces; the first is the one that asked.
+    private List<Trace>? _joinMembers;
     // Where the current Run call stops, as a retired count; 0 outside Run (no chaining, no traces).
     private ulong _chainStopRetired;
     private ulong _stopRetired;
@@ -672,8 +672,9 @@ public sealed class VcpuDispatcher
     /// <summary>
     /// The code of trace <paramref name="fromCode"/> went on into <paramref name="toCode"/> by itself
     /// often (<see cref="TraceBudget.JoinFrom"/>): a trace of the first's blocks followed by those
-    /// of the second it lacks is compiled, and replaces the first once its code is there
-    /// (<see cref="CompleteJoin"/>); the transfer becomes a jump inside one method, indirect ones
+    /// of the second it lacks, and of the other live traces that have been going on into either
+    /// by themselves (as far as there is room), is compiled, and replaces them all once its code
+    /// is there (<see cref="CompleteJoin"/>); the transfers become jumps inside one method, indirect ones
     /// included (<see cref="Trace.JoinedHeads"/>). Refused when either trace died or changed, the
     /// privilege levels differ, a block's RIP stands for two translations, or the result would
     /// exceed <see cref="MaxJoinedBlocks"/>; while another join compiles, the first asks again later.
@@ -696,22 +697,33 @@ public sealed class VcpuDispatcher
             || !ReferenceEquals(from.Head.Trace, from) || from.Head.Cpl != to.Head.Cpl)
             return;
         var fragments = new List<Fragment>(from.Fragments);
-        // Where each of to's blocks lands in the joined trace.
-        var placed = new int[to.Fragments.Length];
-        for (int k = 0; k < placed.Length; k++)
+        // The traces joined, and where each one's blocks land in the joined trace (from's first,
+        // as they are).
+        var members = new List<Trace> { from };
+        var placedFrom = new int[from.Fragments.Length];
+        for (int k = 0; k < placedFrom.Length; k++) placedFrom[k] = k;
+        var placedOf = new List<int[]> { placedFrom };
+        if (!ReferenceEquals(to, from))
         {
-            var f = to.Fragments[k];
-            int at = fragments.IndexOf(f);
-            if (at < 0)
-            {
-                foreach (var g in fragments)
-                    if (g.Rip == f.Rip) return;
-                at = fragments.Count;
-                fragments.Add(f);
-            }
-            placed[k] = at;
+            if (Place(to, fragments) is not { } placedTo) return;
+            members.Add(to);
+            placedOf.Add(placedTo);
         }
         if (fragments.Count > MaxJoinedBlocks) return;
+        // The region: other live traces that have been going on by themselves into it (a dispatch
+        // loop's other handlers, a function's other callers) join it now, as far as it has room,
+        // rather than one per join, each of which compiles the whole region again.
+        foreach (var f in Cache.Fragments)
+        {
+            if (f.Trace is not { IsValid: true } other || !ReferenceEquals(other.Head, f) || f.Cpl != from.Head.Cpl
+                || members.Contains(other) || Volatile.Read(ref other.Code) is not { } otherCode
+                || otherCode.JoinCountdown == CompiledBlock.ChainsBeforeJoin || !ChainsInto(otherCode, members))
+                continue;
+            if (fragments.Count + other.Fragments.Length > MaxJoinedBlocks) continue;
+            if (Place(other, fragments) is not { } placedOther) continue;
+            members.Add(other);
+            placedOf.Add(placedOther);
+        }
         // Indirect exits compare with the heads of every trace joined so far, and the block the
         // chain entered (to's head, or a later block of it). A trace that went on into a later
         // block of its own (an indirect exit that did not compare with it) is joined with itself:
@@ -722,25 +734,29 @@ public sealed class VcpuDispatcher
             if (at > 0 && !heads.Contains(at)) heads.Add(at);
         }
         int known = heads.Count;
-        AddHead(placed[0]);
-        AddHead(placed[toCode.Entry]);
-        foreach (int k in to.JoinedHeads) AddHead(placed[k]);
-        // And, all at once, every block of the two that their chain sites went on into last:
-        // taken one per join, a dispatch loop's handlers or a call tree's returns compiled the
-        // whole region again for each.
-        foreach (var target in fromCode.Main.ChainTargets)
+        int toIndex = members.IndexOf(to);
+        AddHead(placedOf[toIndex][toCode.Entry]);
+        for (int m = 1; m < members.Count; m++)
         {
-            var owner = target?.Main.Owner;
-            if (ReferenceEquals(owner, from)) AddHead(target!.Entry);
-            else if (ReferenceEquals(owner, to)) AddHead(placed[target!.Entry]);
+            AddHead(placedOf[m][0]);
+            foreach (int k in members[m].JoinedHeads) AddHead(placedOf[m][k]);
         }
-        foreach (var target in toCode.Main.ChainTargets)
-            if (target is not null && ReferenceEquals(target.Main.Owner, to)) AddHead(placed[target.Entry]);
-        if (ReferenceEquals(from, to) && heads.Count == known) return;
+        // And, all at once, every block of the region that its traces' chain sites went on into
+        // last: taken one per join, a dispatch loop's handlers or a call tree's returns compiled
+        // the whole region again for each.
+        for (int m = 0; m < members.Count; m++)
+        {
+            if (Volatile.Read(ref members[m].Code) is not { } memberCode) continue;
+            foreach (var target in memberCode.Main.ChainTargets)
+            {
+                int owner = target is null ? -1 : members.IndexOf(target.Main.Owner!);
+                if (owner >= 0) AddHead(placedOf[owner][target!.Entry]);
+            }
+        }
+        if (members.Count == 1 && heads.Count == known) return;
         var joined = new Trace(fragments.ToArray(), heads.ToArray());
         _joining = joined;
-        _joinSource = from;
-        _joinTarget = to;
+        _joinMembers = members;
         _jit.RequestTrace(joined);
     }
 
@@ -754,18 +770,52 @@ public sealed class VcpuDispatcher
     {
         var joined = _joining!;
         if (!Volatile.Read(ref joined.CompileEnded)) return;
-        var source = _joinSource!;
-        var target = _joinTarget!;
-        _joining = _joinSource = _joinTarget = null;
+        var members = _joinMembers!;
+        _joining = null;
+        _joinMembers = null;
+        var source = members[0];
         var code = Volatile.Read(ref joined.Code);
         if (code is null || !joined.IsValid || !source.IsValid || !ReferenceEquals(source.Head.Trace, source)) return;
-        // Both traces' blocks are all in the joined one: they retire, so no block is compiled
-        // into two live methods and what chained into either enters the joined trace instead.
-        source.Invalidate();
-        target.Invalidate();
+        // Every member's blocks are all in the joined trace: they retire, so no block is compiled
+        // into two live methods and what chained into any enters the joined trace instead.
+        foreach (var member in members) member.Invalidate();
         joined.Adopt();
         _jit!.Runtime.NoteIndirectTarget(code, joined.Head.Cpl);
         Statistics.TracesJoined++;
+    }
+
+    /// <summary>Where each block of <paramref name="trace"/> lands when it joins <paramref name="fragments"/> (its blocks missing there are added); null, adding nothing, when one of its RIPs stands for another fragment there.</summary>
+    private static int[]? Place(Trace trace, List<Fragment> fragments)
+    {
+        var placed = new int[trace.Fragments.Length];
+        int added = 0;
+        for (int k = 0; k < placed.Length; k++)
+        {
+            var f = trace.Fragments[k];
+            int at = fragments.IndexOf(f);
+            if (at < 0)
+            {
+                foreach (var g in fragments)
+                {
+                    if (g.Rip != f.Rip) continue;
+                    fragments.RemoveRange(fragments.Count - added, added);
+                    return null;
+                }
+                at = fragments.Count;
+                fragments.Add(f);
+                added++;
+            }
+            placed[k] = at;
+        }
+        return placed;
+    }
+
+    /// <summary>Whether a chain site of <paramref name="code"/> last went on into one of <paramref name="traces"/>.</summary>
+    private static bool ChainsInto(CompiledBlock code, List<Trace> traces)
+    {
+        foreach (var target in code.ChainTargets)
+            if (target?.Main.Owner is { } owner && traces.Contains(owner)) return true;
+        return false;
     }
 
     /// <summary>Tools' clean calls run on this vCPU until another one runs: set once per run of blocks, not per block.</summary>

@@ -624,6 +624,20 @@ public sealed class CodeCacheTests
     }
 
     [Fact]
+    public void A_dispatch_loop_and_all_its_handlers_are_joined_in_one_compilation()
+    {
+        // When the first pair of traces is joined, the other handlers' traces have been going on
+        // into the dispatch block's trace by themselves too: they join the same region at once,
+        // instead of one more join (the whole region compiled again) for each.
+        var program = BytecodeProgram(600_000);
+        var (interp, jit) = RunBoth(m => LoadBytecodeLoop(m, program, ArithmeticHandler));
+
+        Assert.Equal(BytecodeResult(program, _ => 0x1234_5678), interp.Words[4]);
+        Assert.Equal(1, jit.Stats.TracesJoined);
+        Assert.True(jit.Stats.TraceRuns < program.Length / 10, $"{jit.Stats.TraceRuns} trace entries for {program.Length} opcodes");
+    }
+
+    [Fact]
     public void Traces_that_chain_often_but_sparsely_are_not_joined()
     {
         // The bytecode loop, but each handler spins 600 rounds first: the traces go on into one
@@ -653,8 +667,8 @@ public sealed class CodeCacheTests
         // handler 3 adds the new immediate, as on the interpreter.
         const uint patched = 0x0BAD_F00D;
         ulong immediate = Handlers + 3 * 0x40 + 3; // after the add's REX, opcode and ModRM
-        var program = BytecodeProgram(40_000);
-        int patchAt = Array.LastIndexOf(program, (byte)2, 15_000); // handler 2 runs there
+        var program = BytecodeProgram(80_000);
+        int patchAt = Array.LastIndexOf(program, (byte)2, 40_000); // handler 2 runs there
         var (interp, jit) = RunBoth(m => LoadBytecodeLoop(m, program, (a, op) =>
         {
             if (op == 2)
