@@ -59,9 +59,9 @@ public sealed class VcpuDispatcher
     // The result of the last block run by the interpreter (Step refers to it instead of copying it).
     private BlockResult _interpreted;
     private List<Fragment>? _recording;
-    // A joined trace being compiled, and the trace it will replace (one join at a time).
+    // A joined trace being compiled (one join at a time), and the traces it will replace: the
+    // first is the one that asked.
     private Trace? _joining;
-    // The traces the pending join replaces; the first is the one that asked.
     private List<Trace>? _joinMembers;
     // Where the current Run call stops, as a retired count; 0 outside Run (no chaining, no traces).
     private ulong _chainStopRetired;
