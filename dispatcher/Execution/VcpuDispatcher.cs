@@ -761,10 +761,10 @@ public sealed class VcpuDispatcher
     }
 
     /// <summary>
-    /// Once the joined trace's compilation ended: when it compiled and it and the trace it replaces
-    /// are both alive, the old one dies (code chaining into it comes back here and chains to the new
-    /// one) and the joined trace becomes its head's trace, the trace of its blocks that lost theirs,
-    /// and the indirect-branch table's entry for its RIP.
+    /// Once the joined trace's compilation ended: when it compiled and it and the trace that asked
+    /// are both alive, every trace it replaces dies (code chaining into one comes back here and
+    /// chains to the new one) and the joined trace becomes its head's trace, the trace of its blocks
+    /// that lost theirs, and the indirect-branch table's entry for its RIP.
     /// </summary>
     private void CompleteJoin()
     {

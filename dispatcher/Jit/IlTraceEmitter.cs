@@ -476,7 +476,7 @@ internal sealed class IlTraceEmitter
         EmitLiveMain(_il, target, main, leave);
         StoreRetired();
         beforeCall?.Invoke();
-        if (Array.IndexOf(_opensShadow, true) >= 0) EmitClearShadow();
+        if (ChainClearsShadow) EmitClearShadow();
         EmitTailCallTarget(_il, _limitsLocal!, main, target);
     }
 
