@@ -12,13 +12,11 @@ namespace Drk.Dispatcher.Optimization;
 /// <remarks>GetReg is left to <see cref="RegisterForwarding"/>, which knows when a slot changes.</remarks>
 public sealed class CommonSubexpressionElimination : IIrPass
 {
-    private readonly record struct Key(IrOpcode Code, IrType Type, byte Aux, ulong Imm, ushort A, ushort B, ushort C, ushort D);
-
     /// <inheritdoc />
     public string Name => "cse";
 
     private readonly TempRemap _remap = new();
-    private readonly Dictionary<Key, ushort> _seen = new();
+    private readonly ValueNumberTable _seen = new();
 
     /// <inheritdoc />
     public void Run(IrBlock block)
@@ -26,8 +24,8 @@ public sealed class CommonSubexpressionElimination : IIrPass
         var remap = _remap;
         remap.Reset(block.TempCount);
         var seen = _seen;
-        seen.Clear();
         var ops = block.Ops;
+        seen.Reset(ops.Length);
         for (int i = 0; i < ops.Length; i++)
         {
             ref var op = ref ops[i];
@@ -35,15 +33,11 @@ public sealed class CommonSubexpressionElimination : IIrPass
             if (op.Dst == IrOp.None || op.Code == IrOpcode.GetReg || !IrEvaluator.IsPure(op.Code)) continue;
             ushort a = op.A, b = op.B;
             if (IsCommutative(op.Code) && a > b) (a, b) = (b, a);
-            var key = new Key(op.Code, op.Type, op.Aux, op.Imm, a, b, op.C, op.D);
-            if (seen.TryGetValue(key, out ushort earlier))
+            ushort earlier = seen.FindOrAdd(op.Code, op.Type, op.Aux, op.Imm, a, b, op.C, op.D, op.Dst);
+            if (earlier != IrOp.None)
             {
                 remap.Redirect(op.Dst, earlier);
                 TempRemap.Delete(ref op);
-            }
-            else
-            {
-                seen.Add(key, op.Dst);
             }
         }
     }
