@@ -40,6 +40,9 @@ internal sealed class IlBlockEmitter
     // The CPL the method is always entered at (a trace's, which the dispatcher looks up by CPL and
     // whose chain sites only lead to traces of the same CPL), or -1: then the prologue selects the TLB.
     private readonly int _entryCpl = -1;
+    // The system ops this method does itself instead of calling the system (bit n: SystemOp n);
+    // only ever set at CPL 0, where ISystemInstructions.IsArchitecturalAtCpl0 vouched for them.
+    private readonly ulong _inlineSystem;
     private readonly LocalBuilder?[] _temps;
     // Locals are recycled: a temp's local returns to the pool after its last use, so a block (or
     // a trace of many blocks) needs about as many locals as temps live at once. Hundreds of
@@ -68,9 +71,10 @@ internal sealed class IlBlockEmitter
 
     /// <summary>The emitter of block <paramref name="section"/> of a trace: exits to the trace's next block (or its head) go through <paramref name="trace"/>.</summary>
     internal IlBlockEmitter(IrBlock block, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb, nint interpreterTemps,
-        List<BlockResult> exits, int section, IlTraceEmitter? trace, Stack<LocalBuilder> pool, int entryCpl = -1)
+        List<BlockResult> exits, int section, IlTraceEmitter? trace, Stack<LocalBuilder> pool, int entryCpl = -1, ulong inlineSystem = 0)
     {
         _entryCpl = entryCpl;
+        _inlineSystem = entryCpl == 0 ? inlineSystem & InlinableSystemOps : 0;
         _pool = pool;
         _lastUse = new int[block.TempCount];
         _released = new bool[block.TempCount];
@@ -166,7 +170,7 @@ internal sealed class IlBlockEmitter
         for (int i = 0; i < ops.Length && !terminated; i++)
         {
             terminated = EmitOp(i, ops[i]);
-            if (WritesSlotsItself(ops[i].Code)) _valid = 0; // the cached slots may be stale now
+            if (WritesSlotsItself(ops[i])) _valid = 0; // the cached slots may be stale now
             ReleaseAfter(i, ops[i]);
         }
         if (!terminated)
@@ -199,7 +203,14 @@ internal sealed class IlBlockEmitter
                 entryReads |= TraceSlotCache.Mask(op.Aux);
             else if (op.Code == IrOpcode.PutReg && TraceSlotCache.Cacheable(op.Aux))
                 written |= TraceSlotCache.Mask(op.Aux);
-            else if (WritesSlotsItself(op.Code))
+            else if (Inlines(op))
+            {
+                // Done inline: it reads its one slot, then writes it.
+                uint slot = TraceSlotCache.Mask(InlineSystemSlot((SystemOp)op.Aux));
+                if (!calledOut && (written & slot) == 0) entryReads |= slot;
+                written |= slot;
+            }
+            else if (WritesSlotsItself(op))
                 calledOut = true;
             Use(op.A);
             Use(op.B);
@@ -245,7 +256,16 @@ internal sealed class IlBlockEmitter
     }
 
     /// <summary>Ops whose call out may write guest slots itself: cached slots must be read again after them.</summary>
-    private static bool WritesSlotsItself(IrOpcode code) => code is IrOpcode.System or IrOpcode.CleanCall or IrOpcode.Meta;
+    private bool WritesSlotsItself(in IrOp op) => op.Code is IrOpcode.CleanCall or IrOpcode.Meta || (op.Code == IrOpcode.System && !Inlines(op));
+
+    /// <summary>The system ops this emitter knows how to do itself (bit n: <see cref="SystemOp"/> n).</summary>
+    internal const ulong InlinableSystemOps = 1UL << (int)SystemOp.Cli | 1UL << (int)SystemOp.Sti | 1UL << (int)SystemOp.Swapgs;
+
+    /// <summary>Whether <paramref name="op"/> is a system op this method does inline (<see cref="EmitInlineSystem"/>).</summary>
+    private bool Inlines(in IrOp op) => op.Code == IrOpcode.System && (_inlineSystem & (1UL << op.Aux)) != 0;
+
+    /// <summary>The guest slot an inlined system op reads and writes.</summary>
+    private static int InlineSystemSlot(SystemOp op) => op == SystemOp.Swapgs ? GuestReg.GsBase : GuestReg.FlagsOther;
 
     private void LastUse(ushort id, int index)
     {
@@ -307,35 +327,14 @@ internal sealed class IlBlockEmitter
                 St(op.Dst);
                 return false;
             case IrOpcode.GetReg:
-                if (_cache is not null && TraceSlotCache.Cacheable(op.Aux))
-                {
-                    var cached = _cache.Local(op.Aux);
-                    if ((_valid & TraceSlotCache.Mask(op.Aux)) == 0)
-                    {
-                        SlotAddress(op.Aux);
-                        _il.Emit(OpCodes.Ldind_I8);
-                        _il.Emit(OpCodes.Stloc, cached);
-                        _valid |= TraceSlotCache.Mask(op.Aux);
-                    }
-                    _il.Emit(OpCodes.Ldloc, cached);
-                    St(op.Dst);
-                    return false;
-                }
-                SlotAddress(op.Aux);
-                _il.Emit(OpCodes.Ldind_I8);
+                LoadSlot(op.Aux);
                 St(op.Dst);
                 return false;
             case IrOpcode.PutReg:
                 if (_cache is not null && TraceSlotCache.Cacheable(op.Aux))
                 {
-                    // Written through: the slot stays what the interpreter would show.
-                    var cached = _cache.Local(op.Aux);
                     Ld(op.A);
-                    _il.Emit(OpCodes.Stloc, cached);
-                    SlotAddress(op.Aux);
-                    _il.Emit(OpCodes.Ldloc, cached);
-                    _il.Emit(OpCodes.Stind_I8);
-                    _valid |= TraceSlotCache.Mask(op.Aux);
+                    StoreCachedSlot(op.Aux);
                     return false;
                 }
                 SlotAddress(op.Aux);
@@ -531,7 +530,8 @@ internal sealed class IlBlockEmitter
                 return true;
 
             case IrOpcode.System:
-                EmitSystem(index, op);
+                if (Inlines(op)) EmitInlineSystem(op);
+                else EmitSystem(index, op);
                 return false;
             case IrOpcode.CounterAdd:
                 _il.Emit(OpCodes.Ldarg_0);
@@ -1103,6 +1103,124 @@ internal sealed class IlBlockEmitter
         LdcI8(op.Imm);
         _il.Emit(OpCodes.Call, IlMembers.Raise);
         _il.Emit(OpCodes.Ret);
+    }
+
+    /// <summary>Pushes guest slot <paramref name="slot"/>: from its local in a trace when that holds it, else from the state.</summary>
+    private void LoadSlot(int slot)
+    {
+        if (_cache is not null && TraceSlotCache.Cacheable(slot))
+        {
+            var cached = _cache.Local(slot);
+            if ((_valid & TraceSlotCache.Mask(slot)) == 0)
+            {
+                SlotAddress(slot);
+                _il.Emit(OpCodes.Ldind_I8);
+                _il.Emit(OpCodes.Stloc, cached);
+                _valid |= TraceSlotCache.Mask(slot);
+            }
+            _il.Emit(OpCodes.Ldloc, cached);
+            return;
+        }
+        SlotAddress(slot);
+        _il.Emit(OpCodes.Ldind_I8);
+    }
+
+    /// <summary>Pops a value into cacheable slot <paramref name="slot"/> and its local (written through: the slot stays what the interpreter would show).</summary>
+    private void StoreCachedSlot(int slot)
+    {
+        var cached = _cache!.Local(slot);
+        _il.Emit(OpCodes.Stloc, cached);
+        SlotAddress(slot);
+        _il.Emit(OpCodes.Ldloc, cached);
+        _il.Emit(OpCodes.Stind_I8);
+        _valid |= TraceSlotCache.Mask(slot);
+    }
+
+    /// <summary>Pops a value into guest slot <paramref name="slot"/>.</summary>
+    private void StoreSlot(int slot)
+    {
+        if (_cache is not null && TraceSlotCache.Cacheable(slot))
+        {
+            StoreCachedSlot(slot);
+            return;
+        }
+        var value = ScratchLocal();
+        _il.Emit(OpCodes.Stloc, value);
+        SlotAddress(slot);
+        _il.Emit(OpCodes.Ldloc, value);
+        _il.Emit(OpCodes.Stind_I8);
+        _pool.Push(value);
+    }
+
+    /// <summary>A ulong local free until the caller pushes it back on the pool (free locals hold no live temp here).</summary>
+    private LocalBuilder ScratchLocal() => _pool.Count > 0 ? _pool.Pop() : _il.DeclareLocal(typeof(ulong));
+
+    /// <summary>
+    /// CLI, STI or SWAPGS at CPL 0, where none can fault, done here rather than by a call to the
+    /// system: the call made every guest slot the trace keeps in a local be read again after it,
+    /// and the kernel's system-call path runs SWAPGS twice, STI and CLI once per call. The system
+    /// vouched that its own code does just this (<see cref="ISystemInstructions.IsArchitecturalAtCpl0"/>);
+    /// none of them moves the point where an interrupt is due, so the stop stays as it was.
+    /// </summary>
+    private void EmitInlineSystem(IrOp op)
+    {
+        // Their result is 0, as the system reports it (nothing reads it).
+        if (op.Dst != IrOp.None)
+        {
+            LdcI8(0);
+            St(op.Dst);
+        }
+        switch ((SystemOp)op.Aux)
+        {
+            case SystemOp.Cli:
+                LoadSlot(GuestReg.FlagsOther);
+                LdcI8(~Rflags.IF);
+                _il.Emit(OpCodes.And);
+                StoreSlot(GuestReg.FlagsOther);
+                return;
+            case SystemOp.Sti:
+            {
+                // Enabling interrupts that were off opens the one-instruction shadow.
+                var flags = ScratchLocal();
+                var wasOn = _il.DefineLabel();
+                LoadSlot(GuestReg.FlagsOther);
+                _il.Emit(OpCodes.Stloc, flags);
+                _il.Emit(OpCodes.Ldloc, flags);
+                LdcI8(Rflags.IF);
+                _il.Emit(OpCodes.And);
+                _il.Emit(OpCodes.Brtrue, wasOn);
+                _il.Emit(OpCodes.Ldarg_1);
+                _il.Emit(OpCodes.Ldfld, IlMembers.Sys);
+                _il.Emit(OpCodes.Ldc_I4_1);
+                _il.Emit(OpCodes.Stfld, IlMembers.InterruptShadow);
+                _il.MarkLabel(wasOn);
+                _il.Emit(OpCodes.Ldloc, flags);
+                LdcI8(Rflags.IF);
+                _il.Emit(OpCodes.Or);
+                StoreSlot(GuestReg.FlagsOther);
+                _pool.Push(flags);
+                return;
+            }
+            case SystemOp.Swapgs:
+            {
+                // (GS base, KERNEL_GS_BASE) = (KERNEL_GS_BASE, GS base)
+                var kernel = ScratchLocal();
+                _il.Emit(OpCodes.Ldarg_1);
+                _il.Emit(OpCodes.Ldfld, IlMembers.Sys);
+                _il.Emit(OpCodes.Ldfld, IlMembers.KernelGsBase);
+                _il.Emit(OpCodes.Stloc, kernel);
+                _il.Emit(OpCodes.Ldarg_1);
+                _il.Emit(OpCodes.Ldfld, IlMembers.Sys);
+                LoadSlot(GuestReg.GsBase);
+                _il.Emit(OpCodes.Stfld, IlMembers.KernelGsBase);
+                _il.Emit(OpCodes.Ldloc, kernel);
+                StoreSlot(GuestReg.GsBase);
+                _pool.Push(kernel);
+                return;
+            }
+            default:
+                throw Unsupported(op, "this system op inline");
+        }
     }
 
     private void EmitSystem(int index, IrOp op)

@@ -31,10 +31,16 @@ public sealed class IlCompiler
     private readonly nint _supervisorTlb;
     private readonly nint _userTlb;
     private readonly nint _interpreterTemps;
+    // The system ops traces entered at CPL 0 do inline: those the emitter can do and the system vouches for.
+    private readonly ulong _inlineSystem;
 
     public IlCompiler(JitRuntime runtime)
     {
         _runtime = runtime;
+        if (runtime.System is { } system)
+            for (int op = 0; op < 64; op++)
+                if ((IlBlockEmitter.InlinableSystemOps & (1UL << op)) != 0 && system.IsArchitecturalAtCpl0((SystemOp)op))
+                    _inlineSystem |= 1UL << op;
         _interpreterTemps = runtime.Interpreter.TempsAddress;
         switch (runtime.Memory)
         {
@@ -103,7 +109,7 @@ public sealed class IlCompiler
             InitLocals = false,
         };
         var il = method.GetILGenerator(64 + 24 * ops);
-        var emitter = new IlTraceEmitter(blocks, il, _path, _supervisorTlb, _userTlb, _interpreterTemps, entryCpl, joinedHeads);
+        var emitter = new IlTraceEmitter(blocks, il, _path, _supervisorTlb, _userTlb, _interpreterTemps, entryCpl, joinedHeads, _inlineSystem);
         emitter.Emit();
         compiled.IlSize = il.ILOffset;
         compiled.ChainTable = entryCpl switch { 3 => compiled.UserTraces, 0 => compiled.SupervisorTraces, _ => null };

@@ -60,6 +60,7 @@ internal static class IlMembers
         type.GetField(name, Internal) ?? throw new MissingFieldException(type.Name, name);
     public static readonly FieldInfo Sys = typeof(VcpuState).GetField(nameof(VcpuState.Sys))!;
     public static readonly FieldInfo InterruptShadow = typeof(SystemRegisters).GetField(nameof(SystemRegisters.InterruptShadow))!;
+    public static readonly FieldInfo KernelGsBase = typeof(SystemRegisters).GetField(nameof(SystemRegisters.KernelGsBase))!;
 
     public static readonly FieldInfo BlockFlat = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Flat), Internal)!;
     public static readonly FieldInfo BlockMemory = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Memory), Internal)!;

@@ -49,6 +49,7 @@ internal sealed class IlTraceEmitter
     private readonly bool _chain;
     private readonly bool[] _opensShadow;
     private readonly int _entryCpl;
+    private readonly ulong _inlineSystem;
     private readonly int[] _joinedHeads;
     // Blocks whose tool callbacks see the state: RIP holds their start while they run, as in the interpreter.
     private readonly bool[] _callsTools;
@@ -56,9 +57,12 @@ internal sealed class IlTraceEmitter
 
     /// <param name="entryCpl">The CPL the trace is always entered at (its blocks were recorded there), or -1.</param>
     /// <param name="joinedHeads">Blocks, besides the next one and the head, whose start every indirect exit compares its target with (<see cref="Trace.JoinedHeads"/>).</param>
-    public IlTraceEmitter(IrBlock[] blocks, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb, nint interpreterTemps, int entryCpl = -1, int[]? joinedHeads = null)
+    /// <param name="inlineSystem">The system ops the blocks may do inline at CPL 0 (bit n: SystemOp n; <see cref="IlCompiler"/> asks the system).</param>
+    public IlTraceEmitter(IrBlock[] blocks, ILGenerator il, MemoryAccessPath path, nint supervisorTlb, nint userTlb, nint interpreterTemps, int entryCpl = -1, int[]? joinedHeads = null,
+        ulong inlineSystem = 0)
     {
         _entryCpl = entryCpl;
+        _inlineSystem = inlineSystem;
         _joinedHeads = joinedHeads ?? [];
         _blocks = blocks;
         _il = il;
@@ -96,7 +100,7 @@ internal sealed class IlTraceEmitter
         var pool = new Stack<LocalBuilder>();
         for (int k = 0; k < _blocks.Length; k++)
         {
-            emitters[k] = new IlBlockEmitter(_blocks[k], _il, _path, _supervisorTlb, _userTlb, _interpreterTemps, _exits, k, this, pool, _entryCpl);
+            emitters[k] = new IlBlockEmitter(_blocks[k], _il, _path, _supervisorTlb, _userTlb, _interpreterTemps, _exits, k, this, pool, _entryCpl, _inlineSystem);
             memory |= emitters[k].Analyse();
         }
         _labels = new Label[_blocks.Length];

@@ -18,4 +18,13 @@ public interface ISystemInstructions
     /// </summary>
     SystemOutcome Execute(SystemOp op, VcpuState state, IGuestMemory memory, ulong a, ulong b,
         out ulong result, out GuestFault fault);
+
+    /// <summary>
+    /// Whether <paramref name="op"/>, run at CPL 0, does exactly what the architecture defines on
+    /// the guest registers and <see cref="SystemRegisters"/> and nothing of this implementation's
+    /// own (no check, count or device it would miss), so that a translator may carry it out inline
+    /// instead of calling <see cref="Execute"/>. Translators ask only about the few ops they know
+    /// how to do themselves (the JIT tier: CLI, STI and SWAPGS); the default is no.
+    /// </summary>
+    bool IsArchitecturalAtCpl0(SystemOp op) => false;
 }

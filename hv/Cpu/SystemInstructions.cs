@@ -64,6 +64,14 @@ public sealed class SystemInstructions : ISystemInstructions
         return outcome;
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// CLI, STI and SWAPGS: at CPL 0 none can fault (IOPL never bars ring 0) and each only moves
+    /// bits between the flags, the GS base slot and <see cref="SystemRegisters"/>, as
+    /// <see cref="ExecuteCore"/> shows. A change to what those cases do must change this answer.
+    /// </remarks>
+    public bool IsArchitecturalAtCpl0(SystemOp op) => op is SystemOp.Cli or SystemOp.Sti or SystemOp.Swapgs;
+
     private SystemOutcome ExecuteCore(SystemOp op, VcpuState state, IGuestMemory memory, ulong a, ulong b,
         ref ulong result, ref GuestFault fault)
     {
