@@ -315,10 +315,20 @@ public sealed class CompiledBlock
         state.InstructionsRetired += op.Guest;
         var outcome = system.Execute((SystemOp)op.Aux, state, Memory, a, b, out ulong value, out Fault);
         state.InstructionsRetired -= op.Guest;
-        if (outcome != SystemOutcome.Continue) return SystemEnded(state, sectionOp, outcome);
-        TightenStop(state);
-        Value = value;
-        return true;
+        if (outcome == SystemOutcome.Continue)
+        {
+            TightenStop(state);
+            Value = value;
+            return true;
+        }
+        // SYSCALL and SYSRET of every system call: here rather than through SystemEnded, which
+        // would look the block and the op up again.
+        if (outcome == SystemOutcome.Jump)
+        {
+            Result = new BlockResult(BlockEnd.SystemJump, op.Guest + 1);
+            return false;
+        }
+        return SystemEnded(state, sectionOp, outcome);
     }
 
     /// <summary>
