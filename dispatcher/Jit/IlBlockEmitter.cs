@@ -1048,6 +1048,27 @@ internal sealed class IlBlockEmitter
                         return true;
                 }
                 return false;
+            case FlagsKind.Shl or FlagsKind.Shr or FlagsKind.Sar:
+                switch (cond)
+                {
+                    case Condition.E or Condition.NE:
+                        if (!emit) return true;
+                        Ld(dep1); LdcI8(0); _il.Emit(OpCodes.Ceq);
+                        if (cond == Condition.NE) Invert();
+                        return true;
+                    case Condition.S or Condition.NS:
+                        if (!emit) return true;
+                        Ld(dep1); BitAt(top);
+                        if (cond == Condition.NS) Invert();
+                        return true;
+                    case Condition.B or Condition.AE:
+                        // CF: the last bit shifted out, at the top of dep2 for SHL, at bit 0 for SHR and SAR.
+                        if (!emit) return true;
+                        Ld(dep2); BitAt((FlagsKind)(ccOp >> 2) == FlagsKind.Shl ? top : 0);
+                        if (cond == Condition.AE) Invert();
+                        return true;
+                }
+                return false;
         }
         return false;
     }

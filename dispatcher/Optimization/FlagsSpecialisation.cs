@@ -12,7 +12,8 @@ namespace Drk.Dispatcher.Optimization;
 /// <remarks>
 /// Covers the conditions compilers branch on: every condition after Sub (CMP, SUB) except
 /// O/P, every condition after Logic (TEST, AND, ...) except P, Z/S/C after Add, Z/S after
-/// Inc/Dec, and single-flag conditions after Copy. Others keep the general op. Run register
+/// Inc/Dec, Z/S/C after the shifts (the kernel's <c>shr $47, %rcx; jnz</c> on every system-call
+/// return), and single-flag conditions after Copy. Others keep the general op. Run register
 /// forwarding and constant folding first so that cc_op is seen as a constant.
 /// </remarks>
 public sealed class FlagsSpecialisation : IIrPass
@@ -109,6 +110,22 @@ public sealed class FlagsSpecialisation : IIrPass
                     case Condition.E: return e.Finish(IrOpcode.CmpEq, dep1, e.Const(IrType.I64, 0));
                     case Condition.NE: return e.Finish(IrOpcode.CmpNe, dep1, e.Const(IrType.I64, 0));
                     case Condition.S or Condition.NS: return SignOf(ref e, cond == Condition.S, t, e.Trunc(t, dep1));
+                }
+                return false;
+            case FlagsKind.Shl or FlagsKind.Shr or FlagsKind.Sar:
+                switch (cond)
+                {
+                    case Condition.E: return e.Finish(IrOpcode.CmpEq, dep1, e.Const(IrType.I64, 0));
+                    case Condition.NE: return e.Finish(IrOpcode.CmpNe, dep1, e.Const(IrType.I64, 0));
+                    case Condition.S or Condition.NS: return SignOf(ref e, cond == Condition.S, t, e.Trunc(t, dep1));
+                    // CF: the last bit shifted out, at the top of dep2 for SHL, at bit 0 for SHR and SAR.
+                    case Condition.B or Condition.AE when FlagsOps.Kind(ccOp) == FlagsKind.Shl:
+                        return SignOf(ref e, cond == Condition.B, t, e.Trunc(t, dep2));
+                    case Condition.B or Condition.AE:
+                    {
+                        var bit = e.Emit(IrOpcode.And, IrType.I64, dep2, e.Const(IrType.I64, 1));
+                        return e.Finish(cond == Condition.B ? IrOpcode.CmpNe : IrOpcode.CmpEq, bit, e.Const(IrType.I64, 0));
+                    }
                 }
                 return false;
             case FlagsKind.Copy:

@@ -15,7 +15,7 @@ namespace Drk.Dispatcher.Tests.Optimization;
 public sealed class FlagsSpecialisationTests
 {
     private static readonly FlagsKind[] Kinds =
-        [FlagsKind.Copy, FlagsKind.Add, FlagsKind.Sub, FlagsKind.Logic, FlagsKind.Inc, FlagsKind.Dec];
+        [FlagsKind.Copy, FlagsKind.Add, FlagsKind.Sub, FlagsKind.Logic, FlagsKind.Inc, FlagsKind.Dec, FlagsKind.Shl, FlagsKind.Shr, FlagsKind.Sar];
 
     public static TheoryData<FlagsKind, int> KindsAndSizes()
     {
@@ -74,6 +74,7 @@ public sealed class FlagsSpecialisationTests
             (FlagsKind.Sub, Condition.E), (FlagsKind.Sub, Condition.L), (FlagsKind.Sub, Condition.A),
             (FlagsKind.Sub, Condition.S), (FlagsKind.Logic, Condition.E), (FlagsKind.Logic, Condition.LE),
             (FlagsKind.Add, Condition.B), (FlagsKind.Dec, Condition.NE), (FlagsKind.Copy, Condition.AE),
+            (FlagsKind.Shr, Condition.NE), (FlagsKind.Shl, Condition.B), (FlagsKind.Sar, Condition.S),
         })
         {
             var block = ConditionBlock(FlagsOps.Make(kind, 4), cond);
