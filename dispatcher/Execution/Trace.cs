@@ -96,6 +96,13 @@ public sealed class Trace
     /// <summary>Set (release) once the JIT tier is done with the trace, compiled or not: its blocks wait for this before they count towards compiling alone again.</summary>
     internal bool CompileEnded;
 
+    /// <summary>
+    /// Guest instructions of this trace's blocks interpreted while it waited to be compiled: the
+    /// background compiler takes the trace that costs the vCPU most first (written by the vCPU, read
+    /// by the compiler thread; a heuristic, so unsynchronised).
+    /// </summary>
+    internal int WaitingWork;
+
     internal void Invalidate()
     {
         IsValid = false;

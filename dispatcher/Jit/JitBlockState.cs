@@ -20,6 +20,9 @@ internal sealed class JitBlockState(JitTier tier)
     /// <summary>The trace this block joined while its code is still pending: until it ended, interpreted runs of the block do not count towards compiling it alone (they are the wait for the trace).</summary>
     public Trace? WaitingFor;
 
+    /// <summary>Guest instructions of the block interpreted while its own compilation was queued (see <see cref="Trace.WaitingWork"/>).</summary>
+    public int WaitingWork;
+
     public const int Idle = 0;
     public const int Queued = 1;
     public const int Claimed = 2;

@@ -118,6 +118,9 @@ public sealed class JitTier
         if (code is null)
         {
             Statistics.InterpretedRuns++;
+            // What waiting costs, for the compiler's choice of what to compile next.
+            if (s.WaitingFor is { } waiting) waiting.WaitingWork += block.Instructions.Length;
+            else if (s.Requested) s.WaitingWork += block.Instructions.Length;
             return interpreter.Execute(block, state);
         }
         Statistics.CompiledRuns++;
