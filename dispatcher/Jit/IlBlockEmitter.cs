@@ -1033,7 +1033,10 @@ internal sealed class IlBlockEmitter
                 }
                 return false;
             }
-            case FlagsKind.Inc or FlagsKind.Dec:
+            case FlagsKind.Inc or FlagsKind.Dec or FlagsKind.Shl or FlagsKind.Shr or FlagsKind.Sar:
+            {
+                // ZF and SF from the result in dep1; CF only for the shifts (INC and DEC keep the old one).
+                var kind = (FlagsKind)(ccOp >> 2);
                 switch (cond)
                 {
                     case Condition.E or Condition.NE:
@@ -1046,29 +1049,15 @@ internal sealed class IlBlockEmitter
                         Ld(dep1); BitAt(top);
                         if (cond == Condition.NS) Invert();
                         return true;
-                }
-                return false;
-            case FlagsKind.Shl or FlagsKind.Shr or FlagsKind.Sar:
-                switch (cond)
-                {
-                    case Condition.E or Condition.NE:
+                    case Condition.B or Condition.AE when kind is FlagsKind.Shl or FlagsKind.Shr or FlagsKind.Sar:
+                        // The last bit shifted out: at the top of dep2 for SHL, at bit 0 for SHR and SAR.
                         if (!emit) return true;
-                        Ld(dep1); LdcI8(0); _il.Emit(OpCodes.Ceq);
-                        if (cond == Condition.NE) Invert();
-                        return true;
-                    case Condition.S or Condition.NS:
-                        if (!emit) return true;
-                        Ld(dep1); BitAt(top);
-                        if (cond == Condition.NS) Invert();
-                        return true;
-                    case Condition.B or Condition.AE:
-                        // CF: the last bit shifted out, at the top of dep2 for SHL, at bit 0 for SHR and SAR.
-                        if (!emit) return true;
-                        Ld(dep2); BitAt((FlagsKind)(ccOp >> 2) == FlagsKind.Shl ? top : 0);
+                        Ld(dep2); BitAt(kind == FlagsKind.Shl ? top : 0);
                         if (cond == Condition.AE) Invert();
                         return true;
                 }
                 return false;
+            }
         }
         return false;
     }
@@ -1210,10 +1199,7 @@ internal sealed class IlBlockEmitter
                 LdcI8(Rflags.IF);
                 _il.Emit(OpCodes.And);
                 _il.Emit(OpCodes.Brtrue, wasOn);
-                _il.Emit(OpCodes.Ldarg_1);
-                _il.Emit(OpCodes.Ldfld, IlMembers.Sys);
-                _il.Emit(OpCodes.Ldc_I4_1);
-                _il.Emit(OpCodes.Stfld, IlMembers.InterruptShadow);
+                IlTraceEmitter.EmitStoreShadow(_il, open: true);
                 _il.MarkLabel(wasOn);
                 _il.Emit(OpCodes.Ldloc, flags);
                 LdcI8(Rflags.IF);

@@ -338,12 +338,15 @@ internal sealed class IlTraceEmitter
     /// The next block starts here, inside compiled code: an interrupt shadow an STI opened is over,
     /// as when the dispatcher starts a block (only emitted where an STI may have opened one).
     /// </summary>
-    private void EmitClearShadow()
+    private void EmitClearShadow() => EmitStoreShadow(_il, open: false);
+
+    /// <summary>Stores <paramref name="open"/> in the interrupt shadow of the state (argument 1): an STI opens it, a block that starts inside compiled code closes it.</summary>
+    internal static void EmitStoreShadow(ILGenerator il, bool open)
     {
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, IlMembers.Sys);
-        _il.Emit(OpCodes.Ldc_I4_0);
-        _il.Emit(OpCodes.Stfld, IlMembers.InterruptShadow);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldfld, IlMembers.Sys);
+        il.Emit(open ? OpCodes.Ldc_I4_1 : OpCodes.Ldc_I4_0);
+        il.Emit(OpCodes.Stfld, IlMembers.InterruptShadow);
     }
 
     /// <summary>

@@ -123,10 +123,7 @@ internal static class TraceChainStub
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldfld, IlMembers.BlockChainClearsShadow);
         il.Emit(OpCodes.Brfalse, shadowClear);
-        il.Emit(OpCodes.Ldarg_1);
-        il.Emit(OpCodes.Ldfld, IlMembers.Sys);
-        il.Emit(OpCodes.Ldc_I4_0);
-        il.Emit(OpCodes.Stfld, IlMembers.InterruptShadow);
+        IlTraceEmitter.EmitStoreShadow(il, open: false);
         il.MarkLabel(shadowClear);
         IlTraceEmitter.EmitTailCallTarget(il, limits, main, target);
 

@@ -104,30 +104,26 @@ public sealed class FlagsSpecialisation : IIrPass
                     }
                 }
                 return false;
-            case FlagsKind.Inc or FlagsKind.Dec:
+            case FlagsKind.Inc or FlagsKind.Dec or FlagsKind.Shl or FlagsKind.Shr or FlagsKind.Sar:
+            {
+                // ZF and SF from the result in dep1; CF only for the shifts (INC and DEC keep the old one).
+                var kind = FlagsOps.Kind(ccOp);
                 switch (cond)
                 {
                     case Condition.E: return e.Finish(IrOpcode.CmpEq, dep1, e.Const(IrType.I64, 0));
                     case Condition.NE: return e.Finish(IrOpcode.CmpNe, dep1, e.Const(IrType.I64, 0));
                     case Condition.S or Condition.NS: return SignOf(ref e, cond == Condition.S, t, e.Trunc(t, dep1));
-                }
-                return false;
-            case FlagsKind.Shl or FlagsKind.Shr or FlagsKind.Sar:
-                switch (cond)
-                {
-                    case Condition.E: return e.Finish(IrOpcode.CmpEq, dep1, e.Const(IrType.I64, 0));
-                    case Condition.NE: return e.Finish(IrOpcode.CmpNe, dep1, e.Const(IrType.I64, 0));
-                    case Condition.S or Condition.NS: return SignOf(ref e, cond == Condition.S, t, e.Trunc(t, dep1));
-                    // CF: the last bit shifted out, at the top of dep2 for SHL, at bit 0 for SHR and SAR.
-                    case Condition.B or Condition.AE when FlagsOps.Kind(ccOp) == FlagsKind.Shl:
+                    // The last bit shifted out: at the top of dep2 for SHL, at bit 0 for SHR and SAR.
+                    case Condition.B or Condition.AE when kind == FlagsKind.Shl:
                         return SignOf(ref e, cond == Condition.B, t, e.Trunc(t, dep2));
-                    case Condition.B or Condition.AE:
+                    case Condition.B or Condition.AE when kind is FlagsKind.Shr or FlagsKind.Sar:
                     {
                         var bit = e.Emit(IrOpcode.And, IrType.I64, dep2, e.Const(IrType.I64, 1));
                         return e.Finish(cond == Condition.B ? IrOpcode.CmpNe : IrOpcode.CmpEq, bit, e.Const(IrType.I64, 0));
                     }
                 }
                 return false;
+            }
             case FlagsKind.Copy:
             {
                 ulong bit = cond switch
