@@ -348,7 +348,7 @@ public sealed class CompiledBlock
         TightenStop(state);
     }
 
-    /// <summary>How a system instruction that does not go on ends the block (<see cref="Fault"/> holds its fault); false, for the generated code to return the result.</summary>
+    /// <summary>How a system instruction that faults, halts or stops the machine ends the block (<see cref="Fault"/> holds its fault; a jump <see cref="System"/> ends itself); false, for the generated code to return the result.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool SystemEnded(VcpuState state, int sectionOp, SystemOutcome outcome)
     {
@@ -359,9 +359,6 @@ public sealed class CompiledBlock
         int guestInSection = op.Guest | (section << SectionShift);
         switch (outcome)
         {
-            case SystemOutcome.Jump:
-                Result = new BlockResult(BlockEnd.SystemJump, op.Guest + 1);
-                return false;
             case SystemOutcome.Fault:
                 FaultAt(state, guestInSection, in Fault);
                 return false;

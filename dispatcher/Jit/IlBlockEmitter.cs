@@ -1154,7 +1154,7 @@ internal sealed class IlBlockEmitter
             StoreCachedSlot(slot);
             return;
         }
-        var value = ScratchLocal();
+        var value = FreeLocal();
         _il.Emit(OpCodes.Stloc, value);
         SlotAddress(slot);
         _il.Emit(OpCodes.Ldloc, value);
@@ -1162,8 +1162,8 @@ internal sealed class IlBlockEmitter
         _pool.Push(value);
     }
 
-    /// <summary>A ulong local free until the caller pushes it back on the pool (free locals hold no live temp here).</summary>
-    private LocalBuilder ScratchLocal() => _pool.Count > 0 ? _pool.Pop() : _il.DeclareLocal(typeof(ulong));
+    /// <summary>A ulong local from the pool (free locals hold no live temp here), or a new one: a temp's, or a scratch the caller pushes back.</summary>
+    private LocalBuilder FreeLocal() => _pool.Count > 0 ? _pool.Pop() : _il.DeclareLocal(typeof(ulong));
 
     /// <summary>
     /// CLI, STI or SWAPGS at CPL 0, where none can fault, done here rather than by a call to the
@@ -1191,7 +1191,7 @@ internal sealed class IlBlockEmitter
             case SystemOp.Sti:
             {
                 // Enabling interrupts that were off opens the one-instruction shadow.
-                var flags = ScratchLocal();
+                var flags = FreeLocal();
                 var wasOn = _il.DefineLabel();
                 LoadSlot(GuestReg.FlagsOther);
                 _il.Emit(OpCodes.Stloc, flags);
@@ -1211,7 +1211,7 @@ internal sealed class IlBlockEmitter
             case SystemOp.Swapgs:
             {
                 // (GS base, KERNEL_GS_BASE) = (KERNEL_GS_BASE, GS base)
-                var kernel = ScratchLocal();
+                var kernel = FreeLocal();
                 _il.Emit(OpCodes.Ldarg_1);
                 _il.Emit(OpCodes.Ldfld, IlMembers.Sys);
                 _il.Emit(OpCodes.Ldfld, IlMembers.KernelGsBase);
@@ -1324,7 +1324,7 @@ internal sealed class IlBlockEmitter
     private LocalBuilder Temp(ushort id)
     {
         if (id == IrOp.None || id >= _temps.Length) throw new NotSupportedException($"temp {id} is not a temp of the block");
-        return _temps[id] ??= _pool.Count > 0 ? _pool.Pop() : _il.DeclareLocal(typeof(ulong));
+        return _temps[id] ??= FreeLocal();
     }
 
     private void Ld(ushort id) => _il.Emit(OpCodes.Ldloc, Temp(id));
