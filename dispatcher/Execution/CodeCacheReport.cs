@@ -15,7 +15,7 @@ public static class CodeCacheReport
         var c = CultureInfo.InvariantCulture;
         var d = new DispatchStatistics();
         long fragments = 0, bytes = 0, peak = 0, flushes = 0, iblHits = 0, iblMisses = 0;
-        long compiled = 0, traces = 0, traceBlocks = 0, compiledRuns = 0, interpretedRuns = 0, unsupported = 0, resumes = 0;
+        long compiled = 0, bulk = 0, traces = 0, traceBlocks = 0, compiledRuns = 0, interpretedRuns = 0, unsupported = 0, resumes = 0;
         TimeSpan compile = TimeSpan.Zero, traceCompile = TimeSpan.Zero;
         bool jit = false;
         foreach (var v in runner.Vcpus)
@@ -40,6 +40,7 @@ public static class CodeCacheReport
                 interpretedRuns += s.InterpretedExecutions;
                 unsupported += s.Unsupported;
                 resumes += tier.Runtime.InterpreterResumes;
+                bulk += tier.Runtime.Budget.BulkIterations;
             }
         }
         var lines = new List<string>
@@ -56,6 +57,7 @@ public static class CodeCacheReport
         {
             lines.Add(string.Create(c, $"traces: {d.TracesBuilt} recorded, {d.TracesJoined} joined, {traces} compiled ({traceBlocks} blocks), {d.TraceRuns} entries ({d.TraceChains} from trace to trace, {d.TraceChainsInCode} of them inside compiled code, {d.TraceSideEntries} at a later block than the head), {d.TraceMappingMisses} refused (page remapped)"));
             lines.Add(string.Create(c, $"instructions-in-traces: {d.TraceInstructions} ({Share(d.TraceInstructions, d.BlockInstructions)})"));
+            lines.Add(string.Create(c, $"rep-iterations-in-bulk: {bulk}"));
             lines.Add(string.Create(c, $"block-executions: {compiledRuns} compiled, {interpretedRuns} interpreted, {resumes} finished by the interpreter after a soft-TLB miss"));
             lines.Add(string.Create(c, $"jit-compiled: {compiled} blocks, {traces} traces, {unsupported} unsupported"));
             lines.Add(string.Create(c, $"jit-compile-ms: {compile.TotalMilliseconds:F1} (traces {traceCompile.TotalMilliseconds:F1}; {Share(compile.Ticks, elapsed.Ticks - compile.Ticks)} of wall time, on the compiler thread)"));

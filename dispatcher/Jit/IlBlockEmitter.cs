@@ -150,6 +150,9 @@ internal sealed class IlBlockEmitter
     /// <summary>Keeps guest slots in <paramref name="cache"/>'s locals (a trace's blocks share one).</summary>
     internal void UseSlotCache(TraceSlotCache cache) => _cache = cache;
 
+    /// <summary>The local holding the soft TLB's entries for the running privilege level (declared by <see cref="EmitPrologue"/> when a block accesses memory through the MMU's inline path; null otherwise).</summary>
+    internal LocalBuilder? TlbLocal => _tlb;
+
     /// <summary>The <c>ref ulong</c> local addressing slot 0 (declared by <see cref="EmitPrologue"/>).</summary>
     internal LocalBuilder SlotsLocal => _slots;
 

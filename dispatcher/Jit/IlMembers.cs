@@ -24,6 +24,8 @@ internal static class IlMembers
     public static readonly FieldInfo BlockSection = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Section), Internal)!;
     public static readonly FieldInfo BlockTraceValid = typeof(CompiledBlock).GetField(nameof(CompiledBlock.TraceValid), Internal)!;
     public static readonly FieldInfo BlockLimits = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Limits), Internal)!;
+    public static readonly MethodInfo BulkFill = typeof(BulkString).GetMethod(nameof(BulkString.Fill))!;
+    public static readonly MethodInfo BulkCopy = typeof(BulkString).GetMethod(nameof(BulkString.Copy))!;
     public static readonly FieldInfo BudgetStopRetired = typeof(TraceBudget).GetField(nameof(TraceBudget.StopRetired))!;
     public static readonly FieldInfo BudgetCurrent = typeof(TraceBudget).GetField(nameof(TraceBudget.Current), Internal)!;
     public static readonly FieldInfo BudgetChains = typeof(TraceBudget).GetField(nameof(TraceBudget.Chains), Internal)!;

@@ -1,6 +1,7 @@
 using System.Reflection.Emit;
 using Drk.Dispatcher.Execution;
 using Drk.Dispatcher.IR;
+using Drk.Hv.Cpu;
 
 namespace Drk.Dispatcher.Jit;
 
@@ -128,11 +129,78 @@ internal sealed class IlTraceEmitter
         {
             if (k > 0) emitters[k].ShareLocals(emitters[0]);
             _il.MarkLabel(_labels[k]);
+            if (BulkString.IsCandidate(_blocks[k], out bool copy, out int size)) EmitBulkString(k, copy, size, emitters[0].TlbLocal);
             emitters[k].EmitBody();
         }
         foreach (var e in emitters) e.EmitCold();
         foreach (var stub in _cold) stub();
         if (_blocks.Length > 1) EmitSideEntries(sideEntry);
+    }
+
+    /// <summary>
+    /// Before a lone REP STOS or REP MOVS block (<see cref="BulkString"/>): while at least two
+    /// iterations remain and DF is clear, as many iterations as the helper can do at once, with RCX,
+    /// RDI (and RSI) advanced and the retired count moved on by as many; then the block runs its
+    /// own iteration, which decides the exit. The registers are read from and written to the
+    /// trace's slot locals, which hold them at every block start (they are among the block's
+    /// entry reads), and written through to the state.
+    /// </summary>
+    private void EmitBulkString(int k, bool copy, int size, LocalBuilder? tlb)
+    {
+        uint needs = TraceSlotCache.Mask(GuestReg.Rcx) | TraceSlotCache.Mask(GuestReg.Rdi) | TraceSlotCache.Mask(GuestReg.FlagsOther)
+            | TraceSlotCache.Mask(copy ? GuestReg.Rsi : GuestReg.Rax);
+        if (!_chain || tlb is null || (_entryReads[k] & needs) != needs) return;
+        var rcx = _slotCache.Local(GuestReg.Rcx);
+        var done = _il.DefineLabel();
+        var n = _il.DeclareLocal(typeof(ulong));
+        _il.Emit(OpCodes.Ldloc, rcx);
+        _il.Emit(OpCodes.Ldc_I8, 2L);
+        _il.Emit(OpCodes.Blt_Un, done);
+        _il.Emit(OpCodes.Ldloc, _slotCache.Local(GuestReg.FlagsOther));
+        _il.Emit(OpCodes.Ldc_I8, (long)Rflags.DF);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Brtrue, done);
+        _il.Emit(OpCodes.Ldloc, _limitsLocal!);
+        _il.Emit(OpCodes.Ldloc, tlb);
+        _il.Emit(OpCodes.Ldloc, _slotCache.Local(GuestReg.Rdi));
+        _il.Emit(OpCodes.Ldloc, _slotCache.Local(copy ? GuestReg.Rsi : GuestReg.Rax));
+        _il.Emit(OpCodes.Ldloc, rcx);
+        _il.Emit(OpCodes.Ldloc, _retiredNow!);
+        _il.Emit(OpCodes.Ldc_I4, size);
+        _il.Emit(OpCodes.Call, copy ? IlMembers.BulkCopy : IlMembers.BulkFill);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Stloc, n);
+        _il.Emit(OpCodes.Brfalse, done);
+        Advance(GuestReg.Rcx, n, 1, subtract: true);
+        Advance(GuestReg.Rdi, n, size, subtract: false);
+        if (copy) Advance(GuestReg.Rsi, n, size, subtract: false);
+        // The iterations retired: the clock stands at the block's own iteration's start.
+        _il.Emit(OpCodes.Ldloc, _retiredNow!);
+        _il.Emit(OpCodes.Ldloc, n);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Stloc, _retiredNow!);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldloc, _retiredNow!);
+        _il.Emit(OpCodes.Stfld, IlMembers.InstructionsRetired);
+        _il.MarkLabel(done);
+    }
+
+    /// <summary>Slot <paramref name="slot"/> (in its local, valid here) plus or minus <paramref name="n"/> times <paramref name="scale"/>, into the local and the slot.</summary>
+    private void Advance(int slot, LocalBuilder n, int scale, bool subtract)
+    {
+        var local = _slotCache.Local(slot);
+        _il.Emit(OpCodes.Ldloc, local);
+        _il.Emit(OpCodes.Ldloc, n);
+        if (scale != 1)
+        {
+            _il.Emit(OpCodes.Ldc_I8, (long)scale);
+            _il.Emit(OpCodes.Mul);
+        }
+        _il.Emit(subtract ? OpCodes.Sub : OpCodes.Add);
+        _il.Emit(OpCodes.Stloc, local);
+        IlBlockEmitter.EmitSlotAddress(_il, _slots!, slot);
+        _il.Emit(OpCodes.Ldloc, local);
+        _il.Emit(OpCodes.Stind_I8);
     }
 
     /// <summary>

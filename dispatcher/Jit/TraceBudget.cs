@@ -70,4 +70,7 @@ public sealed class TraceBudget
 
     /// <summary>Kernel instructions retired at earlier privilege levels of the running code (see <see cref="LevelStart"/>); the dispatcher takes them.</summary>
     internal ulong KernelRetiredBeforeLevel;
+
+    /// <summary>REP STOS and REP MOVS iterations traces did in bulk (<see cref="BulkString"/>), for the statistics.</summary>
+    public long BulkIterations;
 }

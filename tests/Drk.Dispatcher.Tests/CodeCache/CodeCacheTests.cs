@@ -13,7 +13,7 @@ namespace Drk.Dispatcher.Tests.CodeCache;
 /// is the interpreter run block by block (<see cref="VcpuDispatcher.RunBlock"/> semantics): every
 /// program runs on each tier and must end with the same status, retired count and memory.
 /// </summary>
-public sealed class CodeCacheTests
+public sealed partial class CodeCacheTests
 {
     private const ulong Data = TestMachine.DataBase;
     private const ulong Apic = TestMachine.ApicBase;
@@ -21,7 +21,7 @@ public sealed class CodeCacheTests
 
     /// <summary>What a run left: how it stopped, the retired count, and the first data words.</summary>
     private sealed record Outcome(MachineStopReason Reason, int Status, ulong Retired, ulong[] Words, DispatchStatistics Stats,
-        IndirectBranchTable Ibl, FragmentCache Cache, JitStatistics? Jit);
+        IndirectBranchTable Ibl, FragmentCache Cache, JitStatistics? Jit, long BulkIterations);
 
     private static Outcome Run(ExecutionTier tier, Action<TestMachine> setup, long cacheSize = 0, int words = 8, ulong quantum = MachineRunOptions.DefaultQuantum)
     {
@@ -32,7 +32,7 @@ public sealed class CodeCacheTests
         var w = new ulong[words];
         for (int i = 0; i < words; i++) w[i] = m.ReadPhysical(Data + 0x8000 + (ulong)i * 8);
         var d = m.BspDispatcher;
-        return new Outcome(result.Reason, result.ExitStatus, result.InstructionsRetired, w, d.Statistics, d.Ibl, d.Cache, d.Jit?.Statistics);
+        return new Outcome(result.Reason, result.ExitStatus, result.InstructionsRetired, w, d.Statistics, d.Ibl, d.Cache, d.Jit?.Statistics, d.Jit?.Runtime.Budget.BulkIterations ?? 0);
     }
 
     /// <summary>Runs on the interpreter and on the JIT tier (every block compiled, traces at once); both must agree.</summary>

@@ -1,0 +1,147 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Drk.Dispatcher.IR;
+using Drk.Hv.Cpu;
+using Drk.Hv.Memory;
+using Iced.Intel;
+
+namespace Drk.Dispatcher.Jit;
+
+/// <summary>
+/// Many iterations of a REP STOS or REP MOVS at once, inside a trace: as many as stay within one
+/// page of each operand and before the trace's stop, done as one host fill or copy, with exactly
+/// the state (registers, memory, retired count) that running them one block boundary at a time
+/// leaves.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The lowering runs a REP string instruction as one iteration per block execution
+/// (<c>StringLowering</c>): each iteration retires one instruction and is a block boundary where
+/// the run loop may take an interrupt. A trace loops on such a block, which costs a boundary, a
+/// soft-TLB test and a store per element: the boot's <c>memset</c> of 2 MiB was some 8 ms of every
+/// run. Before the block's own code, the trace calls <see cref="Fill"/> or <see cref="Copy"/>,
+/// which do what they can and answer how many iterations that was; the block then runs one more
+/// iteration itself, which decides the exit as always (so the last iteration, and every case the
+/// helpers refuse, is the lowering's own).
+/// </para>
+/// <para>
+/// Why that is the same as one iteration at a time: the iterations done here stop short of the
+/// budget's stop (the retired count where the trace must give the run loop control: the round's
+/// end or the APIC's next possible interrupt), so no boundary among them would have left the
+/// trace; and their accesses hit the soft TLB's fast path for whole pages, which is exactly what
+/// the compiled code's own accesses test element by element (a page whose entry misses, MMIO, a
+/// write-watched code page: all left to the block). An overlapping forward MOVS, which copies
+/// its own output, and a backward one (DF set, left to the block by the caller) are not done here.
+/// </para>
+/// <para>
+/// Only blocks that no tool instruments are done in bulk: a tool that sees memory accesses or
+/// counts blocks sees every iteration, as in the interpreter (<see cref="IsCandidate"/>).
+/// </para>
+/// </remarks>
+internal static class BulkString
+{
+    private const ulong PageSize = TlbFastPath.PageOffsetMask + 1;
+
+    /// <summary>
+    /// Whether <paramref name="block"/> is a lone REP STOS or REP MOVS (64-bit addresses, a source
+    /// with base 0) and nothing else: no tool op, no system op. <paramref name="copy"/> says which;
+    /// <paramref name="size"/> is the element's bytes.
+    /// </summary>
+    public static bool IsCandidate(IrBlock block, out bool copy, out int size)
+    {
+        copy = false;
+        size = 0;
+        if (block.Instructions.Length != 1) return false;
+        ref readonly var insn = ref block.Instructions[0].Instruction;
+        if (!insn.HasRepPrefix && !insn.HasRepnePrefix) return false;
+        switch (insn.Code)
+        {
+            case Code.Stosb_m8_AL: size = 1; break;
+            case Code.Stosw_m16_AX: size = 2; break;
+            case Code.Stosd_m32_EAX: size = 4; break;
+            case Code.Stosq_m64_RAX: size = 8; break;
+            case Code.Movsb_m8_m8: size = 1; copy = true; break;
+            case Code.Movsw_m16_m16: size = 2; copy = true; break;
+            case Code.Movsd_m32_m32: size = 4; copy = true; break;
+            case Code.Movsq_m64_m64: size = 8; copy = true; break;
+            default: return false;
+        }
+        // 67h (ESI/EDI/ECX) and an FS or GS source are left to the block.
+        for (int n = 0; n < insn.OpCount; n++)
+            if (insn.GetOpKind(n) is OpKind.MemorySegESI or OpKind.MemoryESEDI or OpKind.MemorySegEDI)
+                return false;
+        if (copy && insn.MemorySegment is Register.FS or Register.GS) return false;
+        foreach (ref readonly var op in block.Ops)
+            if (op.Code is IrOpcode.CleanCall or IrOpcode.Meta or IrOpcode.CounterAdd or IrOpcode.System)
+                return false;
+        return true;
+    }
+
+    /// <summary>
+    /// REP STOS: stores <paramref name="value"/> (its low <paramref name="size"/> bytes) at
+    /// <paramref name="destination"/> onwards, for at most <paramref name="count"/> - 1 elements
+    /// (the last is the block's), within the destination's page and while the retired count
+    /// <paramref name="retired"/> plus the elements plus the block's own iteration stays at or below
+    /// <paramref name="budget"/>'s stop. Answers the elements stored (0: none, the block goes on alone).
+    /// </summary>
+    /// <param name="tlb">The soft TLB's entries for the trace's privilege level (<see cref="TlbFastPath"/>).</param>
+    public static unsafe ulong Fill(TraceBudget budget, nint tlb, ulong destination, ulong value, ulong count, ulong retired, int size)
+    {
+        ulong n = Room(budget, destination, count, retired, size);
+        if (n == 0) return 0;
+        byte* to = HostAddress(tlb, destination, TlbFastPath.WriteTagOffset);
+        if (to == null) return 0;
+        switch (size)
+        {
+            case 1: new Span<byte>(to, (int)n).Fill((byte)value); break;
+            case 2: new Span<ushort>(to, (int)n).Fill((ushort)value); break;
+            case 4: new Span<uint>(to, (int)n).Fill((uint)value); break;
+            default: new Span<ulong>(to, (int)n).Fill(value); break;
+        }
+        budget.BulkIterations += (long)n;
+        return n;
+    }
+
+    /// <summary>
+    /// REP MOVS: copies elements from <paramref name="source"/> to <paramref name="destination"/>
+    /// under the limits of <see cref="Fill"/>, within the source's page too; none when the
+    /// destination starts inside the source's bytes (a forward copy then repeats its own output).
+    /// </summary>
+    public static unsafe ulong Copy(TraceBudget budget, nint tlb, ulong destination, ulong source, ulong count, ulong retired, int size)
+    {
+        ulong n = Math.Min(Room(budget, destination, count, retired, size), InPage(source, size));
+        if (n == 0) return 0;
+        byte* to = HostAddress(tlb, destination, TlbFastPath.WriteTagOffset);
+        byte* from = HostAddress(tlb, source, TlbFastPath.ReadTagOffset);
+        if (to == null || from == null) return 0;
+        ulong bytes = n * (ulong)size;
+        if (to > from && to < from + bytes) return 0;
+        Buffer.MemoryCopy(from, to, bytes, bytes);
+        budget.BulkIterations += (long)n;
+        return n;
+    }
+
+    /// <summary>Elements that may be done here: fewer than <paramref name="count"/>, before the stop, within the destination's page.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Room(TraceBudget budget, ulong destination, ulong count, ulong retired, int size)
+    {
+        ulong stop = budget.StopRetired;
+        // The block's own iteration retires one more and must still be at or before the stop.
+        if (count < 2 || stop <= retired + 1) return 0;
+        ulong n = Math.Min(count - 1, stop - retired - 1);
+        return Math.Min(n, InPage(destination, size));
+    }
+
+    /// <summary>Whole elements from <paramref name="address"/> to the end of its page.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong InPage(ulong address, int size) => (PageSize - (address & TlbFastPath.PageOffsetMask)) / (ulong)size;
+
+    /// <summary>The host address of <paramref name="address"/> when its page's entry hits for the access (the tag at <paramref name="tagOffset"/>), else null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe byte* HostAddress(nint tlb, ulong address, int tagOffset)
+    {
+        byte* entry = (byte*)tlb + (((address >> TlbFastPath.PageShift) & TlbFastPath.IndexMask) << TlbFastPath.EntryShift);
+        if (*(ulong*)(entry + tagOffset) != (address & ~TlbFastPath.PageOffsetMask)) return null;
+        return (byte*)(*(nint*)(entry + TlbFastPath.HostAddendOffset)) + (nint)address;
+    }
+}

@@ -1,0 +1,256 @@
+using Drk.Dispatcher.Tests.Machine;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Drk.Dispatcher.Tests.CodeCache;
+
+/// <summary>
+/// REP STOS and REP MOVS done a page at a time inside traces (<c>BulkString</c>): the memory,
+/// registers, retired count and interrupt points of the interpreter, which runs one iteration per
+/// block, whatever the element size, alignment, overlap, direction, page crossings, code pages
+/// written and timer interrupts in the middle.
+/// </summary>
+public sealed partial class CodeCacheTests
+{
+    private const ulong Buffers = Data + 0x1_0000, BuffersEnd = Data + 0x4_0000;
+
+    /// <summary>Emits <paramref name="body"/> <paramref name="rounds"/> times, the round number in r13 (the body must leave r13 and r15 alone).</summary>
+    private static void Rounds(Assembler a, int rounds, Action body)
+    {
+        var top = a.CreateLabel();
+        a.xor(r13d, r13d);
+        a.Label(ref top);
+        body();
+        a.inc(r13d);
+        a.cmp(r13d, rounds);
+        a.jb(top);
+    }
+
+    /// <summary>Stores a rotate-xor hash of the qwords from <see cref="Buffers"/> to <see cref="BuffersEnd"/> in word <paramref name="word"/> (clobbers rax, rcx, rsi, rdx).</summary>
+    private static void HashBuffers(Assembler a, int word)
+    {
+        var top = a.CreateLabel();
+        a.xor(eax, eax);
+        a.mov(rsi, Buffers);
+        a.mov(ecx, (int)((BuffersEnd - Buffers) / 8));
+        a.Label(ref top);
+        a.rol(rax, 7);
+        a.xor(rax, __qword_ptr[rsi]);
+        a.add(rsi, 8);
+        a.dec(ecx);
+        a.jnz(top);
+        StoreResult(a, rax, word);
+    }
+
+    /// <summary>rbx = rbx * 31 + each of the string registers (what the iterations left in them).</summary>
+    private static void MixStringRegisters(Assembler a)
+    {
+        foreach (var r in new[] { rcx, rsi, rdi })
+        {
+            a.imul(rbx, rbx, 31);
+            a.add(rbx, r);
+        }
+    }
+
+    [Fact]
+    public void Rep_stos_and_movs_inside_traces_run_a_page_at_a_time_and_leave_the_interpreters_memory_registers_and_count()
+    {
+        void Setup(TestMachine m) => m.Load(TestMachine.CodeBase, a =>
+        {
+            a.xor(ebx, ebx);
+            a.xor(esi, esi);
+            Rounds(a, 40, () =>
+            {
+                // STOSB from an odd start over several pages, the value the round.
+                a.imul(r14, r13, 37);
+                a.mov(rdi, Buffers);
+                a.add(rdi, r14);
+                a.imul(ecx, r13d, 211);
+                a.add(ecx, 3000);
+                a.mov(eax, r13d);
+                a.rep.stosb();
+                MixStringRegisters(a);
+                // STOSQ, unaligned, a value whose bytes differ.
+                a.mov(rdi, Buffers + 0x1_0003);
+                a.lea(rdi, __[rdi + r13 * 8]);
+                a.mov(rax, 0x0102_0304_0506_0708);
+                a.imul(rax, r13);
+                a.lea(ecx, __[r13 * 4 + 700]);
+                a.rep.stosq();
+                MixStringRegisters(a);
+                // STOSW and STOSD with the counts the block does alone: 0 and 1.
+                a.xor(ecx, ecx);
+                a.rep.stosw();
+                a.mov(ecx, 1);
+                a.rep.stosd();
+                MixStringRegisters(a);
+                // MOVSB from the STOSB area to another, not overlapping, crossing pages on both sides.
+                a.mov(rsi, Buffers);
+                a.add(rsi, r13);
+                a.mov(rdi, Buffers + 0x2_0000);
+                a.imul(r14, r13, 3);
+                a.add(rdi, r14);
+                a.imul(ecx, r13d, 101);
+                a.add(ecx, 5000);
+                a.rep.movsb();
+                MixStringRegisters(a);
+                // MOVSQ, source and destination each misaligned differently.
+                a.mov(rsi, Buffers + 0x1_0004);
+                a.mov(rdi, Buffers + 0x2_8001);
+                a.lea(rdi, __[rdi + r13 * 8]);
+                a.lea(ecx, __[r13 + 600]);
+                a.rep.movsq();
+                MixStringRegisters(a);
+            });
+            StoreResult(a, rbx, 4);
+            HashBuffers(a, 5);
+            TestMachine.Exit(a, 4);
+        });
+
+        var (interp, jit) = RunBoth(Setup);
+
+        Assert.NotEqual(0UL, interp.Words[5]);
+        Assert.Equal(0, interp.BulkIterations);
+        // Nearly every iteration of the 40 rounds (about 640,000) was done in bulk.
+        Assert.True(jit.BulkIterations > 500_000, $"{jit.BulkIterations} iterations in bulk");
+    }
+
+    [Fact]
+    public void Overlapping_and_backward_rep_movs_and_stos_inside_traces_copy_element_by_element_as_the_interpreter_does()
+    {
+        void Setup(TestMachine m) => m.Load(TestMachine.CodeBase, a =>
+        {
+            // A pattern to copy around.
+            a.mov(rdi, Buffers);
+            a.mov(rax, 0x1122_3344_5566_7788);
+            a.mov(ecx, 0x1000);
+            a.rep.stosq();
+            a.xor(ebx, ebx);
+            Rounds(a, 30, () =>
+            {
+                // Forward with the destination inside the source: each element copies an earlier copy.
+                a.mov(rsi, Buffers + 0x100);
+                a.add(rsi, r13);
+                a.lea(rdi, __[rsi + r13 + 1]);
+                a.mov(ecx, 5000);
+                a.rep.movsb();
+                MixStringRegisters(a);
+                // Forward with the destination below the source: a plain move.
+                a.mov(rsi, Buffers + 0x6000);
+                a.lea(rdi, __[rsi - 0x93]);
+                a.sub(rdi, r13);
+                a.mov(ecx, 6000);
+                a.rep.movsb();
+                MixStringRegisters(a);
+                // Backward (DF set), copying and storing.
+                a.std();
+                a.mov(rsi, Buffers + 0xA000);
+                a.lea(rdi, __[rsi + 7]);
+                a.lea(ecx, __[r13 + 3000]);
+                a.rep.movsb();
+                MixStringRegisters(a);
+                a.mov(rdi, Buffers + 0xF000);
+                a.mov(eax, r13d);
+                a.mov(ecx, 6000);
+                a.rep.stosw();
+                a.cld();
+                MixStringRegisters(a);
+            });
+            StoreResult(a, rbx, 4);
+            HashBuffers(a, 5);
+            TestMachine.Exit(a, 4);
+        });
+
+        var (interp, jit) = RunBoth(Setup);
+
+        Assert.NotEqual(0UL, interp.Words[5]);
+        // The plain forward moves and the first fill went in bulk; the others element by element.
+        Assert.True(jit.BulkIterations > 100_000, $"{jit.BulkIterations} iterations in bulk");
+        Assert.True(jit.BulkIterations < 300_000, $"{jit.BulkIterations} iterations in bulk");
+    }
+
+    [Fact]
+    public void Timer_interrupts_land_at_the_same_iteration_of_a_rep_stos_done_in_bulk_inside_a_trace()
+    {
+        // The handler sums the interrupted RIPs and rcx at each interrupt: an iteration done in
+        // bulk past the point where the interpreter takes the interrupt changes both.
+        void Setup(TestMachine m)
+        {
+            LoadTimerHandler(m);
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                StartPeriodicTimer(a, 1_013);
+                a.xor(ebx, ebx);
+                Rounds(a, 20, () =>
+                {
+                    a.mov(rdi, Buffers);
+                    a.add(rdi, r13);
+                    a.mov(ecx, 60_000);
+                    a.mov(eax, r13d);
+                    a.rep.stosb();
+                    MixStringRegisters(a);
+                });
+                StoreResult(a, rbx, 4);
+                HashBuffers(a, 5);
+                TestMachine.Exit(a, 4);
+            });
+            m.SetGate(0x40, Handler);
+        }
+
+        var (interp, jit) = RunBoth(Setup);
+
+        Assert.True(interp.Words[1] > 1_000, $"{interp.Words[1]} interrupts");
+        Assert.True(jit.BulkIterations > 1_000_000, $"{jit.BulkIterations} iterations in bulk");
+    }
+
+    [Fact]
+    public void A_rep_movs_over_translated_code_invalidates_it_and_the_new_code_runs_as_on_the_interpreter()
+    {
+        // The copy covers a hot function's page and the start of the next: the code page's writes
+        // are watched (its TLB entry does not take writes), so the trace leaves them to the block
+        // and the MMU, which drop the function's translations; the rest goes in bulk.
+        const ulong function = TestMachine.CodeBase + 0x1000;
+        const ulong replacement = Buffers + 0x2_0000;
+        void Setup(TestMachine m)
+        {
+            m.Load(function, a =>
+            {
+                a.add(rbx, r8);
+                a.ret();
+            });
+            m.Load(replacement, a =>
+            {
+                a.imul(rbx, rbx, 3);
+                a.xor(rbx, r8);
+                a.ret();
+            });
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                void CallLoop()
+                {
+                    var top = a.CreateLabel();
+                    a.mov(r8d, 10_000);
+                    a.Label(ref top);
+                    a.call(function);
+                    a.dec(r8d);
+                    a.jnz(top);
+                }
+                a.xor(ebx, ebx);
+                CallLoop();
+                a.mov(rsi, replacement);
+                a.mov(rdi, function);
+                a.mov(ecx, 0x1100);
+                a.rep.movsb();
+                MixStringRegisters(a);
+                CallLoop();
+                StoreResult(a, rbx, 4);
+                TestMachine.Exit(a, 4);
+            });
+        }
+
+        var (interp, jit) = RunBoth(Setup);
+
+        Assert.True(jit.Cache.Invalidated >= 1);
+        Assert.True(jit.BulkIterations > 0, $"{jit.BulkIterations} iterations in bulk");
+    }
+}
