@@ -357,6 +357,23 @@ internal sealed class IlBlockEmitter
             case IrOpcode.And: Binary(op, OpCodes.And, mask: false); return false;
             case IrOpcode.Or: Binary(op, OpCodes.Or, mask: false); return false;
             case IrOpcode.Xor: Binary(op, OpCodes.Xor, mask: false); return false;
+            case IrOpcode.MulHiU or IrOpcode.MulHiS when t is IrType.I8 or IrType.I16 or IrType.I32:
+            {
+                // The double-width product fits in 64 bits: multiply and shift inline (the helper's
+                // width and mask tables are arrays RyuJIT cannot fold into constants).
+                bool signed = op.Code == IrOpcode.MulHiS;
+                int bits = Width(t);
+                Ld(op.A);
+                if (signed) SignExtend(bits);
+                Ld(op.B);
+                if (signed) SignExtend(bits);
+                _il.Emit(OpCodes.Mul);
+                LdcI4(bits);
+                _il.Emit(signed ? OpCodes.Shr : OpCodes.Shr_Un);
+                Mask(t);
+                St(op.Dst);
+                return false;
+            }
             case IrOpcode.MulHiU:
             case IrOpcode.MulHiS:
                 LdcI4((int)t);
