@@ -42,6 +42,14 @@ public sealed partial class CodeCacheTests
         StoreResult(a, rax, word);
     }
 
+    /// <summary>The programs' end: rbx to word 4, the buffers' hash to word 5, exit with status 4.</summary>
+    private static void EndWithResults(Assembler a)
+    {
+        StoreResult(a, rbx, 4);
+        HashBuffers(a, 5);
+        TestMachine.Exit(a, 4);
+    }
+
     /// <summary>rbx = rbx * 31 + each of the string registers (what the iterations left in them).</summary>
     private static void MixStringRegisters(Assembler a)
     {
@@ -102,9 +110,7 @@ public sealed partial class CodeCacheTests
                 a.rep.movsq();
                 MixStringRegisters(a);
             });
-            StoreResult(a, rbx, 4);
-            HashBuffers(a, 5);
-            TestMachine.Exit(a, 4);
+            EndWithResults(a);
         });
 
         var (interp, jit) = RunBoth(Setup);
@@ -156,9 +162,7 @@ public sealed partial class CodeCacheTests
                 a.cld();
                 MixStringRegisters(a);
             });
-            StoreResult(a, rbx, 4);
-            HashBuffers(a, 5);
-            TestMachine.Exit(a, 4);
+            EndWithResults(a);
         });
 
         var (interp, jit) = RunBoth(Setup);
@@ -190,9 +194,7 @@ public sealed partial class CodeCacheTests
                     a.rep.stosb();
                     MixStringRegisters(a);
                 });
-                StoreResult(a, rbx, 4);
-                HashBuffers(a, 5);
-                TestMachine.Exit(a, 4);
+                EndWithResults(a);
             });
             m.SetGate(0x40, Handler);
         }
