@@ -33,6 +33,9 @@ public sealed class IrInterpreter
     // here at an address fixed when it was compiled.
     private readonly ulong[] _temps = GC.AllocateArray<ulong>(ushort.MaxValue + 1, pinned: true);
     private BlockResult _systemResult;
+    // What a faulting Load or Store reported: a field, not a local of ResumeAt, whose frame would
+    // then hold a struct with a reference that the JIT zeroes at every block.
+    private GuestFault _accessFault;
 
     public IrInterpreter(IGuestMemory memory, ISystemInstructions? system = null, CleanCallTable? cleanCalls = null, CounterTable? counters = null)
     {
@@ -77,13 +80,12 @@ public sealed class IrInterpreter
     internal BlockResult ResumeAt(IrBlock block, VcpuState state, int firstOp)
     {
         // Few live values across the loop, so the JIT keeps them in registers: the temps, the
-        // current op and the end. Rare paths live in their own methods, and the only struct local
-        // holding a reference is the fault below (the JIT zeroes such locals on every entry).
+        // current op and the end. Rare paths live in their own methods, and no struct local holds
+        // a reference (the JIT zeroes such locals on every entry).
         ref ulong t = ref MemoryMarshal.GetArrayDataReference(_temps);
         var ops = block.Ops;
         ref IrOp op = ref Unsafe.Add(ref MemoryMarshal.GetReference(ops), firstOp);
         ref IrOp end = ref Unsafe.Add(ref op, ops.Length);
-        GuestFault fault;
         for (; Unsafe.IsAddressLessThan(ref op, ref end); op = ref Unsafe.Add(ref op, 1))
         {
             switch (op.Code)
@@ -100,12 +102,12 @@ public sealed class IrInterpreter
                     state.Slots[op.Aux] = Unsafe.Add(ref t, op.A);
                     break;
                 case IrOpcode.Load:
-                    if (!_memory.Read(Unsafe.Add(ref t, op.A), AccessBytes(op.Type), out Unsafe.Add(ref t, op.Dst), out fault))
-                        return Fault(block, state, op.Guest, in fault);
+                    if (!_memory.Read(Unsafe.Add(ref t, op.A), AccessBytes(op.Type), out Unsafe.Add(ref t, op.Dst), out _accessFault))
+                        return Fault(block, state, op.Guest, in _accessFault);
                     break;
                 case IrOpcode.Store:
-                    if (!_memory.Write(Unsafe.Add(ref t, op.A), AccessBytes(op.Type), Unsafe.Add(ref t, op.B), out fault))
-                        return Fault(block, state, op.Guest, in fault);
+                    if (!_memory.Write(Unsafe.Add(ref t, op.A), AccessBytes(op.Type), Unsafe.Add(ref t, op.B), out _accessFault))
+                        return Fault(block, state, op.Guest, in _accessFault);
                     break;
                 case IrOpcode.Add:
                     Unsafe.Add(ref t, op.Dst) = (Unsafe.Add(ref t, op.A) + Unsafe.Add(ref t, op.B)) & Mask(op.Type);
@@ -292,14 +294,16 @@ public sealed class IrInterpreter
             : $"block {block.StartRip:x} ran off its end: it has no terminator");
 
     // Eight entries so that any IrType byte indexes them without a bounds check (5..7 are not types).
-    private static readonly ulong[] MaskTable = [1, 0xff, 0xffff, 0xffff_ffff, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue];
-    private static readonly int[] WidthTable = [1, 8, 16, 32, 64, 64, 64, 64];
+    // Constant data in the assembly, not static arrays: no class-initialisation test and no load of
+    // the array at every use (the JIT compiles ResumeAt before the class's static fields exist).
+    private static ReadOnlySpan<ulong> MaskTable => [1, 0xff, 0xffff, 0xffff_ffff, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue];
+    private static ReadOnlySpan<int> WidthTable => [1, 8, 16, 32, 64, 64, 64, 64];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Mask(IrType type) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(MaskTable), (int)type & 7);
+    private static ulong Mask(IrType type) => Unsafe.Add(ref MemoryMarshal.GetReference(MaskTable), (int)type & 7);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Width(IrType type) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(WidthTable), (int)type & 7);
+    private static int Width(IrType type) => Unsafe.Add(ref MemoryMarshal.GetReference(WidthTable), (int)type & 7);
 
     /// <summary>
     /// Runs a System op; true when the block goes on, false when it ends here with
