@@ -293,14 +293,15 @@ public sealed class IrInterpreter
             ? $"IR op {code} cannot be interpreted (block {block.StartRip:x})"
             : $"block {block.StartRip:x} ran off its end: it has no terminator");
 
-    // Eight entries so that any IrType byte indexes them without a bounds check (5..7 are not types).
-    // Constant data in the assembly, not static arrays: no class-initialisation test and no load of
-    // the array at every use (the JIT compiles ResumeAt before the class's static fields exist).
-    private static ReadOnlySpan<ulong> MaskTable => [1, 0xff, 0xffff, 0xffff_ffff, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue];
-    private static ReadOnlySpan<int> WidthTable => [1, 8, 16, 32, 64, 64, 64, 64];
+    // Eight entries so that any IrType byte indexes it without a bounds check (5..7 are not types).
+    // Constant bytes in the assembly, not a static array: no class-initialisation test and no load
+    // of the array at every use (the JIT compiles ResumeAt before the class's static fields exist,
+    // and tiered compilation is off). Bytes, because a span literal of wider elements allocates on
+    // every access in a Debug build; the mask follows from the width.
+    private static ReadOnlySpan<byte> WidthTable => [1, 8, 16, 32, 64, 64, 64, 64];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Mask(IrType type) => Unsafe.Add(ref MemoryMarshal.GetReference(MaskTable), (int)type & 7);
+    private static ulong Mask(IrType type) => ulong.MaxValue >> (64 - Width(type));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Width(IrType type) => Unsafe.Add(ref MemoryMarshal.GetReference(WidthTable), (int)type & 7);
