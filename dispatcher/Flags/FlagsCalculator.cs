@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Drk.Hv.Cpu;
 using System.Runtime.CompilerServices;
 
@@ -163,24 +164,27 @@ public static class FlagsCalculator
                 return Test(cond, Compute(ccOp, dep1, dep2, ndep));
         }
         if (cond is Condition.P or Condition.NP) return Test(cond, Compute(ccOp, dep1, dep2, ndep));
-        return ((ConditionTruth[(int)cond & 15] >> (int)zcso) & 1) != 0;
+        return ((BinaryPrimitives.ReadUInt16LittleEndian(ConditionTruth[(((int)cond & 15) * 2)..]) >> (int)zcso) & 1) != 0;
     }
 
     /// <summary>
     /// For each condition, bit i is its value when i = ZF | CF &lt;&lt; 1 | SF &lt;&lt; 2 | OF &lt;&lt; 3
-    /// (P and NP, which need PF, are never looked up).
+    /// (P and NP, which need PF, are never looked up): two bytes per condition, low byte first.
+    /// Constant bytes in the assembly rather than a static array, so <see cref="Evaluate"/> has no
+    /// class-initialisation test (tiered compilation is off) and allocates nothing in a Debug build
+    /// (a span literal of 16-bit elements would).
     /// </summary>
-    private static readonly ushort[] ConditionTruth =
-    {
-        0xff00, 0x00ff, // O, NO: OF
-        0xcccc, 0x3333, // B, AE: CF
-        0xaaaa, 0x5555, // E, NE: ZF
-        0xeeee, 0x1111, // BE, A: CF or ZF
-        0xf0f0, 0x0f0f, // S, NS: SF
-        0x0000, 0x0000, // P, NP
-        0x0ff0, 0xf00f, // L, GE: SF != OF
-        0xaffa, 0x5005, // LE, G: ZF or SF != OF
-    };
+    private static ReadOnlySpan<byte> ConditionTruth =>
+    [
+        0x00, 0xff, 0xff, 0x00, // O, NO: OF
+        0xcc, 0xcc, 0x33, 0x33, // B, AE: CF
+        0xaa, 0xaa, 0x55, 0x55, // E, NE: ZF
+        0xee, 0xee, 0x11, 0x11, // BE, A: CF or ZF
+        0xf0, 0xf0, 0x0f, 0x0f, // S, NS: SF
+        0x00, 0x00, 0x00, 0x00, // P, NP
+        0xf0, 0x0f, 0x0f, 0xf0, // L, GE: SF != OF
+        0xfa, 0xaf, 0x05, 0x50, // LE, G: ZF or SF != OF
+    ];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Bit(bool b) => b ? 1u : 0u;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using System.Numerics;
 
@@ -11,16 +12,23 @@ namespace Drk.Dispatcher.IR;
 /// <remarks>Operands are zero-extended values of their types; results are zero-extended to the op's type.</remarks>
 public static class IrEvaluator
 {
-    // Static arrays rather than span literals: a Debug build allocates span literals of
+    // A static array rather than a span literal: a Debug build allocates span literals of
     // multi-byte elements on every access, and tests assert the interpreter allocates nothing.
     private static readonly ulong[] MaskTable = [1UL, 0xffUL, 0xffffUL, 0xffff_ffffUL, ulong.MaxValue];
-    private static readonly byte[] WidthTable = [1, 8, 16, 32, 64];
 
     /// <summary>All-ones mask of each <see cref="IrType"/>, indexed by the type's value (cheaper than a switch on hot paths).</summary>
     public static ReadOnlySpan<ulong> Masks => MaskTable;
 
-    /// <summary>Width in bits of each <see cref="IrType"/>, indexed by the type's value.</summary>
-    public static ReadOnlySpan<byte> Widths => WidthTable;
+    /// <summary>
+    /// Width in bits of each <see cref="IrType"/>, indexed by the type's value: constant bytes in the
+    /// assembly, so the paths that read it have no class-initialisation test (tiered compilation is
+    /// off, so code compiled before the class's statics existed would keep one).
+    /// </summary>
+    public static ReadOnlySpan<byte> Widths => [1, 8, 16, 32, 64];
+
+    /// <summary>The all-ones mask of a width from <see cref="Widths"/> (computed: no table load).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong MaskOfWidth(int bits) => ulong.MaxValue >> (64 - bits);
 
     /// <summary>Sign-extends the low <paramref name="bits"/> bits of <paramref name="value"/> to 64 bits.</summary>
     public static long SignExtend(ulong value, int bits) => (long)(value << (64 - bits)) >> (64 - bits);
@@ -49,8 +57,8 @@ public static class IrEvaluator
     /// <returns>false for ops that are not computable here.</returns>
     public static bool TryEvaluate(IrOpcode code, IrType type, IrType aType, ulong a, ulong b, ulong c, out ulong result)
     {
-        ulong mask = Masks[(int)type];
         int bits = Widths[(int)type];
+        ulong mask = MaskOfWidth(bits);
         switch (code)
         {
             case IrOpcode.Add: result = (a + b) & mask; return true;
@@ -105,7 +113,7 @@ public static class IrEvaluator
         if (type == IrType.I64) return Math.BigMul(a, b, out _);
         int bits = Widths[(int)type];
         // Both operands are below 2^32, so the full product fits in 64 bits.
-        return (a * b) >> bits & Masks[(int)type];
+        return (a * b) >> bits & MaskOfWidth(bits);
     }
 
     /// <summary>High half of the signed double-width product.</summary>
@@ -114,7 +122,7 @@ public static class IrEvaluator
         int bits = Widths[(int)type];
         if (type == IrType.I64) return (ulong)Math.BigMul((long)a, (long)b, out _);
         long product = SignExtend(a, bits) * SignExtend(b, bits);
-        return (ulong)(product >> bits) & Masks[(int)type];
+        return (ulong)(product >> bits) & MaskOfWidth(bits);
     }
 
     /// <summary>Byte swap; for I16 the two bytes swap, I8 and I1 are unchanged.</summary>
@@ -136,7 +144,7 @@ public static class IrEvaluator
         result = 0;
         if (divisor == 0 || type == IrType.I1) return false;
         int bits = Widths[(int)type];
-        ulong mask = Masks[(int)type];
+        ulong mask = MaskOfWidth(bits);
         bool signed = code is IrOpcode.DivS or IrOpcode.RemS;
         bool quotient = code is IrOpcode.DivU or IrOpcode.DivS;
         if (!signed)
