@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using Drk.Hv.Cpu;
 using System.Runtime.CompilerServices;
+using Drk.Hv.Cpu;
 
 namespace Drk.Dispatcher.Flags;
 

@@ -359,8 +359,8 @@ internal sealed class IlBlockEmitter
             case IrOpcode.Xor: Binary(op, OpCodes.Xor, mask: false); return false;
             case IrOpcode.MulHiU or IrOpcode.MulHiS when t is IrType.I8 or IrType.I16 or IrType.I32:
             {
-                // The double-width product fits in 64 bits: multiply and shift inline (the helper's
-                // width and mask tables are arrays RyuJIT cannot fold into constants).
+                // The double-width product fits in 64 bits and the type is known here: multiply and
+                // shift inline rather than call the evaluator's helper, which looks the width up.
                 bool signed = op.Code == IrOpcode.MulHiS;
                 int bits = Width(t);
                 Ld(op.A);
