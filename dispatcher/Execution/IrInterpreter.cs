@@ -110,13 +110,13 @@ public sealed class IrInterpreter
                         return Fault(block, state, op.Guest, in _accessFault);
                     break;
                 case IrOpcode.Add:
-                    Unsafe.Add(ref t, op.Dst) = (Unsafe.Add(ref t, op.A) + Unsafe.Add(ref t, op.B)) & Mask(op.Type);
+                    Unsafe.Add(ref t, op.Dst) = (Unsafe.Add(ref t, op.A) + Unsafe.Add(ref t, op.B)) & IrTypes.Mask(op.Type);
                     break;
                 case IrOpcode.Sub:
-                    Unsafe.Add(ref t, op.Dst) = (Unsafe.Add(ref t, op.A) - Unsafe.Add(ref t, op.B)) & Mask(op.Type);
+                    Unsafe.Add(ref t, op.Dst) = (Unsafe.Add(ref t, op.A) - Unsafe.Add(ref t, op.B)) & IrTypes.Mask(op.Type);
                     break;
                 case IrOpcode.Mul:
-                    Unsafe.Add(ref t, op.Dst) = (Unsafe.Add(ref t, op.A) * Unsafe.Add(ref t, op.B)) & Mask(op.Type);
+                    Unsafe.Add(ref t, op.Dst) = (Unsafe.Add(ref t, op.A) * Unsafe.Add(ref t, op.B)) & IrTypes.Mask(op.Type);
                     break;
                 case IrOpcode.MulHiU:
                     Unsafe.Add(ref t, op.Dst) = IrEvaluator.MulHighUnsigned(op.Type, Unsafe.Add(ref t, op.A), Unsafe.Add(ref t, op.B));
@@ -135,15 +135,15 @@ public sealed class IrInterpreter
                     break;
                 case IrOpcode.Shl:
                     // Widths are powers of two (or 1), so "modulo the width" is a mask.
-                    Unsafe.Add(ref t, op.Dst) = (Unsafe.Add(ref t, op.A) << (int)(Unsafe.Add(ref t, op.B) & (uint)(Width(op.Type) - 1))) & Mask(op.Type);
+                    Unsafe.Add(ref t, op.Dst) = (Unsafe.Add(ref t, op.A) << (int)(Unsafe.Add(ref t, op.B) & (uint)(IrTypes.Bits(op.Type) - 1))) & IrTypes.Mask(op.Type);
                     break;
                 case IrOpcode.Shr:
-                    Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A) >> (int)(Unsafe.Add(ref t, op.B) & (uint)(Width(op.Type) - 1));
+                    Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A) >> (int)(Unsafe.Add(ref t, op.B) & (uint)(IrTypes.Bits(op.Type) - 1));
                     break;
                 case IrOpcode.Sar:
                 {
-                    int bits = Width(op.Type);
-                    Unsafe.Add(ref t, op.Dst) = (ulong)(IrEvaluator.SignExtend(Unsafe.Add(ref t, op.A), bits) >> (int)(Unsafe.Add(ref t, op.B) & (uint)(bits - 1))) & Mask(op.Type);
+                    int bits = IrTypes.Bits(op.Type);
+                    Unsafe.Add(ref t, op.Dst) = (ulong)(IrEvaluator.SignExtend(Unsafe.Add(ref t, op.A), bits) >> (int)(Unsafe.Add(ref t, op.B) & (uint)(bits - 1))) & IrTypes.Mask(op.Type);
                     break;
                 }
                 case IrOpcode.Rol:
@@ -163,10 +163,10 @@ public sealed class IrInterpreter
                         return DivideError(block, state, op.Guest);
                     break;
                 case IrOpcode.Not:
-                    Unsafe.Add(ref t, op.Dst) = ~Unsafe.Add(ref t, op.A) & Mask(op.Type);
+                    Unsafe.Add(ref t, op.Dst) = ~Unsafe.Add(ref t, op.A) & IrTypes.Mask(op.Type);
                     break;
                 case IrOpcode.Neg:
-                    Unsafe.Add(ref t, op.Dst) = (0 - Unsafe.Add(ref t, op.A)) & Mask(op.Type);
+                    Unsafe.Add(ref t, op.Dst) = (0 - Unsafe.Add(ref t, op.A)) & IrTypes.Mask(op.Type);
                     break;
                 case IrOpcode.CmpEq:
                     Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A) == Unsafe.Add(ref t, op.B) ? 1UL : 0UL;
@@ -182,13 +182,13 @@ public sealed class IrInterpreter
                     break;
                 case IrOpcode.CmpLtS:
                 {
-                    int bits = Width(block.TypeOf(op.A));
+                    int bits = IrTypes.Bits(block.TypeOf(op.A));
                     Unsafe.Add(ref t, op.Dst) = IrEvaluator.SignExtend(Unsafe.Add(ref t, op.A), bits) < IrEvaluator.SignExtend(Unsafe.Add(ref t, op.B), bits) ? 1UL : 0UL;
                     break;
                 }
                 case IrOpcode.CmpLeS:
                 {
-                    int bits = Width(block.TypeOf(op.A));
+                    int bits = IrTypes.Bits(block.TypeOf(op.A));
                     Unsafe.Add(ref t, op.Dst) = IrEvaluator.SignExtend(Unsafe.Add(ref t, op.A), bits) <= IrEvaluator.SignExtend(Unsafe.Add(ref t, op.B), bits) ? 1UL : 0UL;
                     break;
                 }
@@ -196,7 +196,7 @@ public sealed class IrInterpreter
                     Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A);
                     break;
                 case IrOpcode.Trunc:
-                    Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A) & Mask(op.Type);
+                    Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A) & IrTypes.Mask(op.Type);
                     break;
                 case IrOpcode.Select:
                     Unsafe.Add(ref t, op.Dst) = Unsafe.Add(ref t, op.A) != 0 ? Unsafe.Add(ref t, op.B) : Unsafe.Add(ref t, op.C);
@@ -283,7 +283,7 @@ public sealed class IrInterpreter
         var handler = _metaHandlers[op.Aux];
         ulong value = handler?.Execute(in op, Arg(ref t, op.A), Arg(ref t, op.B), Arg(ref t, op.C), Arg(ref t, op.D), state) ?? 0;
         // Keep the IR's invariant even for a careless handler: values are zero-extended to their type.
-        if (op.Dst != IrOp.None) Unsafe.Add(ref t, op.Dst) = value & Mask(op.Type);
+        if (op.Dst != IrOp.None) Unsafe.Add(ref t, op.Dst) = value & IrTypes.Mask(op.Type);
     }
 
     /// <summary>An op this tier does not know (<paramref name="code"/>), or a block without a terminator (Nop): a bug in whoever built the block.</summary>
@@ -292,19 +292,6 @@ public sealed class IrInterpreter
         code != IrOpcode.Nop
             ? $"IR op {code} cannot be interpreted (block {block.StartRip:x})"
             : $"block {block.StartRip:x} ran off its end: it has no terminator");
-
-    // Eight entries so that any IrType byte indexes it without a bounds check (5..7 are not types).
-    // Constant bytes in the assembly, not a static array: no class-initialisation test and no load
-    // of the array at every use (the JIT compiles ResumeAt before the class's static fields exist,
-    // and tiered compilation is off). Bytes, because a span literal of wider elements allocates on
-    // every access in a Debug build; the mask follows from the width.
-    private static ReadOnlySpan<byte> WidthTable => [1, 8, 16, 32, 64, 64, 64, 64];
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Mask(IrType type) => ulong.MaxValue >> (64 - Width(type));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Width(IrType type) => Unsafe.Add(ref MemoryMarshal.GetReference(WidthTable), (int)type & 7);
 
     /// <summary>
     /// Runs a System op; true when the block goes on, false when it ends here with

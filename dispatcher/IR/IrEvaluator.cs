@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Numerics;
-using System.Runtime.CompilerServices;
 
 namespace Drk.Dispatcher.IR;
 
@@ -12,24 +11,6 @@ namespace Drk.Dispatcher.IR;
 /// <remarks>Operands are zero-extended values of their types; results are zero-extended to the op's type.</remarks>
 public static class IrEvaluator
 {
-    // A static array rather than a span literal: a Debug build allocates span literals of
-    // multi-byte elements on every access, and tests assert the interpreter allocates nothing.
-    private static readonly ulong[] MaskTable = [1UL, 0xffUL, 0xffffUL, 0xffff_ffffUL, ulong.MaxValue];
-
-    /// <summary>All-ones mask of each <see cref="IrType"/>, indexed by the type's value (cheaper than a switch on hot paths).</summary>
-    public static ReadOnlySpan<ulong> Masks => MaskTable;
-
-    /// <summary>
-    /// Width in bits of each <see cref="IrType"/>, indexed by the type's value: constant bytes in the
-    /// assembly, so the paths that read it have no class-initialisation test (tiered compilation is
-    /// off, so code compiled before the class's statics existed would keep one).
-    /// </summary>
-    public static ReadOnlySpan<byte> Widths => [1, 8, 16, 32, 64];
-
-    /// <summary>The all-ones mask of a width from <see cref="Widths"/> (computed: no table load).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong MaskOfWidth(int bits) => ulong.MaxValue >> (64 - bits);
-
     /// <summary>Sign-extends the low <paramref name="bits"/> bits of <paramref name="value"/> to 64 bits.</summary>
     public static long SignExtend(ulong value, int bits) => (long)(value << (64 - bits)) >> (64 - bits);
 
@@ -57,8 +38,8 @@ public static class IrEvaluator
     /// <returns>false for ops that are not computable here.</returns>
     public static bool TryEvaluate(IrOpcode code, IrType type, IrType aType, ulong a, ulong b, ulong c, out ulong result)
     {
-        int bits = Widths[(int)type];
-        ulong mask = MaskOfWidth(bits);
+        int bits = IrTypes.Bits(type);
+        ulong mask = IrTypes.Mask(type);
         switch (code)
         {
             case IrOpcode.Add: result = (a + b) & mask; return true;
@@ -86,18 +67,18 @@ public static class IrEvaluator
             case IrOpcode.CmpLeU: result = a <= b ? 1UL : 0UL; return true;
             case IrOpcode.CmpLtS:
             {
-                int w = Widths[(int)aType];
+                int w = IrTypes.Bits(aType);
                 result = SignExtend(a, w) < SignExtend(b, w) ? 1UL : 0UL;
                 return true;
             }
             case IrOpcode.CmpLeS:
             {
-                int w = Widths[(int)aType];
+                int w = IrTypes.Bits(aType);
                 result = SignExtend(a, w) <= SignExtend(b, w) ? 1UL : 0UL;
                 return true;
             }
             case IrOpcode.ZExt: result = a; return true;
-            case IrOpcode.SExt: result = (ulong)SignExtend(a, Widths[(int)aType]) & mask; return true;
+            case IrOpcode.SExt: result = (ulong)SignExtend(a, IrTypes.Bits(aType)) & mask; return true;
             case IrOpcode.Trunc: result = a & mask; return true;
             case IrOpcode.Select: result = a != 0 ? b : c; return true;
             default: result = 0; return false;
@@ -111,18 +92,18 @@ public static class IrEvaluator
     public static ulong MulHighUnsigned(IrType type, ulong a, ulong b)
     {
         if (type == IrType.I64) return Math.BigMul(a, b, out _);
-        int bits = Widths[(int)type];
+        int bits = IrTypes.Bits(type);
         // Both operands are below 2^32, so the full product fits in 64 bits.
-        return (a * b) >> bits & MaskOfWidth(bits);
+        return (a * b) >> bits & IrTypes.Mask(type);
     }
 
     /// <summary>High half of the signed double-width product.</summary>
     public static ulong MulHighSigned(IrType type, ulong a, ulong b)
     {
-        int bits = Widths[(int)type];
+        int bits = IrTypes.Bits(type);
         if (type == IrType.I64) return (ulong)Math.BigMul((long)a, (long)b, out _);
         long product = SignExtend(a, bits) * SignExtend(b, bits);
-        return (ulong)(product >> bits) & MaskOfWidth(bits);
+        return (ulong)(product >> bits) & IrTypes.Mask(type);
     }
 
     /// <summary>Byte swap; for I16 the two bytes swap, I8 and I1 are unchanged.</summary>
@@ -143,8 +124,8 @@ public static class IrEvaluator
     {
         result = 0;
         if (divisor == 0 || type == IrType.I1) return false;
-        int bits = Widths[(int)type];
-        ulong mask = MaskOfWidth(bits);
+        int bits = IrTypes.Bits(type);
+        ulong mask = IrTypes.Mask(type);
         bool signed = code is IrOpcode.DivS or IrOpcode.RemS;
         bool quotient = code is IrOpcode.DivU or IrOpcode.DivS;
         if (!signed)

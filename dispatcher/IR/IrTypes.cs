@@ -1,17 +1,19 @@
+using System.Runtime.CompilerServices;
+
 namespace Drk.Dispatcher.IR;
 
 /// <summary>Facts about <see cref="IrType"/>: widths, masks, sign bits, conversion from byte sizes.</summary>
 public static class IrTypes
 {
+    // Constant bytes in the assembly, not a static array or a switch: the interpreter's and the
+    // evaluator's hot paths read it per op, and with tiered compilation off a static array costs a
+    // class-initialisation test and an array load at every use (a span literal of wider elements
+    // would allocate per access in Debug builds).
+    private static ReadOnlySpan<byte> BitsByType => [1, 8, 16, 32, 64];
+
     /// <summary>Width in bits (1, 8, 16, 32, 64).</summary>
-    public static int Bits(IrType t) => t switch
-    {
-        IrType.I1 => 1,
-        IrType.I8 => 8,
-        IrType.I16 => 16,
-        IrType.I32 => 32,
-        _ => 64,
-    };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Bits(IrType t) => (uint)t < 5 ? BitsByType[(int)t] : 64;
 
     /// <summary>Width in bytes of a memory access of this type (I1 is not a memory type).</summary>
     public static int Bytes(IrType t) => t switch
@@ -34,14 +36,8 @@ public static class IrTypes
     };
 
     /// <summary>All-ones mask of the type's width.</summary>
-    public static ulong Mask(IrType t) => t switch
-    {
-        IrType.I1 => 1,
-        IrType.I8 => 0xff,
-        IrType.I16 => 0xffff,
-        IrType.I32 => 0xffff_ffff,
-        _ => ulong.MaxValue,
-    };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Mask(IrType t) => ulong.MaxValue >> (64 - Bits(t));
 
     /// <summary>The sign bit of the type's width.</summary>
     public static ulong SignBit(IrType t) => 1UL << (Bits(t) - 1);
