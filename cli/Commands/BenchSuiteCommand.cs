@@ -29,7 +29,7 @@ internal static class BenchSuiteCommand
     private static readonly Option<string> ConfigurationsOption = new("--configurations", "-c") { Description = "Comma-separated rows: interp, jit, auto, auto-blocks, auto+null, auto+inscount, auto+inscount-modules", DefaultValueFactory = _ => "interp,jit,auto,auto-blocks,auto+null,auto+inscount,auto+inscount-modules" };
     private static readonly Option<int> SmpOption = new("--smp") { Description = "vCPUs", DefaultValueFactory = _ => 1 };
     private static readonly Option<bool> NoQemuOption = new("--no-qemu") { Description = "Do not run QEMU even when it is installed" };
-    private static readonly Option<int> RunsOption = new("--runs") { Description = "Rounds per workload (QEMU, then every configuration, in each): the table shows medians, and the range of the ratio to QEMU", DefaultValueFactory = _ => 1 };
+    private static readonly Option<int> RunsOption = new("--runs") { Description = "Rounds per workload (every configuration in each, each beside a QEMU run of its own): the table shows medians, and the range of the ratio to QEMU", DefaultValueFactory = _ => 1 };
 
     public static int Run(ParseResult parse)
     {
@@ -67,6 +67,7 @@ internal static class BenchSuiteCommand
 
         Console.WriteLine($"drk bench: {workloads.Count} workloads x {configurations.Count} configurations, {cpus} vCPU(s), {rounds} round(s); QEMU: {(qemu ?? "not run")}");
         Console.WriteLine("wall = the run loop's time (boot and process start excluded); QEMU wall = the whole qemu process");
+        if (qemu is not null) Console.WriteLine("every drk run has a QEMU run beside it (before it in odd rounds, after it in even ones): its ratio to QEMU divides by that run");
         if (rounds > 1) Console.WriteLine("medians of the rounds; ratios are the median of each round's ratio, and QEMU range the lowest and highest of them");
         Console.WriteLine();
         Console.WriteLine($"{"workload",-16} {"config",-22} {"wall s",8} {"cpu s",8} {"MIPS",8} {"compile ms",11} {"compile%",9} {"vs interp",10} {"vs no tool",10} {"vs QEMU",8} {"cpu vs QEMU",11}  same{(rounds > 1 ? "  QEMU range" : "")}");
@@ -76,16 +77,24 @@ internal static class BenchSuiteCommand
         int status = 0;
         foreach (var workload in workloads)
         {
-            // Rounds alternate QEMU and every configuration, so that a slow spell of the machine
-            // falls on all of them rather than on one.
-            var qemuRuns = new List<SuiteRun>();
+            // Rounds alternate the configurations, so that a slow spell of the machine falls on all
+            // of them rather than on one, and each configuration's run has a QEMU run of its own
+            // right beside it (before it in odd rounds, after it in even ones), which its ratio
+            // to QEMU divides by: this machine's speed drifts over seconds (a fixed native loop
+            // took 0.043-0.105 s in one minute), and a shared QEMU run at the start of the round
+            // was seconds away from the rows after the interpreter's.
             var runs = new List<SuiteRun>[configurations.Count];
-            for (int k = 0; k < runs.Length; k++) runs[k] = new List<SuiteRun>();
+            var qemuBeside = new List<SuiteRun>[configurations.Count];
+            for (int k = 0; k < runs.Length; k++) (runs[k], qemuBeside[k]) = (new List<SuiteRun>(), new List<SuiteRun>());
             for (int round = 0; round < rounds; round++)
-            {
-                if (qemu is not null) qemuRuns.Add(bench.RunQemu(qemu, workload));
-                for (int k = 0; k < configurations.Count; k++) runs[k].Add(bench.RunDrk(workload, configurations[k]));
-            }
+                for (int k = 0; k < configurations.Count; k++)
+                {
+                    bool qemuFirst = round % 2 == 0;
+                    if (qemu is not null && qemuFirst) qemuBeside[k].Add(bench.RunQemu(qemu, workload));
+                    runs[k].Add(bench.RunDrk(workload, configurations[k]));
+                    if (qemu is not null && !qemuFirst) qemuBeside[k].Add(bench.RunQemu(qemu, workload));
+                }
+            var qemuRuns = qemuBeside.SelectMany(q => q).ToList();
             var reference = runs[0][0];
             int interp = configurations.FindIndex(x => x.Tier == Dispatcher.Jit.ExecutionTier.Interpreter && x.IsBaseline);
             for (int k = 0; k < configurations.Count; k++)
@@ -98,10 +107,10 @@ internal static class BenchSuiteCommand
                 bool same = mine.TrueForAll(run => run.Succeeded && run.Output == reference.Output && run.Instructions == reference.Instructions);
                 if (!same) status = 1;
                 string vsInterp = interp >= 0 ? Ratio(c, RoundRatios(runs[interp], mine, r => r.Wall), "x") : "-";
-                bool qemuOk = qemuRuns.Count > 0 && qemuRuns.TrueForAll(q => q.Succeeded);
-                var vsQemuRatios = qemuOk ? RoundRatios(mine, qemuRuns, r => r.Wall) : [];
+                bool qemuOk = qemuBeside[k].Count > 0 && qemuBeside[k].TrueForAll(q => q.Succeeded);
+                var vsQemuRatios = qemuOk ? RoundRatios(mine, qemuBeside[k], r => r.Wall) : [];
                 string vsQemu = qemuOk ? Ratio(c, vsQemuRatios, "") : "-";
-                string cpuVsQemu = qemuOk ? Ratio(c, RoundRatios(mine, qemuRuns, r => r.Cpu), "") : "-";
+                string cpuVsQemu = qemuOk ? Ratio(c, RoundRatios(mine, qemuBeside[k], r => r.Cpu), "") : "-";
                 string range = rounds > 1 && qemuOk ? string.Create(c, $"  {vsQemuRatios.Min():F2}-{vsQemuRatios.Max():F2}") : "";
                 var failed = mine.Find(run => !run.Succeeded);
                 double wall = Median(mine, r => r.Wall.TotalSeconds), compile = Median(mine, r => r.CompileTime.TotalMilliseconds);
@@ -115,7 +124,7 @@ internal static class BenchSuiteCommand
                 bool qemuSame = qemuRuns.TrueForAll(q => q.Succeeded && q.Output == reference.Output);
                 var qemuFailed = qemuRuns.Find(q => !q.Succeeded);
                 Console.WriteLine(string.Create(c,
-                    $"{workload.Name,-16} {"qemu-tcg",-22} {Median(qemuRuns, r => r.Wall.TotalSeconds),8:F3} {Median(qemuRuns, r => r.Cpu.TotalSeconds),8:F3} {"",8} {"",11} {"",9} {"",10} {"",10} {"1.00",8} {"1.00",11}  {(qemuFailed is null ? (qemuSame ? "yes" : "output differs") : "NO " + qemuFailed.Failure)}"));
+                    $"{workload.Name,-16} {"qemu-tcg",-22} {Median(qemuRuns, r => r.Wall.TotalSeconds),8:F3} {Median(qemuRuns, r => r.Cpu.TotalSeconds),8:F3} {"",8} {"",11} {"",9} {"",10} {"",10} {"1.00",8} {"1.00",11}  {(qemuFailed is null ? (qemuSame ? "yes" : "output differs") : "NO " + qemuFailed.Failure)}  {qemuRuns.Count} runs"));
             }
         }
         Console.WriteLine();
