@@ -67,6 +67,7 @@ void pmm_init(void);
 #define PTE_ACCESSED    (1ul << 5)
 #define PTE_DIRTY       (1ul << 6)
 #define PTE_HUGE        (1ul << 7)
+#define PTE_GLOBAL      (1ul << 8)  /* kept across CR3 writes (CR4.PGE): never-changing kernel mappings only */
 #define PTE_OWNED       (1ul << 9)  /* software bit: the frame belongs to the address space */
 #define PTE_NX          (1ul << 63)
 #define PTE_ADDR_MASK   0x000ffffffffff000ul

@@ -23,6 +23,8 @@
 #define CR0_WP              (1ul << 16)
 #define CR0_PG              (1ul << 31)
 
+#define CR4_PGE             (1ul << 7)
+
 #define RFLAGS_IF           (1ul << 9)
 
 static inline void outb(u16 port, u8 value)

@@ -69,6 +69,8 @@ void cpu_init(struct cpu *c)
     syscall_init();
     /* x87 instructions fault (#NM) and SSE ones are undefined (CR4.OSFXSR clear): none may run. */
     write_cr0((read_cr0() | CR0_EM | CR0_NE | CR0_WP) & ~CR0_MP);
+    /* Global pages: the kernel's never-changing mappings survive address-space switches (vm.c). */
+    write_cr4(read_cr4() | CR4_PGE);
 }
 
 void cpu_setup_ist_stacks(struct cpu *c)

@@ -171,8 +171,10 @@ static void test_vm(void)
     CHECK(!(flags & PTE_WRITE) && (flags & PTE_NX));
     CHECK(vm_translate(kpml4, (u64)__data_start, &pa, &flags));
     CHECK((flags & PTE_WRITE) && (flags & PTE_NX));
+    CHECK(flags & PTE_GLOBAL);
     CHECK(vm_translate(kpml4, DIRECT_MAP_BASE + 0x123456, &pa, &flags));
-    CHECK(pa == 0x123456 && (flags & PTE_NX));
+    CHECK(pa == 0x123456 && (flags & PTE_NX) && (flags & PTE_GLOBAL));
+    CHECK(read_cr4() & CR4_PGE);
     CHECK(!vm_translate(kpml4, 0, &pa, NULL));
 
     /* Kernel stacks sit above an unmapped guard page. */

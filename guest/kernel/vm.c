@@ -5,7 +5,10 @@
  *   KERNEL_VMA        the kernel image, 4 KiB pages with section permissions
  *   MODULE_AREA_BASE  module text and data
  * User address spaces copy these upper-half entries, so kernel mappings made
- * later (stacks, modules) show up everywhere; the lower half is private.
+ * later (stacks, modules) show up everywhere; the lower half is private. The
+ * direct map and the kernel image never change, so they are global: a CR3
+ * write (an address-space switch, or flush_local's full flush) keeps their TLB
+ * entries. Stacks and modules are unmapped again, so they are not.
  * Kernel virtual ranges are never reused, so a stale pointer into a freed
  * stack or module faults; the frames behind them are reused, so other CPUs
  * drop their cached translations first (tlb_shootdown). User address spaces
@@ -156,7 +159,7 @@ static void map_kernel_image(void)
             flags = PTE_WRITE | PTE_NX;
         else
             flags = PTE_NX;                             /* .ksyms, padding */
-        if (vm_map_page(kernel_pml4, va, va - KERNEL_VMA, flags) != 0)
+        if (vm_map_page(kernel_pml4, va, va - KERNEL_VMA, flags | PTE_GLOBAL) != 0)
             panic("vm: cannot map the kernel image at %p", (void *)va);
     }
 }
@@ -167,7 +170,7 @@ static void map_direct(u64 bytes)
         u64 va = DIRECT_MAP_BASE + pa;
         u64 *pdpt = next_table(&kernel_pml4[PML4_INDEX(va)], true, false);
         u64 *pd = next_table(&pdpt[PDPT_INDEX(va)], true, false);
-        pd[PD_INDEX(va)] = pa | PTE_PRESENT | PTE_WRITE | PTE_HUGE | PTE_NX;
+        pd[PD_INDEX(va)] = pa | PTE_PRESENT | PTE_WRITE | PTE_HUGE | PTE_NX | PTE_GLOBAL;
     }
 }
 

@@ -289,7 +289,7 @@ public sealed class SystemInstructions : ISystemInstructions
             case 3:
                 if ((value & ~(ControlBits.PhysicalPageMask | 0x18)) != 0) return Gp(ref fault);
                 sys.Cr3 = value;
-                Mmu?.FlushAll();
+                Mmu?.FlushNonGlobal();
                 return SystemOutcome.Continue;
             case 4:
             {

@@ -25,8 +25,9 @@ namespace Drk.Hv.Memory;
 /// With CR0.PG clear, linear = physical and nothing is checked.
 /// </para>
 /// <para>
-/// <b>Coherence.</b> The MMU does not watch the control registers: whoever changes CR0, CR3, CR4
-/// or EFER calls <see cref="FlushAll"/>; INVLPG calls <see cref="FlushPage"/>.
+/// <b>Coherence.</b> The MMU does not watch the control registers: whoever writes CR3 calls
+/// <see cref="FlushNonGlobal"/>, whoever changes CR0, CR4 or EFER calls <see cref="FlushAll"/>;
+/// INVLPG calls <see cref="FlushPage"/>.
 /// <see cref="Drk.Hv.Cpu.SystemInstructions"/> does both. Until then stale translations are used, as on
 /// hardware.
 /// </para>
@@ -92,8 +93,11 @@ public sealed unsafe class Mmu : ISupervisorMemory
         get => _tlb.Generation;
     }
 
-    /// <summary>Drops every cached translation (CR3 write, paging-mode change).</summary>
+    /// <summary>Drops every cached translation, global ones included (paging-mode change).</summary>
     public void FlushAll() => _tlb.FlushAll();
+
+    /// <summary>Drops every cached translation but the global ones (G bit under CR4.PGE): what a CR3 write does.</summary>
+    public void FlushNonGlobal() => _tlb.FlushNonGlobal();
 
     /// <summary>Drops the cached translation of the page holding <paramref name="linear"/> (INVLPG).</summary>
     public void FlushPage(ulong linear) => _tlb.FlushPage(linear);
@@ -245,14 +249,14 @@ public sealed unsafe class Mmu : ISupervisorMemory
             fault = GuestFault.PageFault(linear, error);
             return false;
         }
-        Fill(ref e, page, t, user, (sys.Cr0 & ControlBits.Cr0WP) != 0);
+        Fill(ref e, page, t, user, (sys.Cr0 & ControlBits.Cr0WP) != 0, t.Global && (sys.Cr4 & ControlBits.Cr4PGE) != 0);
         physical = t.PhysicalAddress;
         return true;
     }
 
-    private void Fill(ref TlbEntry e, ulong linearPage, in PageTranslation t, bool user, bool writeProtect)
+    private void Fill(ref TlbEntry e, ulong linearPage, in PageTranslation t, bool user, bool writeProtect, bool global)
     {
-        _tlb.NoteFill(linearPage, user);
+        _tlb.NoteFill(linearPage, user, global);
         ulong physicalPage = t.PhysicalAddress & PageMask;
         bool ram = IsPlainRam(physicalPage);
         ulong flags = ram ? 0 : TlbTag.Mmio;
@@ -268,13 +272,14 @@ public sealed unsafe class Mmu : ISupervisorMemory
         e.LinearPage = linearPage;
         e.GuestPageMask = t.PageMask;
         e.HostAddend = ram ? (nint)(_ram + physicalPage) - (nint)linearPage : 0;
-        if (t.PageMask != 0xFFF) _tlb.NoteLargePage();
+        e.Global = global ? 1UL : 0;
+        if (t.PageMask != 0xFFF) _tlb.NoteLargePage(linearPage, t.PageMask, global);
     }
 
     private void FillIdentity(ulong linear, bool user)
     {
         var t = new PageTranslation { PhysicalAddress = linear, PageMask = 0xFFF, Writable = true, User = true, Dirty = true };
-        Fill(ref Entry(user ? _user : _supervisor, linear), linear & PageMask, t, user, false);
+        Fill(ref Entry(user ? _user : _supervisor, linear), linear & PageMask, t, user, false, false);
     }
 
     private bool IsPlainRam(ulong physicalPage) =>

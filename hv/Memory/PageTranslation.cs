@@ -15,4 +15,6 @@ public struct PageTranslation
     public bool NoExecute;
     /// <summary>The leaf's dirty bit is set (after the walk's own update).</summary>
     public bool Dirty;
+    /// <summary>The leaf's G bit is set: with CR4.PGE, a CR3 write need not drop the translation.</summary>
+    public bool Global;
 }

@@ -105,6 +105,7 @@ public static class PageWalker
         translation.User = userOk;
         translation.NoExecute = noExec;
         translation.Dirty = (entryValue[used - 1] & PageTableBits.Dirty) != 0;
+        translation.Global = (entryValue[used - 1] & PageTableBits.Global) != 0;
         errorCode = 0;
         return true;
     }

@@ -7,7 +7,10 @@ namespace Drk.Hv.Memory;
 /// <remarks>
 /// Entries cache 4 KiB pieces of guest pages. Flushing is explicit: the MMU's owner flushes on
 /// CR3 writes, paging-mode changes (CR0.PG/WP, CR4, EFER.NXE) and INVLPG, exactly where the
-/// architecture lets a real TLB keep stale entries until then.
+/// architecture lets a real TLB keep stale entries until then. A CR3 write keeps global
+/// translations (the G bit under CR4.PGE, <see cref="FlushNonGlobal"/>), as a processor does, so
+/// a kernel that marks its own mappings global does not refill them after every address-space
+/// switch; everything else drops them too.
 /// </remarks>
 public sealed class SoftTlb
 {
@@ -39,40 +42,84 @@ public sealed class SoftTlb
     private readonly int[] _filled = new int[FilledCapacity];
     private int _filledCount = FilledCapacity + 1; // the first flush (the constructor's) rewrites all
 
-    /// <summary>Notes that the entry of <paramref name="linear"/> in the user or supervisor array is being (re)filled.</summary>
-    internal void NoteFill(ulong linear, bool user)
+    // Global entries are not listed (a CR3 write keeps them), so whether any may be cached, and
+    // the linear range of the large global pages that pieces may be cached of (an INVLPG inside
+    // it must look for those pieces among all entries).
+    private bool _holdsGlobal;
+    private ulong _globalLargeLow = ulong.MaxValue, _globalLargeHigh;
+
+    private static readonly TlbEntry Empty = new()
+    {
+        ReadTag = TlbTag.Invalid, WriteTag = TlbTag.Invalid, FetchTag = TlbTag.Invalid,
+        LinearPage = ulong.MaxValue, GuestPageMask = 0xFFF,
+    };
+
+    /// <summary>Notes that the entry of <paramref name="linear"/> in the user or supervisor array is being (re)filled, with a global translation or not.</summary>
+    internal void NoteFill(ulong linear, bool user, bool global)
     {
         Generation++;
+        if (global)
+        {
+            // Not listed: a CR3 write keeps it. (Listed slots a global entry later took are
+            // emptied anyway at the next flush, which only costs a refill.)
+            _holdsGlobal = true;
+            return;
+        }
         if (_filledCount < FilledCapacity) _filled[_filledCount++] = (int)((linear >> 12) & IndexMask) + (user ? EntryCount : 0);
         else _filledCount = FilledCapacity + 1; // too many to list: the next flush rewrites all
     }
 
-    /// <summary>Drops every entry.</summary>
+    /// <summary>Drops every entry, global ones included (paging-mode changes, a CR4.PGE toggle).</summary>
     public void FlushAll()
     {
         Generation++;
-        var empty = new TlbEntry
-        {
-            ReadTag = TlbTag.Invalid, WriteTag = TlbTag.Invalid, FetchTag = TlbTag.Invalid,
-            LinearPage = ulong.MaxValue, GuestPageMask = 0xFFF,
-        };
-        if (_filledCount <= FilledCapacity)
-        {
-            // Only entries filled since the last flush can hold anything.
-            for (int i = 0; i < _filledCount; i++)
-            {
-                int slot = _filled[i];
-                if (slot < EntryCount) Supervisor[slot] = empty;
-                else User[slot - EntryCount] = empty;
-            }
-        }
+        if (_filledCount <= FilledCapacity && !_holdsGlobal) EmptyListed();
         else
         {
-            Array.Fill(Supervisor, empty);
-            Array.Fill(User, empty);
+            Array.Fill(Supervisor, Empty);
+            Array.Fill(User, Empty);
         }
         _filledCount = 0;
         _holdsLargePages = false;
+        _holdsGlobal = false;
+        _globalLargeLow = ulong.MaxValue;
+        _globalLargeHigh = 0;
+    }
+
+    /// <summary>Drops every entry but the global ones: what a CR3 write does.</summary>
+    public void FlushNonGlobal()
+    {
+        if (!_holdsGlobal)
+        {
+            FlushAll();
+            return;
+        }
+        Generation++;
+        if (_filledCount <= FilledCapacity) EmptyListed();
+        else
+        {
+            EmptyNonGlobal(Supervisor);
+            EmptyNonGlobal(User);
+        }
+        _filledCount = 0;
+        _holdsLargePages = false;
+    }
+
+    // Only entries listed since the last flush can hold a non-global translation.
+    private void EmptyListed()
+    {
+        for (int i = 0; i < _filledCount; i++)
+        {
+            int slot = _filled[i];
+            if (slot < EntryCount) Supervisor[slot] = Empty;
+            else User[slot - EntryCount] = Empty;
+        }
+    }
+
+    private static void EmptyNonGlobal(TlbEntry[] entries)
+    {
+        for (int i = 0; i < entries.Length; i++)
+            if (entries[i].Global == 0) entries[i] = Empty;
     }
 
     /// <summary>
@@ -82,7 +129,7 @@ public sealed class SoftTlb
     public void FlushPage(ulong linear)
     {
         Generation++;
-        if (!_holdsLargePages)
+        if (!_holdsLargePages && (linear < _globalLargeLow || linear > _globalLargeHigh))
         {
             int index = (int)((linear >> 12) & IndexMask);
             Invalidate(ref Supervisor[index]);
@@ -127,5 +174,15 @@ public sealed class SoftTlb
         }
     }
 
-    internal void NoteLargePage() => _holdsLargePages = true;
+    /// <summary>Notes that a piece of the large guest page <paramref name="linear"/> lies in (<paramref name="guestPageMask"/>: its size minus one) is being cached.</summary>
+    internal void NoteLargePage(ulong linear, ulong guestPageMask, bool global)
+    {
+        if (!global)
+        {
+            _holdsLargePages = true;
+            return;
+        }
+        _globalLargeLow = Math.Min(_globalLargeLow, linear & ~guestPageMask);
+        _globalLargeHigh = Math.Max(_globalLargeHigh, linear | guestPageMask);
+    }
 }

@@ -19,8 +19,10 @@ internal struct TlbEntry
     /// <summary>Size of the guest page that produced the entry minus one (for INVLPG of large pages).</summary>
     public ulong GuestPageMask;
     /// <summary>
-    /// Pads an entry to 64 bytes, so that the inline fast path scales the page index by a shift
-    /// (<see cref="TlbFastPath.EntryShift"/>) instead of a multiply on every memory access.
+    /// Nonzero when the translation is global (G bit under CR4.PGE), which a CR3 write keeps
+    /// (<see cref="SoftTlb.FlushNonGlobal"/>). A whole word, so an entry is 64 bytes and the
+    /// inline fast path scales the page index by a shift (<see cref="TlbFastPath.EntryShift"/>)
+    /// instead of a multiply on every memory access.
     /// </summary>
-    private readonly ulong _padding;
+    public ulong Global;
 }

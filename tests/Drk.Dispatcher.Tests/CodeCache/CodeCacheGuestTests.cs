@@ -124,7 +124,9 @@ public sealed class CodeCacheGuestTests
         Assert.Equal(MachineStopReason.DebugExit, own.Run.Result.Reason);
         GuestRun.AssertSameMachine(net.Run, own.Run, "trace heads inside traces or not");
         Assert.True(own.Traces < net.Traces, $"{own.Traces} traces recorded, {net.Traces} with heads inside traces");
-        Assert.True(own.TraceBlocks * 10 < net.TraceBlocks * 9, $"{own.TraceBlocks} trace blocks compiled, {net.TraceBlocks} with heads inside traces");
+        // 559 against 637 trace blocks before the guest kernel's mappings became global pages, 559
+        // against 604 since (fewer soft-TLB misses, so fewer trips out of traces for NET to count).
+        Assert.True(own.TraceBlocks * 20 < net.TraceBlocks * 19, $"{own.TraceBlocks} trace blocks compiled, {net.TraceBlocks} with heads inside traces");
 
         (GuestRun.Outcome Run, long Traces, long TraceBlocks) Run(bool headsInsideTraces)
         {
