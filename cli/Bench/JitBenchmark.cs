@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using Drk.Dispatcher.Decoding;
 using Drk.Dispatcher.Execution;
 using Drk.Dispatcher.IR;
@@ -62,9 +61,6 @@ internal sealed class JitBenchmark
         // The loop's two blocks in locals, so dispatch is a compare and an indirect call.
         var codes = blocks.Values.ToArray();
         ulong stop = _loop.StopRip;
-        // Fully optimised from its first call, like the dispatch loop it stands in for: ReadyToRun
-        // code for it would never be promoted (it is called a few times).
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         long Loop(long n)
         {
             InterpreterLoop.Reset(state, n);

@@ -129,8 +129,7 @@ internal sealed class ShadowBenchmark
 
     private static double Time(Func<ulong> run, long calls, out double wallNs, out long allocated)
     {
-        // Warm-up: lets tiered compilation promote the ReadyToRun code the loop calls (the loops
-        // themselves are compiled fully optimised on their first call).
+        // Warm-up: lets tiered compilation (OSR, then tier 1) settle on the loop.
         long warm = Stopwatch.GetTimestamp();
         while (Stopwatch.GetElapsedTime(warm).TotalSeconds < 0.3) run();
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -157,7 +156,7 @@ internal sealed class ShadowBenchmark
         return cpu > 0 ? cpu / 1e9 : wall;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static ulong Baseline(ulong[] pas, long calls)
     {
         ulong sum = 0;
@@ -165,7 +164,7 @@ internal sealed class ShadowBenchmark
         return sum;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static ulong Check(ShadowMemory shadow, ulong[] pas, ulong displacement, int size, byte expected, long calls)
     {
         ulong hits = 0;
@@ -174,7 +173,7 @@ internal sealed class ShadowBenchmark
         return hits;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static ulong CheckAllowed(ShadowMemory shadow, ulong[] pas, int size, byte mask, long calls)
     {
         ulong hits = 0;
@@ -183,7 +182,7 @@ internal sealed class ShadowBenchmark
         return hits;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static ulong GetPacked(ShadowMemory shadow, ulong[] pas, int size, long calls)
     {
         ulong sum = 0;
@@ -191,14 +190,14 @@ internal sealed class ShadowBenchmark
         return sum;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static ulong SetPacked(ShadowMemory shadow, ulong[] pas, int size, ulong values, long calls)
     {
         for (long i = 0; i < calls; i++) shadow.SetPacked(pas[i & TableMask], size, values);
         return 0;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static ulong SetValue(ShadowMemory shadow, ulong[] pas, ulong length, byte value, long calls)
     {
         for (long i = 0; i < calls; i++) shadow.Set(pas[i & TableMask], length, value);

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Drk.Dispatcher.Decoding;
 using Drk.Dispatcher.IR;
 using Drk.Dispatcher.Jit;
@@ -109,8 +108,6 @@ public sealed class GuestRunner
     /// instruction that exits a block), an exception, HLT, or <paramref name="maxInstructions"/>.
     /// </summary>
     /// <param name="fault">Filled when the result is <see cref="RunStatus.Exception"/>; its RIP is the faulting instruction's.</param>
-    // One call runs the guest to the end: tiered compilation would never promote it (cli/Drk.Cli.csproj).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public RunStatus Run(VcpuState state, ulong stopRip, long maxInstructions, out GuestFault fault)
     {
         fault = default;

@@ -77,9 +77,6 @@ public sealed class IrInterpreter
     /// be what those ops left. The retired count of the whole block is added, as by
     /// <see cref="Execute"/>: the instructions before <paramref name="firstOp"/> retire with it.
     /// </summary>
-    // Once per interpreted block, and a loop over its ops: fully optimised from the first call
-    // rather than ReadyToRun code until tiered compilation promotes it (cli/Drk.Cli.csproj).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal BlockResult ResumeAt(IrBlock block, VcpuState state, int firstOp)
     {
         // Few live values across the loop, so the JIT keeps them in registers: the temps, the

@@ -203,9 +203,6 @@ public sealed class VcpuDispatcher
     /// direct exits follow links, indirect exits the indirect-branch table, and hot paths run as
     /// compiled traces.
     /// </summary>
-    // Called once per slice and loops for all of it, so tiered compilation would never promote
-    // ReadyToRun code for it: compiled fully optimised on the first call instead (cli/Drk.Cli.csproj).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(ulong targetTicks, ulong limitRetired, int maxStalled, MachineStop stop)
     {
         var state = _state;
@@ -242,8 +239,6 @@ public sealed class VcpuDispatcher
     /// already found it, or its trace), handles how it ended, polls interrupts, and answers the
     /// fragment that comes next when it can be known without a full lookup.
     /// </summary>
-    // The dispatch loop's body, once per block: fully optimised from the first call.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Fragment? Step(Fragment? linked)
     {
         var state = _state;
