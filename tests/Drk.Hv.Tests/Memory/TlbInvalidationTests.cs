@@ -57,25 +57,9 @@ public sealed class TlbInvalidationTests : IDisposable
         // The flush rewrites only the entries filled since the last one, up to a limit, and all of
         // them past it: both sides of the limit, user and supervisor entries, must be gone.
         const ulong first = 0x80_0000, second = 0xC0_0000;
-        for (int i = 0; i < pages; i++)
-        {
-            ulong linear = 0x10_0000_0000 + (ulong)i * 0x1000;
-            _m.Tables.Map(linear, first + (ulong)i * 0x1000, P | RW | US);
-            _m.Write64(first + (ulong)i * 0x1000, (ulong)i);
-            _m.Write64(second + (ulong)i * 0x1000, (ulong)i + 10_000);
-            Assert.Equal((ulong)i, Read(linear));
-            Assert.True(_m.Mmu.Translate(linear, AccessKind.Read, user: true, out _, out _));
-        }
-        for (int i = 0; i < pages; i++)
-            _m.Tables.Map(0x10_0000_0000 + (ulong)i * 0x1000, second + (ulong)i * 0x1000, P | RW | US);
+        CachedPages.CacheThenRemap(_m, pages, first, second);
         _m.Exec(SystemOp.WriteCr, 3, _m.State.Sys.Cr3);
-        for (int i = 0; i < pages; i++)
-        {
-            ulong linear = 0x10_0000_0000 + (ulong)i * 0x1000;
-            Assert.Equal((ulong)i + 10_000, Read(linear));
-            Assert.True(_m.Mmu.Translate(linear, AccessKind.Read, user: true, out ulong physical, out _));
-            Assert.Equal(second + (ulong)i * 0x1000, physical);
-        }
+        CachedPages.AssertRemapped(_m, pages, second);
     }
 
     [Fact]
