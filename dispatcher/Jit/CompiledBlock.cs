@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Drk.Dispatcher.Execution;
+using Drk.Dispatcher.Flags;
 using Drk.Dispatcher.IR;
 using Drk.Hv.Cpu;
 using Drk.Hv.Memory;
@@ -329,6 +330,32 @@ public sealed class CompiledBlock
             return false;
         }
         return SystemEnded(state, sectionOp, outcome);
+    }
+
+    /// <summary>
+    /// SYSCALL of the machine's own system (<see cref="JitRuntime.MachineSystem"/>) when it does not
+    /// fault: the hypervisor's steps (<see cref="SystemInstructions.EnterSyscall"/>) without the
+    /// interface call, the op look-up and the switch of <see cref="System"/>, which the kernel's
+    /// system-call path paid twice per call. Ends the block as <see cref="System"/> would (a
+    /// <see cref="BlockEnd.SystemJump"/> after <paramref name="retired"/> instructions); false,
+    /// changing nothing, when <see cref="System"/> must do it (no such system, or EFER.SCE clear).
+    /// </summary>
+    internal bool FastSyscall(VcpuState state, ulong nextRip, int retired)
+    {
+        if (!_runtime.MachineSystem || (state.Sys.Efer & ControlBits.EferSCE) == 0) return false;
+        var flags = LazyFlagsAccess.Instance;
+        flags.WriteRflags(state, SystemInstructions.EnterSyscall(state, nextRip, flags.ReadRflags(state)));
+        Result = new BlockResult(BlockEnd.SystemJump, retired);
+        return true;
+    }
+
+    /// <summary>SYSRET, as <see cref="FastSyscall"/> does SYSCALL (false when it would fault).</summary>
+    internal bool FastSysret(VcpuState state, int retired)
+    {
+        if (!_runtime.MachineSystem || SystemInstructions.SysretFaults(state)) return false;
+        LazyFlagsAccess.Instance.WriteRflags(state, SystemInstructions.LeaveSysret(state));
+        Result = new BlockResult(BlockEnd.SystemJump, retired);
+        return true;
     }
 
     /// <summary>

@@ -1253,6 +1253,17 @@ internal sealed class IlBlockEmitter
     private void EmitSystem(int index, IrOp op)
     {
         var ends = _il.DefineLabel();
+        // SYSCALL and SYSRET first try the direct path, which ends the block just as System's
+        // jump does; System still does them when they fault (and every other system op).
+        if ((SystemOp)op.Aux is SystemOp.Syscall or SystemOp.Sysretq)
+        {
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
+            if ((SystemOp)op.Aux == SystemOp.Syscall) LdArgument(op.A);
+            LdcI4(op.Guest + 1);
+            _il.Emit(OpCodes.Call, (SystemOp)op.Aux == SystemOp.Syscall ? IlMembers.FastSyscall : IlMembers.FastSysret);
+            _il.Emit(OpCodes.Brtrue, ends);
+        }
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldarg_1);
         LdcI4(InSection(index));

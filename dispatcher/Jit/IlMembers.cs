@@ -78,6 +78,8 @@ internal static class IlMembers
     public static readonly MethodInfo Raise = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.Raise), Internal)!;
     public static readonly MethodInfo SoftInt = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.SoftInt), Internal)!;
     public static readonly MethodInfo SystemCall = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.System), Internal)!;
+    public static readonly MethodInfo FastSyscall = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.FastSyscall), Internal)!;
+    public static readonly MethodInfo FastSysret = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.FastSysret), Internal)!;
     public static readonly MethodInfo Meta = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.Meta), Internal)!;
     public static readonly MethodInfo TightenStop = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.TightenStop), Internal)!;
     public static readonly MethodInfo RanOffEnd = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.RanOffEnd), Internal)!;

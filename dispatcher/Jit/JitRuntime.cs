@@ -1,4 +1,5 @@
 using Drk.Dispatcher.Execution;
+using Drk.Dispatcher.Flags;
 using Drk.Hv.Cpu;
 using Drk.Hv.Memory;
 
@@ -27,6 +28,7 @@ public sealed class JitRuntime
         Interpreter = interpreter;
         Memory = memory;
         System = system;
+        MachineSystem = system is SystemInstructions own && ReferenceEquals(own.Flags, LazyFlagsAccess.Instance);
         CleanCalls = interpreter.CleanCalls;
         Counters = interpreter.Counters;
     }
@@ -74,6 +76,13 @@ public sealed class JitRuntime
 
     /// <summary>The system-instruction implementation; when null, system instructions raise #UD.</summary>
     public ISystemInstructions? System { get; }
+
+    /// <summary>
+    /// <see cref="System"/> is the hypervisor's own <see cref="SystemInstructions"/> over the lazy
+    /// flags, so compiled code may do SYSCALL and SYSRET through its shared steps directly
+    /// (<see cref="CompiledBlock.FastSyscall"/>) instead of through the interface.
+    /// </summary>
+    internal bool MachineSystem { get; }
 
     /// <summary>
     /// The vCPU's local APIC, when the code runs in a machine: compiled traces leave at a block

@@ -462,34 +462,58 @@ public sealed class SystemInstructions : ISystemInstructions
 
     private SystemOutcome Syscall(VcpuState state, ulong nextRip, ref GuestFault fault)
     {
-        var sys = state.Sys;
-        if ((sys.Efer & ControlBits.EferSCE) == 0) return Ud(ref fault);
-        ulong rflags = _flags.ReadRflags(state);
-        state.Slots[GuestReg.Rcx] = nextRip;
-        state.Slots[GuestReg.R11] = rflags & ~Rflags.RF;
-        _flags.WriteRflags(state, (rflags & ~(sys.Fmask | Rflags.RF | Rflags.VM)) | Rflags.Reserved1);
-        ushort cs = (ushort)((sys.Star >> 32) & 0xFFFC);
-        sys.Cs = cs;
-        sys.Ss = (ushort)(cs + 8);
-        state.Cpl = 0;
-        state.Rip = sys.Lstar;
+        if ((state.Sys.Efer & ControlBits.EferSCE) == 0) return Ud(ref fault);
+        _flags.WriteRflags(state, EnterSyscall(state, nextRip, _flags.ReadRflags(state)));
         return SystemOutcome.Jump;
     }
 
     private SystemOutcome Sysret(VcpuState state, ref GuestFault fault)
     {
-        var sys = state.Sys;
-        if ((sys.Efer & ControlBits.EferSCE) == 0) return Ud(ref fault);
-        if (state.Cpl != 0) return Gp(ref fault);
-        ulong target = state.Slots[GuestReg.Rcx];
+        if ((state.Sys.Efer & ControlBits.EferSCE) == 0) return Ud(ref fault);
         // Intel raises #GP in ring 0 for a non-canonical return address (AMD would fault in ring 3).
-        if (!Mmu.IsCanonical(target)) return Gp(ref fault);
-        _flags.WriteRflags(state, (state.Slots[GuestReg.R11] & 0x3C_7FD7) | Rflags.Reserved1);
+        if (state.Cpl != 0 || !Mmu.IsCanonical(state.Slots[GuestReg.Rcx])) return Gp(ref fault);
+        _flags.WriteRflags(state, LeaveSysret(state));
+        return SystemOutcome.Jump;
+    }
+
+    /// <summary>The flags accessor this instance reads and writes RFLAGS through.</summary>
+    public IFlagsAccess Flags => _flags;
+
+    /// <summary>
+    /// SYSCALL once it is known not to fault (EFER.SCE set): the return RIP into RCX and RFLAGS
+    /// (<paramref name="rflags"/>, as read before) into R11, CS and SS from STAR, CPL 0, RIP from
+    /// LSTAR; answers RFLAGS after it (masked by FMASK), which the caller writes. Shared with code
+    /// generators that do SYSCALL without the <see cref="ISystemInstructions"/> call.
+    /// </summary>
+    public static ulong EnterSyscall(VcpuState state, ulong nextRip, ulong rflags)
+    {
+        var sys = state.Sys;
+        state.Slots[GuestReg.Rcx] = nextRip;
+        state.Slots[GuestReg.R11] = rflags & ~Rflags.RF;
+        ushort cs = (ushort)((sys.Star >> 32) & 0xFFFC);
+        sys.Cs = cs;
+        sys.Ss = (ushort)(cs + 8);
+        state.Cpl = 0;
+        state.Rip = sys.Lstar;
+        return (rflags & ~(sys.Fmask | Rflags.RF | Rflags.VM)) | Rflags.Reserved1;
+    }
+
+    /// <summary>Whether SYSRET would fault: #UD without EFER.SCE, #GP outside ring 0 or with a non-canonical RCX.</summary>
+    public static bool SysretFaults(VcpuState state) =>
+        (state.Sys.Efer & ControlBits.EferSCE) == 0 || state.Cpl != 0 || !Mmu.IsCanonical(state.Slots[GuestReg.Rcx]);
+
+    /// <summary>
+    /// SYSRET once it is known not to fault (<see cref="SysretFaults"/>): CS and SS from STAR, CPL 3,
+    /// RIP from RCX; answers RFLAGS after it (from R11), which the caller writes.
+    /// </summary>
+    public static ulong LeaveSysret(VcpuState state)
+    {
+        var sys = state.Sys;
         ushort baseSel = (ushort)(sys.Star >> 48);
         sys.Cs = (ushort)((baseSel + 16) | 3);
         sys.Ss = (ushort)((baseSel + 8) | 3);
         state.Cpl = 3;
-        state.Rip = target;
-        return SystemOutcome.Jump;
+        state.Rip = state.Slots[GuestReg.Rcx];
+        return (state.Slots[GuestReg.R11] & 0x3C_7FD7) | Rflags.Reserved1;
     }
 }
