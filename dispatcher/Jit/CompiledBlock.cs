@@ -338,11 +338,11 @@ public sealed class CompiledBlock
     /// interface call, the op look-up and the switch of <see cref="System"/>, which the kernel's
     /// system-call path paid twice per call. Ends the block as <see cref="System"/> would (a
     /// <see cref="BlockEnd.SystemJump"/> after <paramref name="retired"/> instructions); false,
-    /// changing nothing, when <see cref="System"/> must do it (no such system, or EFER.SCE clear).
+    /// changing nothing, when <see cref="System"/> must do it (no such system, or it would fault).
     /// </summary>
     internal bool FastSyscall(VcpuState state, ulong nextRip, int retired)
     {
-        if (!_runtime.MachineSystem || (state.Sys.Efer & ControlBits.EferSCE) == 0) return false;
+        if (!_runtime.MachineSystem || SystemInstructions.SyscallFaults(state)) return false;
         var flags = LazyFlagsAccess.Instance;
         flags.WriteRflags(state, SystemInstructions.EnterSyscall(state, nextRip, flags.ReadRflags(state)));
         Result = new BlockResult(BlockEnd.SystemJump, retired);

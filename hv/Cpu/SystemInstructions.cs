@@ -462,16 +462,15 @@ public sealed class SystemInstructions : ISystemInstructions
 
     private SystemOutcome Syscall(VcpuState state, ulong nextRip, ref GuestFault fault)
     {
-        if ((state.Sys.Efer & ControlBits.EferSCE) == 0) return Ud(ref fault);
+        if (SyscallFaults(state)) return Ud(ref fault);
         _flags.WriteRflags(state, EnterSyscall(state, nextRip, _flags.ReadRflags(state)));
         return SystemOutcome.Jump;
     }
 
     private SystemOutcome Sysret(VcpuState state, ref GuestFault fault)
     {
-        if ((state.Sys.Efer & ControlBits.EferSCE) == 0) return Ud(ref fault);
-        // Intel raises #GP in ring 0 for a non-canonical return address (AMD would fault in ring 3).
-        if (state.Cpl != 0 || !Mmu.IsCanonical(state.Slots[GuestReg.Rcx])) return Gp(ref fault);
+        if (SyscallFaults(state)) return Ud(ref fault);
+        if (SysretFaults(state)) return Gp(ref fault); // with EFER.SCE set, what is left is #GP
         _flags.WriteRflags(state, LeaveSysret(state));
         return SystemOutcome.Jump;
     }
@@ -479,8 +478,11 @@ public sealed class SystemInstructions : ISystemInstructions
     /// <summary>The flags accessor this instance reads and writes RFLAGS through.</summary>
     public IFlagsAccess Flags => _flags;
 
+    /// <summary>Whether SYSCALL would fault (#UD): EFER.SCE is clear.</summary>
+    public static bool SyscallFaults(VcpuState state) => (state.Sys.Efer & ControlBits.EferSCE) == 0;
+
     /// <summary>
-    /// SYSCALL once it is known not to fault (EFER.SCE set): the return RIP into RCX and RFLAGS
+    /// SYSCALL once it is known not to fault (<see cref="SyscallFaults"/>): the return RIP into RCX and RFLAGS
     /// (<paramref name="rflags"/>, as read before) into R11, CS and SS from STAR, CPL 0, RIP from
     /// LSTAR; answers RFLAGS after it (masked by FMASK), which the caller writes. Shared with code
     /// generators that do SYSCALL without the <see cref="ISystemInstructions"/> call.
@@ -498,9 +500,12 @@ public sealed class SystemInstructions : ISystemInstructions
         return (rflags & ~(sys.Fmask | Rflags.RF | Rflags.VM)) | Rflags.Reserved1;
     }
 
-    /// <summary>Whether SYSRET would fault: #UD without EFER.SCE, #GP outside ring 0 or with a non-canonical RCX.</summary>
+    /// <summary>
+    /// Whether SYSRET would fault: #UD without EFER.SCE (<see cref="SyscallFaults"/>), #GP outside
+    /// ring 0 or with a non-canonical RCX (Intel raises it in ring 0; AMD would fault in ring 3).
+    /// </summary>
     public static bool SysretFaults(VcpuState state) =>
-        (state.Sys.Efer & ControlBits.EferSCE) == 0 || state.Cpl != 0 || !Mmu.IsCanonical(state.Slots[GuestReg.Rcx]);
+        SyscallFaults(state) || state.Cpl != 0 || !Mmu.IsCanonical(state.Slots[GuestReg.Rcx]);
 
     /// <summary>
     /// SYSRET once it is known not to fault (<see cref="SysretFaults"/>): CS and SS from STAR, CPL 3,
