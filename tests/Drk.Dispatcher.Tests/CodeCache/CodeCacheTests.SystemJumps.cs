@@ -25,13 +25,20 @@ public sealed partial class CodeCacheTests
         a.wrmsr();
     }
 
-    /// <summary>EFER.SCE on, STAR (kernel CS 0x08, user base 0x10: CS 0x23, SS 0x1b), LSTAR = <see cref="SyscallEntry"/>, FMASK = IF | DF | TF.</summary>
-    private static void EnableSyscalls(Assembler a)
+    /// <summary>Sets or clears EFER.SCE (clobbers eax, ecx, edx).</summary>
+    private static void SetEferSce(Assembler a, bool on)
     {
         a.mov(ecx, Efer);
         a.rdmsr();
-        a.or(eax, 1);
+        if (on) a.or(eax, 1);
+        else a.and(eax, ~1);
         a.wrmsr();
+    }
+
+    /// <summary>EFER.SCE on, STAR (kernel CS 0x08, user base 0x10: CS 0x23, SS 0x1b), LSTAR = <see cref="SyscallEntry"/>, FMASK = IF | DF | TF.</summary>
+    private static void EnableSyscalls(Assembler a)
+    {
+        SetEferSce(a, on: true);
         WriteMsr(a, Star, (0x10UL << 48) | (0x08UL << 32));
         WriteMsr(a, Lstar, SyscallEntry);
         WriteMsr(a, Fmask, 0x700);
@@ -145,17 +152,11 @@ public sealed partial class CodeCacheTests
                 a.xor(r15d, r15d);
                 a.Label(ref top);
                 a.syscall();                    // EFER.SCE is clear: #UD
-                a.mov(ecx, Efer);
-                a.rdmsr();
-                a.or(eax, 1);
-                a.wrmsr();
+                SetEferSce(a, on: true);
                 a.mov(rcx, 0x8000_0000_0000UL);
                 a.add(rcx, r15);
                 a.sysretq();                    // non-canonical RCX: #GP, in ring 0
-                a.mov(ecx, Efer);
-                a.rdmsr();
-                a.and(eax, ~1);
-                a.wrmsr();
+                SetEferSce(a, on: false);
                 a.inc(r15);
                 a.cmp(r15, 2000);
                 a.jb(top);
