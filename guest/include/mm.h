@@ -59,6 +59,7 @@ struct kmem_cache *page_cache(const void *addr);
 enum page_kind page_kind_of(const void *addr, unsigned int *order);
 
 void pmm_init(void);
+unsigned pmm_check(void);
 
 /* Page-table entry bits. */
 #define PTE_PRESENT     (1ul << 0)

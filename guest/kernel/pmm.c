@@ -20,6 +20,7 @@ struct page_info {
 
 static struct page_info *page_infos;
 static u64 page_frames;                         /* frames covered by page_infos */
+static u64 infos_phys, infos_phys_end;          /* where page_infos lies */
 static struct page_info *free_lists[MAX_PAGE_ORDER + 1];
 static struct spinlock pmm_lock = SPINLOCK_INIT("pmm");
 static u64 pages_total;
@@ -206,19 +207,51 @@ static bool overlaps(u64 a_start, u64 a_end, u64 b_start, u64 b_end)
     return a_start < b_end && b_start < a_end;
 }
 
-/* Frames the allocator must never hand out besides non-RAM. */
-static bool frame_is_reserved(u64 pa, u64 infos_start, u64 infos_end)
+/* Whether [pa, pa_end) holds a frame the allocator must never hand out (besides non-RAM). */
+static bool range_is_reserved(u64 pa, u64 pa_end)
 {
     u64 kernel_end = ALIGN_UP(virt_to_phys(_end), PAGE_SIZE);
     u64 initrd_start = boot_info.initrd_phys & PAGE_MASK;
     u64 initrd_end = ALIGN_UP(boot_info.initrd_phys + boot_info.initrd_size, PAGE_SIZE);
     if (pa < 0x100000)          /* BIOS data, ACPI, the AP trampoline */
         return true;
-    if (overlaps(pa, pa + PAGE_SIZE, KERNEL_PHYS_BASE, kernel_end))   /* boot code and the image */
+    if (overlaps(pa, pa_end, KERNEL_PHYS_BASE, kernel_end))   /* boot code and the image */
         return true;
-    if (boot_info.initrd_size && overlaps(pa, pa + PAGE_SIZE, initrd_start, initrd_end))
+    if (boot_info.initrd_size && overlaps(pa, pa_end, initrd_start, initrd_end))
         return true;
-    return overlaps(pa, pa + PAGE_SIZE, infos_start, infos_end);
+    return overlaps(pa, pa_end, infos_phys, infos_phys_end);
+}
+
+/* Whether [pa, pa_end) lies in one RAM range of the memory map. */
+static bool range_is_ram(u64 pa, u64 pa_end)
+{
+    for (u32 i = 0; i < boot_info.memmap_count; i++) {
+        const struct hvm_memmap_table_entry *e = &boot_info.memmap[i];
+        if (e->type == MEMMAP_RAM && pa >= e->addr && pa_end <= e->addr + e->size)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * The largest order of a block at pa that is naturally aligned, ends by end and holds no reserved
+ * frame: boot frees RAM in such blocks, as Linux hands memblock's free ranges to the buddy
+ * allocator, not a page at a time. Freed in ascending order, they leave the same free lists as
+ * freeing every page would (the buddy decomposition of the free frames is unique, and each block
+ * is completed in the same order), in a small fraction of the instructions.
+ */
+static unsigned free_run_order(u64 pa, u64 end)
+{
+    unsigned order = 0;
+    while (order < MAX_PAGE_ORDER) {
+        u64 size = PAGE_SIZE << (order + 1);
+        if ((pa & (size - 1)) || pa + size > end)
+            break;
+        if (range_is_reserved(pa, pa + size))
+            break;
+        order++;
+    }
+    return order;
 }
 
 void pmm_init(void)
@@ -250,6 +283,8 @@ void pmm_init(void)
     if (!infos_start)
         panic("pmm: no room for %lu page descriptors", page_frames);
     page_infos = phys_to_virt(infos_start);
+    infos_phys = infos_start;
+    infos_phys_end = infos_start + infos_size;
     memset(page_infos, 0, infos_size);
     for (u64 pfn = 0; pfn < page_frames; pfn++)
         page_infos[pfn].kind = PAGE_KIND_RESERVED;
@@ -260,14 +295,55 @@ void pmm_init(void)
             continue;
         u64 start = ALIGN_UP(e->addr, PAGE_SIZE);
         u64 end = ALIGN_DOWN(e->addr + e->size, PAGE_SIZE);
-        for (u64 pa = start; pa < end; pa += PAGE_SIZE) {
-            if (frame_is_reserved(pa, infos_start, infos_start + infos_size))
+        for (u64 pa = start; pa < end;) {
+            if (range_is_reserved(pa, pa + PAGE_SIZE)) {
+                pa += PAGE_SIZE;
                 continue;
-            pages_total++;
-            pages_by_kind[PAGE_KIND_FREE]++;
-            buddy_free(pa >> PAGE_SHIFT, 0);
+            }
+            unsigned order = free_run_order(pa, end);
+            u64 pages = 1ul << order;
+            /* Every frame of the block free, as freeing them one by one left them. */
+            for (u64 i = 0; i < pages; i++)
+                page_infos[(pa >> PAGE_SHIFT) + i].kind = PAGE_KIND_FREE;
+            pages_total += pages;
+            pages_by_kind[PAGE_KIND_FREE] += pages;
+            buddy_free(pa >> PAGE_SHIFT, order);
+            pa += pages << PAGE_SHIFT;
         }
     }
     printk("[m] mem: %lu KiB managed, %lu KiB of page descriptors\n",
            pages_total * (PAGE_SIZE / 1024), infos_size / 1024);
+}
+
+/*
+ * What a buddy allocator's free lists must hold at any moment: every block on list o is a free
+ * head of order o, aligned to its size, in RAM and clear of reserved frames, with no free buddy of
+ * its order (a free merges at once); together they are the free pages. Returns the violations
+ * found, 0 when the lists are sound (the selftest checks it after boot and after its frees).
+ */
+unsigned pmm_check(void)
+{
+    unsigned bad = 0;
+    u64 listed = 0;
+    u64 flags = spin_lock_irqsave(&pmm_lock);
+    for (unsigned o = 0; o <= MAX_PAGE_ORDER; o++) {
+        for (struct page_info *p = free_lists[o]; p; p = p->next) {
+            u64 pfn = pfn_of(p);
+            u64 pa = pfn << PAGE_SHIFT, size = PAGE_SIZE << o;
+            if (!p->is_head || p->kind != PAGE_KIND_FREE || p->order != o || (pa & (size - 1))
+                || pfn + (1ul << o) > page_frames || !range_is_ram(pa, pa + size) || range_is_reserved(pa, pa + size))
+                bad++;
+            u64 buddy = pfn ^ (1ul << o);
+            if (o < MAX_PAGE_ORDER && buddy + (1ul << o) <= page_frames) {
+                const struct page_info *b = &page_infos[buddy];
+                if (b->is_head && b->kind == PAGE_KIND_FREE && b->order == o)
+                    bad++;
+            }
+            listed += 1ul << o;
+        }
+    }
+    if (listed != pages_by_kind[PAGE_KIND_FREE])
+        bad++;
+    spin_unlock_irqrestore(&pmm_lock, flags);
+    return bad;
 }

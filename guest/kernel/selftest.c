@@ -109,6 +109,8 @@ static void test_printk(void)
 
 static void test_pmm(void)
 {
+    /* The free lists as boot and everything since left them. */
+    CHECK(pmm_check() == 0);
     struct mem_stats before, during;
     mem_stats_get(&before);
     void *blocks[6];
@@ -150,6 +152,7 @@ static void test_pmm(void)
     mem_stats_get(&after);
     CHECK(after.pages_free == before.pages_free);
     CHECK(after.alloc_pages_blocks == before.alloc_pages_blocks);
+    CHECK(pmm_check() == 0);
     void *big = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER);
     CHECK(big != NULL);
     free_pages(big, MAX_PAGE_ORDER);
