@@ -285,9 +285,12 @@ void pmm_init(void)
     page_infos = phys_to_virt(infos_start);
     infos_phys = infos_start;
     infos_phys_end = infos_start + infos_size;
+    /*
+     * No frame is a block yet. Only a block's head page says what the block is (every reader
+     * looks at is_head first, and page_kind_of calls any other frame reserved), so frames never
+     * given to the allocator need no mark of their own.
+     */
     memset(page_infos, 0, infos_size);
-    for (u64 pfn = 0; pfn < page_frames; pfn++)
-        page_infos[pfn].kind = PAGE_KIND_RESERVED;
 
     for (u32 i = 0; i < boot_info.memmap_count; i++) {
         const struct hvm_memmap_table_entry *e = &boot_info.memmap[i];
@@ -302,9 +305,6 @@ void pmm_init(void)
             }
             unsigned order = free_run_order(pa, end);
             u64 pages = 1ul << order;
-            /* Every frame of the block free, as freeing them one by one left them. */
-            for (u64 i = 0; i < pages; i++)
-                page_infos[(pa >> PAGE_SHIFT) + i].kind = PAGE_KIND_FREE;
             pages_total += pages;
             pages_by_kind[PAGE_KIND_FREE] += pages;
             buddy_free(pa >> PAGE_SHIFT, order);
