@@ -40,6 +40,11 @@ public sealed class Fragment
             onlyLeaves &= TraceSafeSystemOps.LeavesAlways(system);
         }
         MayEndTrace = EndsTraces && onlyLeaves;
+        if (Drk.Dispatcher.Jit.BulkString.IsCandidate(block, out bool copy, out int size))
+        {
+            BulkSize = size;
+            BulkCopy = copy;
+        }
     }
 
     /// <summary>The guest RIP of the first instruction.</summary>
@@ -83,6 +88,12 @@ public sealed class Fragment
     /// interrupt state, so a link from it to its own page is checked in full.
     /// </summary>
     public bool HasSystemOp { get; }
+
+    /// <summary>The element's bytes when the block is a lone REP STOS or REP MOVS that may go in bulk (<see cref="Drk.Dispatcher.Jit.BulkString.IsCandidate"/>), else 0.</summary>
+    internal int BulkSize { get; }
+
+    /// <summary>With <see cref="BulkSize"/>: a REP MOVS (else a REP STOS).</summary>
+    internal bool BulkCopy { get; }
 
     /// <summary>True when the block holds a system instruction that a trace cannot hold in its middle (<see cref="TraceSafeSystemOps"/>): it never heads one or joins one but as its last block (<see cref="MayEndTrace"/>).</summary>
     public bool EndsTraces { get; }

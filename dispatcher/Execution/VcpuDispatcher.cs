@@ -34,6 +34,8 @@ public sealed class VcpuDispatcher
     private readonly Drk.Hv.Devices.LocalApic _apic;
     private readonly VcpuState _state;
     private readonly Mmu _mmu;
+    // The soft TLB's entry arrays (TlbFastPath), for REP STOS/MOVS done in bulk outside traces.
+    private readonly nint _supervisorTlb, _userTlb;
     private readonly PhysicalMemory _physical;
     private readonly BlockDecoder _decoder;
     private readonly Lowerer _lowerer = new();
@@ -102,6 +104,8 @@ public sealed class VcpuDispatcher
         _apic = vcpu.Apic;
         _state = vcpu.State;
         _mmu = vcpu.Mmu;
+        _supervisorTlb = TlbFastPath.EntriesAddress(_mmu, user: false);
+        _userTlb = TlbFastPath.EntriesAddress(_mmu, user: true);
         _physical = physical;
         _decoder = new BlockDecoder(_mmu);
         _tools = options.Tools;
@@ -352,6 +356,9 @@ public sealed class VcpuDispatcher
         }
         else
         {
+            // A lone REP STOS/MOVS outside a trace: the iterations a trace would do at once first.
+            if (fragment.BulkSize != 0 && _jit is not null)
+                _jit.Runtime.Budget.BulkIterations += (long)BulkString.RunBefore(fragment, state, state.Cpl == 3 ? _userTlb : _supervisorTlb, TraceStop(state));
             _executing = fragment;
             var block = fragment.Block;
             if (_jit is null)

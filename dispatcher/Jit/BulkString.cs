@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Drk.Dispatcher.Execution;
 using Drk.Dispatcher.IR;
 using Drk.Hv.Cpu;
 using Drk.Hv.Memory;
@@ -8,10 +9,10 @@ using Iced.Intel;
 namespace Drk.Dispatcher.Jit;
 
 /// <summary>
-/// Many iterations of a REP STOS or REP MOVS at once, inside a trace: as many as stay within one
-/// page of each operand and before the trace's stop, done as one host fill or copy, with exactly
-/// the state (registers, memory, retired count) that running them one block boundary at a time
-/// leaves.
+/// Many iterations of a REP STOS or REP MOVS at once, inside a trace or before the block runs
+/// alone on a JIT tier: as many as stay within one page of each operand and before the stop, done
+/// as one host fill or copy, with exactly the state (registers, memory, retired count) that running
+/// them one block boundary at a time leaves.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -85,9 +86,57 @@ internal static class BulkString
     /// <paramref name="budget"/>'s stop. Answers the elements stored (0: none, the block goes on alone).
     /// </summary>
     /// <param name="tlb">The soft TLB's entries for the trace's privilege level (<see cref="TlbFastPath"/>).</param>
-    public static unsafe ulong Fill(TraceBudget budget, nint tlb, ulong destination, ulong value, ulong count, ulong retired, int size)
+    public static ulong Fill(TraceBudget budget, nint tlb, ulong destination, ulong value, ulong count, ulong retired, int size)
     {
-        ulong n = Room(budget, destination, count, retired, size);
+        ulong n = FillBefore(budget.StopRetired, tlb, destination, value, count, retired, size);
+        budget.BulkIterations += (long)n;
+        return n;
+    }
+
+    /// <summary>
+    /// REP MOVS: copies elements from <paramref name="source"/> to <paramref name="destination"/>
+    /// under the limits of <see cref="Fill"/>, within the source's page too; none when the
+    /// destination starts inside the source's bytes (a forward copy then repeats its own output).
+    /// </summary>
+    public static ulong Copy(TraceBudget budget, nint tlb, ulong destination, ulong source, ulong count, ulong retired, int size)
+    {
+        ulong n = CopyBefore(budget.StopRetired, tlb, destination, source, count, retired, size);
+        budget.BulkIterations += (long)n;
+        return n;
+    }
+
+    /// <summary>
+    /// Before a lone REP STOS or REP MOVS block (<paramref name="fragment"/>, a
+    /// <see cref="IsCandidate"/>) runs outside any trace: the same iterations a trace would do here
+    /// (<see cref="Fill"/>, <see cref="Copy"/>, stopping short of <paramref name="stop"/>), with
+    /// RCX, RDI (and RSI) and the retired count moved on in <paramref name="state"/>; then the
+    /// block runs its own iteration as always. Answers the iterations done.
+    /// </summary>
+    /// <remarks>
+    /// Until its trace is compiled, or when it joins none, the block runs once per element through
+    /// the dispatch loop: the boot's <c>memset</c> of the page descriptors went some 230,000
+    /// elements that way before its trace arrived.
+    /// </remarks>
+    public static ulong RunBefore(Fragment fragment, VcpuState state, nint tlb, ulong stop)
+    {
+        var slots = state.Slots;
+        ulong count = slots[GuestReg.Rcx];
+        if (count < 2 || (slots[GuestReg.FlagsOther] & Rflags.DF) != 0) return 0;
+        int size = fragment.BulkSize;
+        ulong n = fragment.BulkCopy
+            ? CopyBefore(stop, tlb, slots[GuestReg.Rdi], slots[GuestReg.Rsi], count, state.InstructionsRetired, size)
+            : FillBefore(stop, tlb, slots[GuestReg.Rdi], slots[GuestReg.Rax], count, state.InstructionsRetired, size);
+        if (n == 0) return 0;
+        slots[GuestReg.Rcx] = count - n;
+        slots[GuestReg.Rdi] += n * (ulong)size;
+        if (fragment.BulkCopy) slots[GuestReg.Rsi] += n * (ulong)size;
+        state.InstructionsRetired += n;
+        return n;
+    }
+
+    private static unsafe ulong FillBefore(ulong stop, nint tlb, ulong destination, ulong value, ulong count, ulong retired, int size)
+    {
+        ulong n = Room(stop, destination, count, retired, size);
         if (n == 0) return 0;
         byte* to = HostAddress(tlb, destination, TlbFastPath.WriteTagOffset);
         if (to == null) return 0;
@@ -98,18 +147,12 @@ internal static class BulkString
             case 4: new Span<uint>(to, (int)n).Fill((uint)value); break;
             default: new Span<ulong>(to, (int)n).Fill(value); break;
         }
-        budget.BulkIterations += (long)n;
         return n;
     }
 
-    /// <summary>
-    /// REP MOVS: copies elements from <paramref name="source"/> to <paramref name="destination"/>
-    /// under the limits of <see cref="Fill"/>, within the source's page too; none when the
-    /// destination starts inside the source's bytes (a forward copy then repeats its own output).
-    /// </summary>
-    public static unsafe ulong Copy(TraceBudget budget, nint tlb, ulong destination, ulong source, ulong count, ulong retired, int size)
+    private static unsafe ulong CopyBefore(ulong stop, nint tlb, ulong destination, ulong source, ulong count, ulong retired, int size)
     {
-        ulong n = Math.Min(Room(budget, destination, count, retired, size), InPage(source, size));
+        ulong n = Math.Min(Room(stop, destination, count, retired, size), InPage(source, size));
         if (n == 0) return 0;
         byte* to = HostAddress(tlb, destination, TlbFastPath.WriteTagOffset);
         byte* from = HostAddress(tlb, source, TlbFastPath.ReadTagOffset);
@@ -117,15 +160,13 @@ internal static class BulkString
         ulong bytes = n * (ulong)size;
         if (to > from && to < from + bytes) return 0;
         Buffer.MemoryCopy(from, to, bytes, bytes);
-        budget.BulkIterations += (long)n;
         return n;
     }
 
     /// <summary>Elements that may be done here: fewer than <paramref name="count"/>, before the stop, within the destination's page.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Room(TraceBudget budget, ulong destination, ulong count, ulong retired, int size)
+    private static ulong Room(ulong stop, ulong destination, ulong count, ulong retired, int size)
     {
-        ulong stop = budget.StopRetired;
         // The block's own iteration retires one more and must still be at or before the stop.
         if (count < 2 || stop <= retired + 1) return 0;
         ulong n = Math.Min(count - 1, stop - retired - 1);

@@ -125,8 +125,11 @@ public sealed class CodeCacheGuestTests
         GuestRun.AssertSameMachine(net.Run, own.Run, "trace heads inside traces or not");
         Assert.True(own.Traces < net.Traces, $"{own.Traces} traces recorded, {net.Traces} with heads inside traces");
         // 559 against 637 trace blocks before the guest kernel's mappings became global pages, 559
-        // against 604 since (fewer soft-TLB misses, so fewer trips out of traces for NET to count).
-        Assert.True(own.TraceBlocks * 20 < net.TraceBlocks * 19, $"{own.TraceBlocks} trace blocks compiled, {net.TraceBlocks} with heads inside traces");
+        // against 604 since (fewer soft-TLB misses, so fewer trips out of traces for NET to count),
+        // 452 against 469 since the boot frees RAM in blocks (its page-by-page loops, whose traces
+        // NET entered in the middle, are gone) and REP STOS/MOVS go in bulk outside traces too.
+        // Deterministic on this tier; the same policy both ways would give the same count.
+        Assert.True(own.TraceBlocks * 50 < net.TraceBlocks * 49, $"{own.TraceBlocks} trace blocks compiled, {net.TraceBlocks} with heads inside traces");
 
         (GuestRun.Outcome Run, long Traces, long TraceBlocks) Run(bool headsInsideTraces)
         {

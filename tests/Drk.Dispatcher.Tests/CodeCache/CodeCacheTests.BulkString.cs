@@ -5,10 +5,11 @@ using static Iced.Intel.AssemblerRegisters;
 namespace Drk.Dispatcher.Tests.CodeCache;
 
 /// <summary>
-/// REP STOS and REP MOVS done a page at a time inside traces (<c>BulkString</c>): the memory,
-/// registers, retired count and interrupt points of the interpreter, which runs one iteration per
-/// block, whatever the element size, alignment, overlap, direction, page crossings, code pages
-/// written and timer interrupts in the middle.
+/// REP STOS and REP MOVS done a page at a time (<c>BulkString</c>), inside traces and, with traces
+/// off, by the dispatch loop before the block runs alone: the memory, registers, retired count and
+/// interrupt points of the interpreter, which runs one iteration per block, whatever the element
+/// size, alignment, overlap, direction, page crossings, code pages written and timer interrupts in
+/// the middle.
 /// </summary>
 public sealed partial class CodeCacheTests
 {
@@ -60,8 +61,10 @@ public sealed partial class CodeCacheTests
         }
     }
 
-    [Fact]
-    public void Rep_stos_and_movs_inside_traces_run_a_page_at_a_time_and_leave_the_interpreters_memory_registers_and_count()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Rep_stos_and_movs_run_a_page_at_a_time_and_leave_the_interpreters_memory_registers_and_count(bool traces)
     {
         void Setup(TestMachine m) => m.Load(TestMachine.CodeBase, a =>
         {
@@ -113,16 +116,20 @@ public sealed partial class CodeCacheTests
             EndWithResults(a);
         });
 
-        var (interp, jit) = RunBoth(Setup);
+        var (interp, jit) = RunBoth(Setup, traces: traces);
 
         Assert.NotEqual(0UL, interp.Words[5]);
         Assert.Equal(0, interp.BulkIterations);
         // Nearly every iteration of the 40 rounds (about 640,000) was done in bulk.
         Assert.True(jit.BulkIterations > 500_000, $"{jit.BulkIterations} iterations in bulk");
+        // Without traces the dispatch loop did them, before each run of the block alone.
+        if (!traces) Assert.Equal(0, jit.Stats.TraceRuns);
     }
 
-    [Fact]
-    public void Overlapping_and_backward_rep_movs_and_stos_inside_traces_copy_element_by_element_as_the_interpreter_does()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Overlapping_and_backward_rep_movs_and_stos_copy_element_by_element_as_the_interpreter_does(bool traces)
     {
         void Setup(TestMachine m) => m.Load(TestMachine.CodeBase, a =>
         {
@@ -165,7 +172,7 @@ public sealed partial class CodeCacheTests
             EndWithResults(a);
         });
 
-        var (interp, jit) = RunBoth(Setup);
+        var (interp, jit) = RunBoth(Setup, traces: traces);
 
         Assert.NotEqual(0UL, interp.Words[5]);
         // The plain forward moves and the first fill went in bulk; the others element by element.
@@ -173,8 +180,10 @@ public sealed partial class CodeCacheTests
         Assert.True(jit.BulkIterations < 300_000, $"{jit.BulkIterations} iterations in bulk");
     }
 
-    [Fact]
-    public void Timer_interrupts_land_at_the_same_iteration_of_a_rep_stos_done_in_bulk_inside_a_trace()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Timer_interrupts_land_at_the_same_iteration_of_a_rep_stos_done_in_bulk(bool traces)
     {
         // The handler sums the interrupted RIPs and rcx at each interrupt: an iteration done in
         // bulk past the point where the interpreter takes the interrupt changes both.
@@ -199,18 +208,21 @@ public sealed partial class CodeCacheTests
             m.SetGate(0x40, Handler);
         }
 
-        var (interp, jit) = RunBoth(Setup);
+        var (interp, jit) = RunBoth(Setup, traces: traces);
 
         Assert.True(interp.Words[1] > 1_000, $"{interp.Words[1]} interrupts");
         Assert.True(jit.BulkIterations > 1_000_000, $"{jit.BulkIterations} iterations in bulk");
+        if (!traces) Assert.Equal(0, jit.Stats.TraceRuns);
     }
 
-    [Fact]
-    public void A_rep_movs_over_translated_code_invalidates_it_and_the_new_code_runs_as_on_the_interpreter()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_rep_movs_over_translated_code_invalidates_it_and_the_new_code_runs_as_on_the_interpreter(bool traces)
     {
         // The copy covers a hot function's page and the start of the next: the code page's writes
-        // are watched (its TLB entry does not take writes), so the trace leaves them to the block
-        // and the MMU, which drop the function's translations; the rest goes in bulk.
+        // are watched (its TLB entry does not take writes), so the bulk path leaves them to the
+        // block and the MMU, which drop the function's translations; the rest goes in bulk.
         const ulong function = TestMachine.CodeBase + 0x1000;
         const ulong replacement = Buffers + 0x2_0000;
         void Setup(TestMachine m)
@@ -250,7 +262,7 @@ public sealed partial class CodeCacheTests
             });
         }
 
-        var (interp, jit) = RunBoth(Setup);
+        var (interp, jit) = RunBoth(Setup, traces: traces);
 
         Assert.True(jit.Cache.Invalidated >= 1);
         Assert.True(jit.BulkIterations > 0, $"{jit.BulkIterations} iterations in bulk");

@@ -23,9 +23,9 @@ public sealed partial class CodeCacheTests
     private sealed record Outcome(MachineStopReason Reason, int Status, ulong Retired, ulong[] Words, DispatchStatistics Stats,
         IndirectBranchTable Ibl, FragmentCache Cache, JitStatistics? Jit, long BulkIterations);
 
-    private static Outcome Run(ExecutionTier tier, Action<TestMachine> setup, long cacheSize = 0, int words = 8, ulong quantum = MachineRunOptions.DefaultQuantum)
+    private static Outcome Run(ExecutionTier tier, Action<TestMachine> setup, long cacheSize = 0, int words = 8, ulong quantum = MachineRunOptions.DefaultQuantum, bool traces = true)
     {
-        using var m = new TestMachine(options: new MachineRunOptions { Tier = tier, CacheSize = cacheSize, VerifyIr = true, MaxInstructions = 50_000_000, Quantum = quantum });
+        using var m = new TestMachine(options: new MachineRunOptions { Tier = tier, CacheSize = cacheSize, VerifyIr = true, MaxInstructions = 50_000_000, Quantum = quantum, Traces = traces });
         setup(m);
         m.Start();
         var result = m.Run();
@@ -35,11 +35,11 @@ public sealed partial class CodeCacheTests
         return new Outcome(result.Reason, result.ExitStatus, result.InstructionsRetired, w, d.Statistics, d.Ibl, d.Cache, d.Jit?.Statistics, d.Jit?.Runtime.Budget.BulkIterations ?? 0);
     }
 
-    /// <summary>Runs on the interpreter and on the JIT tier (every block compiled, traces at once); both must agree.</summary>
-    private static (Outcome Interp, Outcome Jit) RunBoth(Action<TestMachine> setup, long cacheSize = 0)
+    /// <summary>Runs on the interpreter and on the JIT tier (every block compiled, traces at once unless <paramref name="traces"/> is false); both must agree.</summary>
+    private static (Outcome Interp, Outcome Jit) RunBoth(Action<TestMachine> setup, long cacheSize = 0, bool traces = true)
     {
         var interp = Run(ExecutionTier.Interpreter, setup, cacheSize);
-        var jit = Run(ExecutionTier.Jit, setup, cacheSize);
+        var jit = Run(ExecutionTier.Jit, setup, cacheSize, traces: traces);
         Assert.Equal(MachineStopReason.DebugExit, interp.Reason);
         Assert.Equal(interp.Reason, jit.Reason);
         Assert.Equal(interp.Status, jit.Status);
