@@ -46,6 +46,7 @@ public static class CodeCacheReport
         var lines = new List<string>
         {
             string.Create(c, $"fragments-cached: {fragments}"),
+            string.Create(c, $"blocks-optimised: {d.BlocksOptimised}"),
             string.Create(c, $"cache-bytes: {bytes}"),
             string.Create(c, $"cache-peak-bytes: {peak}"),
             string.Create(c, $"cache-flushes: {flushes}"),

@@ -43,6 +43,9 @@ public sealed class DispatchStatistics
     /// <summary>Guest instructions retired by blocks run alone (interpreted or compiled).</summary>
     public long BlockInstructions;
 
+    /// <summary>Blocks whose IR was optimised: at build when the tier compiles before a block's first run, otherwise before its second run or when it joins a trace (blocks that run once are not).</summary>
+    public long BlocksOptimised;
+
     /// <summary>Link hits over direct exits, 0..1.</summary>
     public double LinkHitRate => LinkHits + LinkMisses == 0 ? 0 : (double)LinkHits / (LinkHits + LinkMisses);
 
@@ -50,6 +53,7 @@ public sealed class DispatchStatistics
     public void Add(DispatchStatistics other)
     {
         LinkHits += other.LinkHits;
+        BlocksOptimised += other.BlocksOptimised;
         LinkMisses += other.LinkMisses;
         FullLookups += other.FullLookups;
         TracesBuilt += other.TracesBuilt;

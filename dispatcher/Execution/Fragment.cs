@@ -105,6 +105,12 @@ public sealed class Fragment
     /// </summary>
     public bool MayEndTrace { get; }
 
+    /// <summary>True while the block's IR is as lowered, not yet optimised: the dispatcher optimises it before it runs a second time.</summary>
+    internal bool AwaitsOptimisation;
+
+    /// <summary>Runs of a block that <see cref="AwaitsOptimisation"/>, alone.</summary>
+    internal int RunsUnoptimised;
+
     // Links: the last two direct successors found for this fragment's exits. A link is only a
     // hint; it is followed after a cheap check (the target is valid, same CPL, same translation),
     // so invalidating a fragment unlinks it from every source at once, without back-pointers.

@@ -359,6 +359,7 @@ public sealed class VcpuDispatcher
             // A lone REP STOS/MOVS outside a trace: the iterations a trace would do at once first.
             if (fragment.BulkSize != 0 && _jit is not null)
                 _jit.Runtime.Budget.BulkIterations += (long)BulkString.RunBefore(fragment, state, state.Cpl == 3 ? _userTlb : _supervisorTlb, TraceStop(state));
+            if (fragment.AwaitsOptimisation && fragment.RunsUnoptimised++ > 0) Optimise(fragment);
             _executing = fragment;
             var block = fragment.Block;
             if (_jit is null)
@@ -668,6 +669,8 @@ public sealed class VcpuDispatcher
         // A block that always leaves through SYSCALL or SYSRET closes the path, even one block past
         // the limit: alone, or entered in another trace, it would cost a trip through the dispatcher.
         if (next is not null && next.MayEndTrace) recording.Add(next);
+        foreach (var f in recording)
+            if (f.AwaitsOptimisation) Optimise(f);
         var trace = new Trace(recording.ToArray());
         recording.Clear();
         trace.Head.Trace = trace;
@@ -877,10 +880,16 @@ public sealed class VcpuDispatcher
             block = _tools.Instrument(block, cpl);
             if (_verify) IrVerifier.ThrowIfInvalid(block, "instrumentation");
         }
-        if (_optimize)
+        // Many blocks run once (the boot, exec, module loading: 44-51% of those built), and
+        // optimising them costs more than it saves: a block is optimised before its second run
+        // instead (Optimise), or before it joins a trace. The JIT tier that compiles blocks before
+        // their first run (threshold 0) optimises at once.
+        bool lazy = _optimize && (_jit is null || _jit.Threshold >= 1);
+        if (_optimize && !lazy)
         {
             _optimizer.Optimize(block);
             if (_verify) IrVerifier.ThrowIfInvalid(block, "optimisation");
+            Statistics.BlocksOptimised++;
         }
         BlocksBuilt++;
 
@@ -901,7 +910,7 @@ public sealed class VcpuDispatcher
                 cacheable = false;
             }
         }
-        var fragment = new Fragment(block, physical, cpl, secondPage, secondLinear);
+        var fragment = new Fragment(block, physical, cpl, secondPage, secondLinear) { AwaitsOptimisation = lazy };
         if (cacheable)
         {
             // Full: drop everything and start again (DynamoRIO's cache reset). Safe here, between
@@ -913,6 +922,15 @@ public sealed class VcpuDispatcher
             if (secondPage != Fragment.NoPage) _physical.WatchCodePage(secondPage);
         }
         return fragment;
+    }
+
+    /// <summary>Optimises the IR of a fragment built without (it had not run twice yet), in place, before it runs again or is compiled.</summary>
+    private void Optimise(Fragment fragment)
+    {
+        _optimizer.Optimize(fragment.Block);
+        if (_verify) IrVerifier.ThrowIfInvalid(fragment.Block, "optimisation");
+        fragment.AwaitsOptimisation = false;
+        Statistics.BlocksOptimised++;
     }
 
     /// <summary>Only RAM can be watched; code fetched from MMIO or unbacked addresses is never cached.</summary>
