@@ -40,10 +40,11 @@ public sealed class Fragment
             onlyLeaves &= TraceSafeSystemOps.LeavesAlways(system);
         }
         MayEndTrace = EndsTraces && onlyLeaves;
-        if (Drk.Dispatcher.Jit.BulkString.IsCandidate(block, out bool copy, out int size))
+        if (Drk.Dispatcher.Jit.BulkString.IsCandidate(block, out bool copy, out int size, out var counters))
         {
             BulkSize = size;
             BulkCopy = copy;
+            BulkCounters = counters;
         }
     }
 
@@ -94,6 +95,9 @@ public sealed class Fragment
 
     /// <summary>With <see cref="BulkSize"/>: a REP MOVS (else a REP STOS).</summary>
     internal bool BulkCopy { get; }
+
+    /// <summary>With <see cref="BulkSize"/>: what each iteration adds to the tools' counters.</summary>
+    internal Drk.Dispatcher.Jit.CounterStep[] BulkCounters { get; } = [];
 
     /// <summary>True when the block holds a system instruction that a trace cannot hold in its middle (<see cref="TraceSafeSystemOps"/>): it never heads one or joins one but as its last block (<see cref="MayEndTrace"/>).</summary>
     public bool EndsTraces { get; }

@@ -35,8 +35,11 @@ namespace Drk.Dispatcher.Jit;
 /// its own output, and a backward one (DF set, left to the block by the caller) are not done here.
 /// </para>
 /// <para>
-/// Only blocks that no tool instruments are done in bulk: a tool that sees memory accesses or
-/// counts blocks sees every iteration, as in the interpreter (<see cref="IsCandidate"/>).
+/// A block a tool instruments is done in bulk only when its tool ops are counter adds of a fixed
+/// amount per iteration (inscount's retirement counts), and then the counters advance by as much
+/// as the iterations would have added; a tool that calls back (clean calls, Meta ops: one that
+/// sees memory accesses) or adds amounts that depend on the data sees every iteration, as in the
+/// interpreter (<see cref="IsCandidate"/>).
 /// </para>
 /// </remarks>
 internal static class BulkString
@@ -45,13 +48,16 @@ internal static class BulkString
 
     /// <summary>
     /// Whether <paramref name="block"/> is a lone REP STOS or REP MOVS (64-bit addresses, a source
-    /// with base 0) and nothing else: no tool op, no system op. <paramref name="copy"/> says which;
-    /// <paramref name="size"/> is the element's bytes.
+    /// with base 0) and nothing else: no system op, and no tool op but counters that grow by a fixed
+    /// amount on every iteration that goes on (<see cref="CounterStepsOf"/>: inscount's).
+    /// <paramref name="copy"/> says which; <paramref name="size"/> is the element's bytes;
+    /// <paramref name="counters"/> what each iteration done here adds to which counter.
     /// </summary>
-    public static bool IsCandidate(IrBlock block, out bool copy, out int size)
+    public static bool IsCandidate(IrBlock block, out bool copy, out int size, out CounterStep[] counters)
     {
         copy = false;
         size = 0;
+        counters = [];
         if (block.Instructions.Length != 1) return false;
         ref readonly var insn = ref block.Instructions[0].Instruction;
         if (!insn.HasRepPrefix && !insn.HasRepnePrefix) return false;
@@ -72,10 +78,60 @@ internal static class BulkString
             if (insn.GetOpKind(n) is OpKind.MemorySegESI or OpKind.MemoryESEDI or OpKind.MemorySegEDI)
                 return false;
         if (copy && insn.MemorySegment is Register.FS or Register.GS) return false;
+        bool counted = false;
         foreach (ref readonly var op in block.Ops)
-            if (op.Code is IrOpcode.CleanCall or IrOpcode.Meta or IrOpcode.CounterAdd or IrOpcode.System)
-                return false;
+        {
+            if (op.Code is IrOpcode.CleanCall or IrOpcode.Meta or IrOpcode.System) return false;
+            counted |= op.Code == IrOpcode.CounterAdd;
+        }
+        if (!counted) return true;
+        var steps = CounterStepsOf(block.Ops);
+        if (steps is null) return false;
+        counters = steps;
         return true;
+    }
+
+    /// <summary>
+    /// What the block's counter adds come to on an iteration that goes on, that is, leaves by its
+    /// final exit back to itself with every conditional exit untaken: an add of a constant adds it,
+    /// an add of a conditional exit's condition (zero-extended; how <c>RetirementCounting</c> counts
+    /// an instruction that a taken exit retires) adds 0. Null when an add has another operand (a
+    /// count that depends on the data is never done in bulk).
+    /// </summary>
+    private static CounterStep[]? CounterStepsOf(Span<IrOp> ops)
+    {
+        var steps = new List<CounterStep>();
+        foreach (ref readonly var op in ops)
+        {
+            if (op.Code != IrOpcode.CounterAdd) continue;
+            int def = DefinitionOf(ops, op.A);
+            if (def < 0) return null;
+            ref readonly var d = ref ops[def];
+            long delta;
+            if (d.Code == IrOpcode.Const) delta = (long)d.Imm;
+            else if (d.Code == IrOpcode.ZExt && IsExitCondition(ops, d.A)) delta = 0;
+            else return null;
+            int counter = checked((int)op.Imm);
+            int at = steps.FindIndex(c => c.Counter == counter);
+            if (at < 0) steps.Add(new CounterStep(counter, delta));
+            else steps[at] = new CounterStep(counter, steps[at].Delta + delta);
+        }
+        steps.RemoveAll(c => c.Delta == 0);
+        return steps.ToArray();
+    }
+
+    private static int DefinitionOf(Span<IrOp> ops, ushort temp)
+    {
+        for (int i = 0; i < ops.Length; i++)
+            if (ops[i].Dst == temp && ops[i].Code != IrOpcode.Nop) return i;
+        return -1;
+    }
+
+    private static bool IsExitCondition(Span<IrOp> ops, ushort temp)
+    {
+        foreach (ref readonly var op in ops)
+            if (op.Code == IrOpcode.ExitIf && op.A == temp) return true;
+        return false;
     }
 
     /// <summary>
@@ -117,7 +173,7 @@ internal static class BulkString
     /// the dispatch loop: the boot's <c>memset</c> of the page descriptors went some 230,000
     /// elements that way before its trace arrived.
     /// </remarks>
-    public static ulong RunBefore(Fragment fragment, VcpuState state, nint tlb, ulong stop)
+    public static ulong RunBefore(Fragment fragment, VcpuState state, nint tlb, ulong stop, CounterTable counters)
     {
         var slots = state.Slots;
         ulong count = slots[GuestReg.Rcx];
@@ -131,6 +187,7 @@ internal static class BulkString
         slots[GuestReg.Rdi] += n * (ulong)size;
         if (fragment.BulkCopy) slots[GuestReg.Rsi] += n * (ulong)size;
         state.InstructionsRetired += n;
+        foreach (var step in fragment.BulkCounters) counters.Values[step.Counter] += (long)n * step.Delta;
         return n;
     }
 

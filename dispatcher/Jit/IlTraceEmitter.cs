@@ -129,7 +129,7 @@ internal sealed class IlTraceEmitter
         {
             if (k > 0) emitters[k].ShareLocals(emitters[0]);
             _il.MarkLabel(_labels[k]);
-            if (BulkString.IsCandidate(_blocks[k], out bool copy, out int size)) EmitBulkString(k, copy, size, emitters[0].TlbLocal);
+            if (BulkString.IsCandidate(_blocks[k], out bool copy, out int size, out var counters)) EmitBulkString(k, copy, size, counters, emitters[0].TlbLocal);
             emitters[k].EmitBody();
         }
         foreach (var e in emitters) e.EmitCold();
@@ -145,7 +145,7 @@ internal sealed class IlTraceEmitter
     /// trace's slot locals, which hold them at every block start (they are among the block's
     /// entry reads), and written through to the state.
     /// </summary>
-    private void EmitBulkString(int k, bool copy, int size, LocalBuilder? tlb)
+    private void EmitBulkString(int k, bool copy, int size, CounterStep[] counters, LocalBuilder? tlb)
     {
         uint needs = TraceSlotCache.Mask(GuestReg.Rcx) | TraceSlotCache.Mask(GuestReg.Rdi) | TraceSlotCache.Mask(GuestReg.FlagsOther)
             | TraceSlotCache.Mask(copy ? GuestReg.Rsi : GuestReg.Rax);
@@ -182,6 +182,22 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _retiredNow!);
         _il.Emit(OpCodes.Stfld, IlMembers.InstructionsRetired);
+        // A counting tool's counters: as much as the iterations would have added one by one.
+        foreach (var step in counters)
+        {
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, IlMembers.BlockCounters);
+            _il.Emit(OpCodes.Ldfld, IlMembers.CounterValues);
+            _il.Emit(OpCodes.Ldc_I4, step.Counter);
+            _il.Emit(OpCodes.Ldelema, typeof(long));
+            _il.Emit(OpCodes.Dup);
+            _il.Emit(OpCodes.Ldind_I8);
+            _il.Emit(OpCodes.Ldloc, n);
+            _il.Emit(OpCodes.Ldc_I8, step.Delta);
+            _il.Emit(OpCodes.Mul);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stind_I8);
+        }
         _il.MarkLabel(done);
     }
 

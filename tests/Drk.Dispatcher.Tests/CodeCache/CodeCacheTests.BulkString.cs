@@ -1,4 +1,9 @@
+using Drk.Dispatcher.Execution;
+using Drk.Dispatcher.Jit;
 using Drk.Dispatcher.Tests.Machine;
+using Drk.Dispatcher.Tests.Tools;
+using Drk.Dispatcher.Tools;
+using Drk.Hv;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -266,5 +271,102 @@ public sealed partial class CodeCacheTests
 
         Assert.True(jit.Cache.Invalidated >= 1);
         Assert.True(jit.BulkIterations > 0, $"{jit.BulkIterations} iterations in bulk");
+    }
+
+    [Theory]
+    [InlineData(ExecutionTier.Interpreter, true)]
+    [InlineData(ExecutionTier.Jit, true)]
+    [InlineData(ExecutionTier.Jit, false)]
+    [InlineData(ExecutionTier.Auto, true)]
+    public void Rep_stos_and_movs_counted_by_a_tool_go_in_bulk_and_the_count_stays_the_retired_count(ExecutionTier tier, bool traces)
+    {
+        // A tool that counts retired instructions inline (inscount's way) in every block: the REP
+        // blocks carry counter adds, which the bulk paths advance by the iterations they do, and a
+        // timer interrupts the copies so stops fall inside them.
+        int counter = -1;
+        var tool = new ProbeTool(context =>
+        {
+            counter = context.AllocateCounter("retired");
+            context.AddBlockPass(block => block.CountRetiredInstructions(counter));
+        });
+        using var m = new TestMachine(options: new MachineRunOptions { Tier = tier, Traces = traces, VerifyIr = true, MaxInstructions = 50_000_000, Tools = new ToolHost([tool]) });
+        LoadTimerHandler(m);
+        m.Load(TestMachine.CodeBase, a =>
+        {
+            StartPeriodicTimer(a, 997);
+            a.xor(ebx, ebx);
+            Rounds(a, 30, () =>
+            {
+                a.mov(rdi, Buffers);
+                a.add(rdi, r13);
+                a.mov(ecx, 20_000);
+                a.mov(eax, r13d);
+                a.rep.stosb();
+                MixStringRegisters(a);
+                a.mov(rsi, Buffers);
+                a.mov(rdi, Buffers + 0x2_0000);
+                a.lea(ecx, __[r13 + 1500]);
+                a.rep.movsq();
+                MixStringRegisters(a);
+            });
+            EndWithResults(a);
+        });
+        m.SetGate(0x40, Handler);
+        m.Start();
+
+        var result = m.Run();
+
+        Assert.Equal(MachineStopReason.DebugExit, result.Reason);
+        // Everything here runs at CPL 0 and is instrumented: the count is every retired instruction.
+        Assert.Equal((long)result.InstructionsRetired, m.BspDispatcher.Interpreter.Counters[counter]);
+        long bulk = m.BspDispatcher.Jit?.Runtime.Budget.BulkIterations ?? 0;
+        if (tier == ExecutionTier.Interpreter) Assert.Equal(0, bulk);
+        else Assert.True(bulk > 500_000, $"{bulk} iterations in bulk");
+    }
+
+    [Fact]
+    public void A_rep_block_whose_counter_add_depends_on_the_data_is_not_done_in_bulk()
+    {
+        // A tool that adds RCX before every REP STOSB: per iteration a different amount, which the
+        // bulk paths cannot sum, so each iteration runs, and the sums agree with the interpreter's.
+        (long Sum, long Bulk) Run(ExecutionTier tier)
+        {
+            int counter = -1;
+            var tool = new ProbeTool(context =>
+            {
+                counter = context.AllocateCounter("rcx");
+                context.AddBlockPass(block =>
+                {
+                    foreach (var insn in block.Instructions)
+                    {
+                        if (insn.Mnemonic != Iced.Intel.Mnemonic.Stosb) continue;
+                        var ir = block.InsertBefore(insn);
+                        ir.CounterAdd(counter, ir.GetReg(Drk.Hv.Cpu.GuestReg.Rcx));
+                    }
+                });
+            });
+            using var m = new TestMachine(options: new MachineRunOptions { Tier = tier, VerifyIr = true, MaxInstructions = 50_000_000, Tools = new ToolHost([tool]) });
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                a.xor(ebx, ebx);
+                Rounds(a, 20, () =>
+                {
+                    a.mov(rdi, Buffers);
+                    a.mov(ecx, 5_000);
+                    a.rep.stosb();
+                });
+                EndWithResults(a);
+            });
+            m.Start();
+            Assert.Equal(MachineStopReason.DebugExit, m.Run().Reason);
+            return (m.BspDispatcher.Interpreter.Counters[counter], m.BspDispatcher.Jit?.Runtime.Budget.BulkIterations ?? 0);
+        }
+
+        var interp = Run(ExecutionTier.Interpreter);
+        var jit = Run(ExecutionTier.Jit);
+
+        Assert.Equal(20L * 5_000 * 5_001 / 2, interp.Sum);
+        Assert.Equal(interp.Sum, jit.Sum);
+        Assert.Equal(0, jit.Bulk);
     }
 }
