@@ -56,6 +56,17 @@ public sealed partial class CodeCacheTests
         TestMachine.Exit(a, 4);
     }
 
+    /// <summary>REP STOSB of <paramref name="count"/> bytes of the round number from <see cref="Buffers"/> + the round, then the string registers mixed into rbx.</summary>
+    private static void StosbFromRound(Assembler a, int count)
+    {
+        a.mov(rdi, Buffers);
+        a.add(rdi, r13);
+        a.mov(ecx, count);
+        a.mov(eax, r13d);
+        a.rep.stosb();
+        MixStringRegisters(a);
+    }
+
     /// <summary>rbx = rbx * 31 + each of the string registers (what the iterations left in them).</summary>
     private static void MixStringRegisters(Assembler a)
     {
@@ -199,15 +210,7 @@ public sealed partial class CodeCacheTests
             {
                 StartPeriodicTimer(a, 1_013);
                 a.xor(ebx, ebx);
-                Rounds(a, 20, () =>
-                {
-                    a.mov(rdi, Buffers);
-                    a.add(rdi, r13);
-                    a.mov(ecx, 60_000);
-                    a.mov(eax, r13d);
-                    a.rep.stosb();
-                    MixStringRegisters(a);
-                });
+                Rounds(a, 20, () => StosbFromRound(a, 60_000));
                 EndWithResults(a);
             });
             m.SetGate(0x40, Handler);
@@ -297,12 +300,7 @@ public sealed partial class CodeCacheTests
             a.xor(ebx, ebx);
             Rounds(a, 30, () =>
             {
-                a.mov(rdi, Buffers);
-                a.add(rdi, r13);
-                a.mov(ecx, 20_000);
-                a.mov(eax, r13d);
-                a.rep.stosb();
-                MixStringRegisters(a);
+                StosbFromRound(a, 20_000);
                 a.mov(rsi, Buffers);
                 a.mov(rdi, Buffers + 0x2_0000);
                 a.lea(ecx, __[r13 + 1500]);
