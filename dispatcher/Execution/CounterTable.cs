@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Drk.Dispatcher.Execution;
 
 /// <summary>
@@ -5,30 +7,29 @@ namespace Drk.Dispatcher.Execution;
 /// One table is shared by every vCPU and tier of a machine.
 /// </summary>
 /// <remarks>
-/// Counters may be allocated at any time (a tool may give each module its own when it loads):
-/// compiled code reads <see cref="Values"/> afresh at each add, so growing the array is safe.
-/// vCPUs run round-robin on one thread, so plain adds suffice.
+/// Counters may be allocated at any time (a tool may give each module its own when it loads).
+/// They live in pinned chunks that never move and are never dropped while the table lives, so a
+/// counter's address is fixed from its allocation on: compiled code adds to it there, one
+/// read-modify-write at a constant address, without loading the table, an array and its bounds on
+/// every add (inscount adds at nearly every block boundary). vCPUs run round-robin on one
+/// thread, so plain adds suffice.
 /// </remarks>
 public sealed class CounterTable
 {
-    private readonly List<string> _names = new();
+    private const int ChunkShift = 9;
+    private const int ChunkSize = 1 << ChunkShift;
 
-    /// <summary>The counter values, indexed by counter number (a field: compiled code loads it).</summary>
-    public long[] Values = new long[16];
+    private readonly List<string> _names = new();
+    private readonly List<long[]> _chunks = new();
 
     /// <summary>Number of allocated counters.</summary>
     public int Count => _names.Count;
 
-    /// <summary>Allocates a counter named <paramref name="name"/> (for diagnostics) and returns its number.</summary>
+    /// <summary>Allocates a counter named <paramref name="name"/> (for diagnostics), starting at 0, and returns its number.</summary>
     public int Allocate(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (_names.Count == Values.Length)
-        {
-            var grown = new long[Values.Length * 2];
-            Values.CopyTo(grown, 0);
-            Values = grown;
-        }
+        if (_names.Count == _chunks.Count * ChunkSize) _chunks.Add(GC.AllocateArray<long>(ChunkSize, pinned: true));
         _names.Add(name);
         return _names.Count - 1;
     }
@@ -37,5 +38,16 @@ public sealed class CounterTable
     public string NameOf(int number) => _names[number];
 
     /// <summary>The value of counter <paramref name="number"/>.</summary>
-    public long this[int number] => Values[number];
+    public long this[int number] => Slot(number);
+
+    /// <summary>Where counter <paramref name="number"/> is kept (the interpreter and bulk paths add there).</summary>
+    public ref long Slot(int number)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(number);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(number, _names.Count);
+        return ref _chunks[number >> ChunkShift][number & (ChunkSize - 1)];
+    }
+
+    /// <summary>The fixed host address of counter <paramref name="number"/>, for compiled code (valid while the table lives).</summary>
+    internal unsafe nint AddressOf(int number) => (nint)Unsafe.AsPointer(ref Slot(number));
 }

@@ -240,7 +240,7 @@ public sealed class IrInterpreter
                     RunMeta(state, in op, ref t);
                     break;
                 case IrOpcode.CounterAdd:
-                    Counters.Values[op.Imm] += (long)Unsafe.Add(ref t, op.A);
+                    Counters.Slot((int)op.Imm) += (long)Unsafe.Add(ref t, op.A);
                     break;
                 default:
                     return Invalid(block, op.Code);

@@ -187,7 +187,7 @@ internal static class BulkString
         slots[GuestReg.Rdi] += n * (ulong)size;
         if (fragment.BulkCopy) slots[GuestReg.Rsi] += n * (ulong)size;
         state.InstructionsRetired += n;
-        foreach (var step in fragment.BulkCounters) counters.Values[step.Counter] += (long)n * step.Delta;
+        foreach (var step in fragment.BulkCounters) counters.Slot(step.Counter) += (long)n * step.Delta;
         return n;
     }
 

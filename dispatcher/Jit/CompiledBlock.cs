@@ -42,6 +42,7 @@ public sealed class CompiledBlock
     internal readonly IGuestMemory Memory;
     internal readonly VcpuState? MmuState;
     internal readonly CleanCallTable CleanCalls;
+    // The code adds to counters at their fixed addresses; this keeps their table (and chunks) alive with it.
     internal readonly CounterTable Counters;
     internal ulong Value;
     internal GuestFault Fault;

@@ -96,6 +96,9 @@ internal sealed class IlBlockEmitter
     /// <summary>The results of the block's exits, by the number the generated code returns.</summary>
     public BlockResult[] Exits => _exits.ToArray();
 
+    /// <summary>The tools' counters that CounterAdd ops add to (their addresses go into the code).</summary>
+    public CounterTable? Counters { get; init; }
+
     public void Emit()
     {
         bool accessesMemory = Analyse();
@@ -554,11 +557,9 @@ internal sealed class IlBlockEmitter
                 else EmitSystem(index, op);
                 return false;
             case IrOpcode.CounterAdd:
-                _il.Emit(OpCodes.Ldarg_0);
-                _il.Emit(OpCodes.Ldfld, IlMembers.BlockCounters);
-                _il.Emit(OpCodes.Ldfld, IlMembers.CounterValues);
-                LdcI4(checked((int)op.Imm));
-                _il.Emit(OpCodes.Ldelema, typeof(long));
+                // At the counter's fixed address (CounterTable): one add to memory.
+                LdcI8((ulong)Counters!.AddressOf(checked((int)op.Imm)));
+                _il.Emit(OpCodes.Conv_I);
                 _il.Emit(OpCodes.Dup);
                 _il.Emit(OpCodes.Ldind_I8);
                 LdArgument(op.A);

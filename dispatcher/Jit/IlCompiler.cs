@@ -75,7 +75,7 @@ public sealed class IlCompiler
             InitLocals = false,
         };
         var il = method.GetILGenerator(64 + 24 * block.Count);
-        var emitter = new IlBlockEmitter(block, il, _path, _supervisorTlb, _userTlb, _interpreterTemps);
+        var emitter = new IlBlockEmitter(block, il, _path, _supervisorTlb, _userTlb, _interpreterTemps) { Counters = _runtime.Counters };
         emitter.Emit();
         compiled.IlSize = il.ILOffset;
         var code = method.CreateDelegate<Func<VcpuState, int>>(compiled);
@@ -109,7 +109,7 @@ public sealed class IlCompiler
             InitLocals = false,
         };
         var il = method.GetILGenerator(64 + 24 * ops);
-        var emitter = new IlTraceEmitter(blocks, il, _path, _supervisorTlb, _userTlb, _interpreterTemps, entryCpl, joinedHeads, _inlineSystem);
+        var emitter = new IlTraceEmitter(blocks, il, _path, _supervisorTlb, _userTlb, _interpreterTemps, entryCpl, joinedHeads, _inlineSystem) { Counters = _runtime.Counters };
         emitter.Emit();
         compiled.IlSize = il.ILOffset;
         compiled.ChainTable = entryCpl switch { 3 => compiled.UserTraces, 0 => compiled.SupervisorTraces, _ => null };

@@ -67,8 +67,6 @@ internal static class IlMembers
     public static readonly FieldInfo BlockFlat = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Flat), Internal)!;
     public static readonly FieldInfo BlockMemory = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Memory), Internal)!;
     public static readonly FieldInfo BlockMmuState = typeof(CompiledBlock).GetField(nameof(CompiledBlock.MmuState), Internal)!;
-    public static readonly FieldInfo BlockCounters = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Counters), Internal)!;
-    public static readonly FieldInfo CounterValues = typeof(CounterTable).GetField(nameof(CounterTable.Values))!;
     public static readonly FieldInfo BlockCleanCalls = typeof(CompiledBlock).GetField(nameof(CompiledBlock.CleanCalls), Internal)!;
     public static readonly FieldInfo BlockValue = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Value), Internal)!;
     public static readonly FieldInfo BlockFault = typeof(CompiledBlock).GetField(nameof(CompiledBlock.Fault), Internal)!;

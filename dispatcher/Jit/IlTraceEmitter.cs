@@ -93,6 +93,9 @@ internal sealed class IlTraceEmitter
     /// <summary>The results of the method's exits, by the number it returns.</summary>
     public BlockResult[] Exits => _exits.ToArray();
 
+    /// <summary>The tools' counters that CounterAdd ops and bulk string iterations add to.</summary>
+    public CounterTable? Counters { get; init; }
+
     public void Emit()
     {
         var emitters = new IlBlockEmitter[_blocks.Length];
@@ -101,7 +104,7 @@ internal sealed class IlTraceEmitter
         var pool = new Stack<LocalBuilder>();
         for (int k = 0; k < _blocks.Length; k++)
         {
-            emitters[k] = new IlBlockEmitter(_blocks[k], _il, _path, _supervisorTlb, _userTlb, _interpreterTemps, _exits, k, this, pool, _entryCpl, _inlineSystem);
+            emitters[k] = new IlBlockEmitter(_blocks[k], _il, _path, _supervisorTlb, _userTlb, _interpreterTemps, _exits, k, this, pool, _entryCpl, _inlineSystem) { Counters = Counters };
             memory |= emitters[k].Analyse();
         }
         _labels = new Label[_blocks.Length];
@@ -185,11 +188,8 @@ internal sealed class IlTraceEmitter
         // A counting tool's counters: as much as the iterations would have added one by one.
         foreach (var step in counters)
         {
-            _il.Emit(OpCodes.Ldarg_0);
-            _il.Emit(OpCodes.Ldfld, IlMembers.BlockCounters);
-            _il.Emit(OpCodes.Ldfld, IlMembers.CounterValues);
-            _il.Emit(OpCodes.Ldc_I4, step.Counter);
-            _il.Emit(OpCodes.Ldelema, typeof(long));
+            _il.Emit(OpCodes.Ldc_I8, (long)Counters!.AddressOf(step.Counter));
+            _il.Emit(OpCodes.Conv_I);
             _il.Emit(OpCodes.Dup);
             _il.Emit(OpCodes.Ldind_I8);
             _il.Emit(OpCodes.Ldloc, n);
