@@ -11,8 +11,8 @@ namespace Drk.Dispatcher.Jit;
 /// <summary>
 /// Many iterations of a REP STOS or REP MOVS at once, inside a trace or before the block runs
 /// alone on a JIT tier: as many as stay within one page of each operand and before the stop, done
-/// as one host fill or copy, with exactly the state (registers, memory, retired count) that running
-/// them one block boundary at a time leaves.
+/// as one host fill or copy, with exactly the state (registers, memory, retired count, tool
+/// counters) that running them one block boundary at a time leaves.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -23,7 +23,8 @@ namespace Drk.Dispatcher.Jit;
 /// run. Before the block's own code, the trace calls <see cref="Fill"/> or <see cref="Copy"/>,
 /// which do what they can and answer how many iterations that was; the block then runs one more
 /// iteration itself, which decides the exit as always (so the last iteration, and every case the
-/// helpers refuse, is the lowering's own).
+/// helpers refuse, is the lowering's own). The dispatch loop does the same before it runs such a
+/// block alone (<see cref="RunBefore"/>), with the stop a trace entered there would get.
 /// </para>
 /// <para>
 /// Why that is the same as one iteration at a time: the iterations done here stop short of the

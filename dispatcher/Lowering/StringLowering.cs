@@ -29,9 +29,10 @@ namespace Drk.Dispatcher.Lowering;
 /// identically in every tier. This is Drk's definition; hardware counters count it once.
 /// </para>
 /// <para>
-/// Traces do many iterations of an uninstrumented REP STOS or REP MOVS block at once
-/// (<c>Jit.BulkString</c>) with exactly the registers, memory, count and interrupt points of this
-/// lowering run one iteration at a time.
+/// Traces, and on the JIT tiers the dispatch loop, do many iterations of a REP STOS or REP MOVS
+/// block at once (<c>Jit.BulkString</c>; not when a tool calls back from the block) with exactly
+/// the registers, memory, count, tool counters and interrupt points of this lowering run one
+/// iteration at a time.
 /// </para>
 /// <para>
 /// Per the manuals, F2 (REPNE) on MOVS/STOS/LODS acts as REP. INS/OUTS are not lowered (#UD):
