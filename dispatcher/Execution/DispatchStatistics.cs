@@ -53,7 +53,6 @@ public sealed class DispatchStatistics
     public void Add(DispatchStatistics other)
     {
         LinkHits += other.LinkHits;
-        BlocksOptimised += other.BlocksOptimised;
         LinkMisses += other.LinkMisses;
         FullLookups += other.FullLookups;
         TracesBuilt += other.TracesBuilt;
@@ -66,5 +65,6 @@ public sealed class DispatchStatistics
         TraceMappingMisses += other.TraceMappingMisses;
         TraceInstructions += other.TraceInstructions;
         BlockInstructions += other.BlockInstructions;
+        BlocksOptimised += other.BlocksOptimised;
     }
 }

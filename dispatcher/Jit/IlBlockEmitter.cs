@@ -557,14 +557,7 @@ internal sealed class IlBlockEmitter
                 else EmitSystem(index, op);
                 return false;
             case IrOpcode.CounterAdd:
-                // At the counter's fixed address (CounterTable): one add to memory.
-                LdcI8((ulong)Counters!.AddressOf(checked((int)op.Imm)));
-                _il.Emit(OpCodes.Conv_I);
-                _il.Emit(OpCodes.Dup);
-                _il.Emit(OpCodes.Ldind_I8);
-                LdArgument(op.A);
-                _il.Emit(OpCodes.Add);
-                _il.Emit(OpCodes.Stind_I8);
+                EmitCounterAdd(_il, Counters!, checked((int)op.Imm), () => LdArgument(op.A));
                 return false;
             case IrOpcode.CleanCall:
                 _il.Emit(OpCodes.Ldarg_0);
@@ -1371,6 +1364,21 @@ internal sealed class IlBlockEmitter
     }
 
     private void LdcI8(ulong value) => _il.Emit(OpCodes.Ldc_I8, (long)value);
+
+    /// <summary>
+    /// Adds the I64 that <paramref name="pushAmount"/> pushes to counter <paramref name="counter"/>:
+    /// one add to memory at the counter's fixed address (<see cref="CounterTable"/>).
+    /// </summary>
+    internal static void EmitCounterAdd(ILGenerator il, CounterTable counters, int counter, Action pushAmount)
+    {
+        il.Emit(OpCodes.Ldc_I8, (long)counters.AddressOf(counter));
+        il.Emit(OpCodes.Conv_I);
+        il.Emit(OpCodes.Dup);
+        il.Emit(OpCodes.Ldind_I8);
+        pushAmount();
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Stind_I8);
+    }
 
     private void LdcI4(int value) => _il.Emit(OpCodes.Ldc_I4, value);
 

@@ -188,15 +188,12 @@ internal sealed class IlTraceEmitter
         // A counting tool's counters: as much as the iterations would have added one by one.
         foreach (var step in counters)
         {
-            _il.Emit(OpCodes.Ldc_I8, (long)Counters!.AddressOf(step.Counter));
-            _il.Emit(OpCodes.Conv_I);
-            _il.Emit(OpCodes.Dup);
-            _il.Emit(OpCodes.Ldind_I8);
-            _il.Emit(OpCodes.Ldloc, n);
-            _il.Emit(OpCodes.Ldc_I8, step.Delta);
-            _il.Emit(OpCodes.Mul);
-            _il.Emit(OpCodes.Add);
-            _il.Emit(OpCodes.Stind_I8);
+            IlBlockEmitter.EmitCounterAdd(_il, Counters!, step.Counter, () =>
+            {
+                _il.Emit(OpCodes.Ldloc, n);
+                _il.Emit(OpCodes.Ldc_I8, step.Delta);
+                _il.Emit(OpCodes.Mul);
+            });
         }
         _il.MarkLabel(done);
     }
