@@ -351,19 +351,27 @@ static int count_and_yield(void *arg)
     return a->count;
 }
 
-static volatile bool preempt_flag;
+static volatile bool preempt_flag, spinner_started;
 
-/* Never yields: only a timer preemption lets the setter run on the same CPU. */
+/*
+ * Never yields: once it has started, only a timer preemption lets the setter
+ * run on the same CPU. It can be preempted before its first look at the flag
+ * too (a tick pending when thread_start enables interrupts), which is why the
+ * setter waits for spinner_started rather than for its turn.
+ */
 static int spin_until_flag(void *arg)
 {
-    u64 spins = 0;
+    WRITE_ONCE(spinner_started, true);
     while (!READ_ONCE(preempt_flag))
-        spins++;
-    return spins > 0;
+        cpu_relax();
+    return 1;       /* reaching here at all means it was preempted */
 }
 
+/* Yields until the spinner runs, so the flag it sets can end the spinner's loop only after a preemption. */
 static int set_flag(void *arg)
 {
+    while (!READ_ONCE(spinner_started))
+        thread_yield();
     WRITE_ONCE(preempt_flag, true);
     return 7;
 }
@@ -464,6 +472,7 @@ static void test_sched(void)
     CHECK(counts);
 
     preempt_flag = false;
+    spinner_started = false;
     struct thread *spinner = thread_create("spinner", spin_until_flag, NULL, 0);
     struct thread *setter = thread_create("setter", set_flag, NULL, 0);
     CHECK(spinner && setter);
