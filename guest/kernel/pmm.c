@@ -207,19 +207,39 @@ static bool overlaps(u64 a_start, u64 a_end, u64 b_start, u64 b_end)
     return a_start < b_end && b_start < a_end;
 }
 
-/* Whether [pa, pa_end) holds a frame the allocator must never hand out (besides non-RAM). */
+/*
+ * The frames the allocator must never hand out (besides non-RAM), page-aligned, set by pmm_init:
+ * BIOS data, ACPI and the AP trampoline below 1 MiB, the boot code and kernel image, the initrd,
+ * and the page descriptors.
+ */
+struct reserved_range {
+    u64 start, end;
+};
+static struct reserved_range reserved[4];
+static u32 reserved_count;
+
+static void reserve(u64 start, u64 end)
+{
+    if (start < end)
+        reserved[reserved_count++] = (struct reserved_range){ start, end };
+}
+
+/* Whether [pa, pa_end) holds a reserved frame. */
 static bool range_is_reserved(u64 pa, u64 pa_end)
 {
-    u64 kernel_end = ALIGN_UP(virt_to_phys(_end), PAGE_SIZE);
-    u64 initrd_start = boot_info.initrd_phys & PAGE_MASK;
-    u64 initrd_end = ALIGN_UP(boot_info.initrd_phys + boot_info.initrd_size, PAGE_SIZE);
-    if (pa < 0x100000)          /* BIOS data, ACPI, the AP trampoline */
-        return true;
-    if (overlaps(pa, pa_end, KERNEL_PHYS_BASE, kernel_end))   /* boot code and the image */
-        return true;
-    if (boot_info.initrd_size && overlaps(pa, pa_end, initrd_start, initrd_end))
-        return true;
-    return overlaps(pa, pa_end, infos_phys, infos_phys_end);
+    for (u32 i = 0; i < reserved_count; i++)
+        if (overlaps(pa, pa_end, reserved[i].start, reserved[i].end))
+            return true;
+    return false;
+}
+
+/* Where the reserved range holding the frame at pa ends, or pa when that frame is not reserved. */
+static u64 reserved_end(u64 pa)
+{
+    for (u32 i = 0; i < reserved_count; i++)
+        if (pa >= reserved[i].start && pa < reserved[i].end)
+            return reserved[i].end;
+    return pa;
 }
 
 /* Whether [pa, pa_end) lies in one RAM range of the memory map. */
@@ -292,6 +312,12 @@ void pmm_init(void)
      */
     memset(page_infos, 0, infos_size);
 
+    reserve(0, 0x100000);
+    reserve(KERNEL_PHYS_BASE, kernel_end);
+    if (boot_info.initrd_size)
+        reserve(boot_info.initrd_phys & PAGE_MASK, initrd_end);
+    reserve(infos_phys, infos_phys_end);
+
     for (u32 i = 0; i < boot_info.memmap_count; i++) {
         const struct hvm_memmap_table_entry *e = &boot_info.memmap[i];
         if (e->type != MEMMAP_RAM)
@@ -299,8 +325,9 @@ void pmm_init(void)
         u64 start = ALIGN_UP(e->addr, PAGE_SIZE);
         u64 end = ALIGN_DOWN(e->addr + e->size, PAGE_SIZE);
         for (u64 pa = start; pa < end;) {
-            if (range_is_reserved(pa, pa + PAGE_SIZE)) {
-                pa += PAGE_SIZE;
+            u64 skip = reserved_end(pa);     /* a reserved range is passed over whole */
+            if (skip > pa) {
+                pa = skip;
                 continue;
             }
             unsigned order = free_run_order(pa, end);

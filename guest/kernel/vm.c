@@ -164,13 +164,21 @@ static void map_kernel_image(void)
     }
 }
 
+/*
+ * The direct map in 2 MiB pages, a page directory (1 GiB) at a time: one walk from the top per
+ * directory and then its 512 entries in a row, as Linux fills a level's table in one loop, rather
+ * than a walk per entry. bytes is a multiple of 1 GiB.
+ */
 static void map_direct(u64 bytes)
 {
-    for (u64 pa = 0; pa < bytes; pa += 1ul << 21) {
+    _Static_assert((DIRECT_MAP_BASE & ((1ul << 30) - 1)) == 0, "the direct map starts a page directory");
+    for (u64 pa = 0; pa < bytes; pa += 1ul << 30) {
         u64 va = DIRECT_MAP_BASE + pa;
         u64 *pdpt = next_table(&kernel_pml4[PML4_INDEX(va)], true, false);
         u64 *pd = next_table(&pdpt[PDPT_INDEX(va)], true, false);
-        pd[PD_INDEX(va)] = pa | PTE_PRESENT | PTE_WRITE | PTE_HUGE | PTE_NX | PTE_GLOBAL;
+        u64 entry = pa | PTE_PRESENT | PTE_WRITE | PTE_HUGE | PTE_NX | PTE_GLOBAL;
+        for (u32 i = 0; i < 512; i++, entry += 1ul << 21)
+            pd[i] = entry;
     }
 }
 
