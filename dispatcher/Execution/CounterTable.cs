@@ -48,6 +48,13 @@ public sealed class CounterTable
         return ref _chunks[number >> ChunkShift][number & (ChunkSize - 1)];
     }
 
+    /// <summary>
+    /// <see cref="Slot"/> without its argument checks, for the interpreter's CounterAdd (whose counter
+    /// numbers come from <see cref="Allocate"/>): the checks' throw paths, inlined into the interpreter's
+    /// loop, made every interpreted block slower, tool or not. The arrays still check their bounds.
+    /// </summary>
+    internal ref long SlotOfAllocated(int number) => ref _chunks[number >> ChunkShift][number & (ChunkSize - 1)];
+
     /// <summary>The fixed host address of counter <paramref name="number"/>, for compiled code (valid while the table lives).</summary>
     internal unsafe nint AddressOf(int number) => (nint)Unsafe.AsPointer(ref Slot(number));
 }

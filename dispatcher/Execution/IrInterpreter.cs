@@ -240,7 +240,7 @@ public sealed class IrInterpreter
                     RunMeta(state, in op, ref t);
                     break;
                 case IrOpcode.CounterAdd:
-                    Counters.Slot((int)op.Imm) += (long)Unsafe.Add(ref t, op.A);
+                    Counters.SlotOfAllocated((int)op.Imm) += (long)Unsafe.Add(ref t, op.A);
                     break;
                 default:
                     return Invalid(block, op.Code);
