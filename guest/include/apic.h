@@ -7,6 +7,7 @@
 /* Nominal tick: 10 ms with QEMU's 1 GHz APIC bus; not calibrated. */
 #define TIMER_DIVIDE_BY_16      0x3
 #define TIMER_INITIAL_COUNT     625000
+#define TIMER_MIN_COUNT         1000    /* "timer=" below this is ignored: ticks would starve the CPU */
 
 void pic_mask_all(void);
 void lapic_init(u64 phys);

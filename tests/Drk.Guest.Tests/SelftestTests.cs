@@ -31,6 +31,30 @@ public sealed partial class SelftestTests
         Assert.Equal(first.Deterministic, second.Deterministic);
     }
 
+    /// <summary>
+    /// With the APIC timer at 3,000 counts (48 us on QEMU's 1 GHz bus, against 10 ms by default)
+    /// preemption falls in places the default tick almost never reaches: a race detector. It found
+    /// that a tick pending when a new thread enables interrupts let the sched suite's setter run
+    /// before its spinner had looked at the flag (2 failing runs of 42 at 2,000-5,000 counts on the
+    /// old selftest; CI met it once at the default tick).
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task Selftest_passes_with_a_tick_two_hundred_times_as_often(int cpus)
+    {
+        var build = GuestPrerequisites.RequireBoot();
+        var run = await QemuRunner.RunAsync(new QemuOptions(build.KernelPath, build.InitrdPath, "selftest timer=3000", cpus));
+
+        Assert.True(run.GuestStatus == 0, run.Describe());
+        Assert.Matches(AllSuitesPassed(), run.Serial);
+        Assert.DoesNotContain("FAIL", run.Serial);
+        // Many more ticks than at the default rate, so the option took effect.
+        var ticks = System.Text.RegularExpressions.Regex.Match(run.Serial, @"\[t\] init: done after (\d+) ticks");
+        Assert.True(ticks.Success, run.Describe());
+        Assert.True(int.Parse(ticks.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 100, run.Describe());
+    }
+
     [SkippableFact]
     public async Task Entry_through_the_64_bit_contract_gives_the_same_output_as_PVH()
     {
