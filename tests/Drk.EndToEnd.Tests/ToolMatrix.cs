@@ -24,6 +24,9 @@ namespace Drk.EndToEnd.Tests;
 /// <item><c>run=all</c> (every workload once: <c>iterations=1</c>), each vCPU count: no tool on
 /// every tier, null and inscount together on the JIT under kernel+modules, inscount under
 /// kernel and under modules on auto and under kernel+modules on the interpreter.</item>
+/// <item><see cref="FastTimerSelftest"/> <c>--smp 2</c>: no tool on every tier, null under
+/// kernel+modules and inscount under kernel and under modules on auto, inscount under
+/// kernel+modules on the interpreter.</item>
 /// </list>
 /// <para>
 /// Every configuration of a row is compared with that row's first (the interpreter, no tool),
@@ -36,6 +39,15 @@ public static class ToolMatrix
     /// <summary>The <c>run=all</c> command line: each workload once, so the suite's own work is small next to its boot and module loads.</summary>
     public const string RunAll = "run=all iterations=1";
 
+    /// <summary>
+    /// The selftest with the APIC timer at its shortest (<c>timer=1000</c>: on drk's clock of one
+    /// tick per retired instruction and the divide by 16, an interrupt every 16,000 instructions
+    /// against 10 million by default): interrupts land at many more block boundaries,
+    /// inside traces' loops and tools' instrumentation alike, and every tier and tool must still
+    /// deliver each at the same instruction.
+    /// </summary>
+    public const string FastTimerSelftest = "selftest timer=1000";
+
     private const InstrumentationScope Kernel = InstrumentationScope.Kernel;
     private const InstrumentationScope Both = InstrumentationScope.KernelAndModules;
     private const InstrumentationScope Modules = InstrumentationScope.Modules;
@@ -46,7 +58,16 @@ public static class ToolMatrix
     public static IReadOnlyList<ToolConfiguration> For(string commandLine, int cpus)
     {
         var list = new List<ToolConfiguration> { ToolConfiguration.Bare(ExecutionTier.Interpreter) };
-        if (commandLine == "selftest" && cpus == 1)
+        if (commandLine == FastTimerSelftest)
+        {
+            list.Add(ToolConfiguration.Bare(ExecutionTier.Jit));
+            list.Add(ToolConfiguration.Bare(ExecutionTier.Auto));
+            list.Add(ToolConfiguration.With(ExecutionTier.Auto, "null", Both));
+            list.Add(ToolConfiguration.With(ExecutionTier.Auto, "inscount", Kernel));
+            list.Add(ToolConfiguration.With(ExecutionTier.Auto, "inscount", Modules));
+            list.Add(ToolConfiguration.With(ExecutionTier.Interpreter, "inscount", Both));
+        }
+        else if (commandLine == "selftest" && cpus == 1)
         {
             foreach (var tier in new[] { ExecutionTier.Interpreter, ExecutionTier.Auto })
             {
