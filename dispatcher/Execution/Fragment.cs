@@ -1,4 +1,5 @@
 using Drk.Dispatcher.IR;
+using Drk.Dispatcher.Jit;
 
 namespace Drk.Dispatcher.Execution;
 
@@ -40,7 +41,7 @@ public sealed class Fragment
             onlyLeaves &= TraceSafeSystemOps.LeavesAlways(system);
         }
         MayEndTrace = EndsTraces && onlyLeaves;
-        if (Drk.Dispatcher.Jit.BulkString.IsCandidate(block, out bool copy, out int size, out var counters))
+        if (BulkString.IsCandidate(block, out bool copy, out int size, out var counters))
         {
             BulkSize = size;
             BulkCopy = copy;
@@ -90,14 +91,14 @@ public sealed class Fragment
     /// </summary>
     public bool HasSystemOp { get; }
 
-    /// <summary>The element's bytes when the block is a lone REP STOS or REP MOVS that may go in bulk (<see cref="Drk.Dispatcher.Jit.BulkString.IsCandidate"/>), else 0.</summary>
+    /// <summary>The element's bytes when the block is a lone REP STOS or REP MOVS that may go in bulk (<see cref="BulkString.IsCandidate"/>), else 0.</summary>
     internal int BulkSize { get; }
 
     /// <summary>With <see cref="BulkSize"/>: a REP MOVS (else a REP STOS).</summary>
     internal bool BulkCopy { get; }
 
     /// <summary>With <see cref="BulkSize"/>: what each iteration adds to the tools' counters.</summary>
-    internal Drk.Dispatcher.Jit.CounterStep[] BulkCounters { get; } = [];
+    internal CounterStep[] BulkCounters { get; } = [];
 
     /// <summary>True when the block holds a system instruction that a trace cannot hold in its middle (<see cref="TraceSafeSystemOps"/>): it never heads one or joins one but as its last block (<see cref="MayEndTrace"/>).</summary>
     public bool EndsTraces { get; }

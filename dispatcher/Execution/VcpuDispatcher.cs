@@ -885,12 +885,7 @@ public sealed class VcpuDispatcher
         // instead (Optimise), or before it joins a trace. The JIT tier that compiles blocks before
         // their first run (threshold 0) optimises at once.
         bool lazy = _optimize && (_jit is null || _jit.Threshold >= 1);
-        if (_optimize && !lazy)
-        {
-            _optimizer.Optimize(block);
-            if (_verify) IrVerifier.ThrowIfInvalid(block, "optimisation");
-            Statistics.BlocksOptimised++;
-        }
+        if (_optimize && !lazy) Optimise(block);
         BlocksBuilt++;
 
         ulong secondPage = Fragment.NoPage, secondLinear = Fragment.NoPage;
@@ -927,9 +922,15 @@ public sealed class VcpuDispatcher
     /// <summary>Optimises the IR of a fragment built without (it had not run twice yet), in place, before it runs again or is compiled.</summary>
     private void Optimise(Fragment fragment)
     {
-        _optimizer.Optimize(fragment.Block);
-        if (_verify) IrVerifier.ThrowIfInvalid(fragment.Block, "optimisation");
+        Optimise(fragment.Block);
         fragment.AwaitsOptimisation = false;
+    }
+
+    /// <summary>Runs the IR optimiser over <paramref name="block"/> in place (and the verifier after it, when on).</summary>
+    private void Optimise(IrBlock block)
+    {
+        _optimizer.Optimize(block);
+        if (_verify) IrVerifier.ThrowIfInvalid(block, "optimisation");
         Statistics.BlocksOptimised++;
     }
 
