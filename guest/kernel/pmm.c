@@ -220,8 +220,11 @@ static u32 reserved_count;
 
 static void reserve(u64 start, u64 end)
 {
-    if (start < end)
-        reserved[reserved_count++] = (struct reserved_range){ start, end };
+    if (start >= end)
+        return;
+    if (reserved_count == ARRAY_SIZE(reserved))
+        panic("pmm: more than %lu reserved ranges", (u64)ARRAY_SIZE(reserved));
+    reserved[reserved_count++] = (struct reserved_range){ start, end };
 }
 
 /* Whether [pa, pa_end) holds a reserved frame. */
