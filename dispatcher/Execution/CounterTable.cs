@@ -45,7 +45,7 @@ public sealed class CounterTable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(number);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(number, _names.Count);
-        return ref _chunks[number >> ChunkShift][number & (ChunkSize - 1)];
+        return ref SlotOfAllocated(number);
     }
 
     /// <summary>
