@@ -28,6 +28,16 @@ public static partial class SerialOutput
     public static string WithoutTimingLinesAndFields(string serial) =>
         CyclesField().Replace(WithoutTimingLines(serial), "${head}cycles=*");
 
+    /// <summary>The timer ticks the init thread reports at its end (<c>[t] init: done after N ticks</c>), or null without that line.</summary>
+    public static long? InitTicks(string serial)
+    {
+        var line = InitDoneLine().Match(serial);
+        return line.Success ? long.Parse(line.Groups["ticks"].Value, System.Globalization.CultureInfo.InvariantCulture) : null;
+    }
+
+    [GeneratedRegex(@"^\[t\] init: done after (?<ticks>\d+) ticks", RegexOptions.Multiline)]
+    private static partial Regex InitDoneLine();
+
     [GeneratedRegex(@"(?<head>^result .*)cycles=\d+", RegexOptions.Multiline)]
     private static partial Regex CyclesField();
 

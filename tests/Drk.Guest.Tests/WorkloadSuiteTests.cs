@@ -96,9 +96,9 @@ public sealed class WorkloadSuiteTests(SuiteRuns runs) : IClassFixture<SuiteRuns
 
     private static long TicksOf(QemuRun run)
     {
-        var line = System.Text.RegularExpressions.Regex.Match(run.Serial, @"\[t\] init: done after (\d+) ticks");
-        Assert.True(line.Success, run.Describe());
-        return long.Parse(line.Groups[1].Value, CultureInfo.InvariantCulture);
+        var ticks = SerialOutput.InitTicks(run.Serial);
+        Assert.True(ticks is not null, run.Describe());
+        return ticks.Value;
     }
 
     [SkippableFact]
