@@ -358,7 +358,7 @@ public sealed class VcpuDispatcher
         {
             // A lone REP STOS/MOVS outside a trace: the iterations a trace would do at once first.
             if (fragment.BulkSize != 0 && _jit is not null)
-                _jit.Runtime.Budget.BulkIterations += (long)BulkString.RunBefore(fragment, state, state.Cpl == 3 ? _userTlb : _supervisorTlb, TraceStop(state), _interpreter.Counters);
+                _jit.Runtime.Budget.BulkIterations += (long)BulkString.RunBefore(fragment, state, _mmu, state.Cpl == 3 ? _userTlb : _supervisorTlb, TraceStop(state), _interpreter.Counters);
             if (fragment.AwaitsOptimisation && fragment.RunsUnoptimised++ > 0) Optimise(fragment);
             _executing = fragment;
             var block = fragment.Block;

@@ -10,8 +10,8 @@ namespace Drk.Dispatcher.Jit;
 
 /// <summary>
 /// Many iterations of a REP STOS or REP MOVS at once, inside a trace or before the block runs
-/// alone on a JIT tier: as many as stay within one page of each operand and before the stop, done
-/// as one host fill or copy, with exactly the state (registers, memory, retired count, tool
+/// alone on a JIT tier: as many as come before the stop, a host fill or copy per page of the
+/// operands, with exactly the state (registers, memory, retired count, tool
 /// counters) that running them one block boundary at a time leaves.
 /// </summary>
 /// <remarks>
@@ -31,8 +31,10 @@ namespace Drk.Dispatcher.Jit;
 /// budget's stop (the retired count where the trace must give the run loop control: the round's
 /// end or the APIC's next possible interrupt), so no boundary among them would have left the
 /// trace; and their accesses hit the soft TLB's fast path for whole pages, which is exactly what
-/// the compiled code's own accesses test element by element (a page whose entry misses, MMIO, a
-/// write-watched code page: all left to the block). An overlapping forward MOVS, which copies
+/// the compiled code's own accesses test element by element. A page whose entry misses is walked
+/// first, as the block's own access to its first element would (accessed and dirty bits, the
+/// entry's fill), since that element comes next either way; a walk that faults, MMIO and a
+/// write-watched code page are left to the block. An overlapping forward MOVS, which copies
 /// its own output, and a backward one (DF set, left to the block by the caller) are not done here.
 /// </para>
 /// <para>
@@ -138,26 +140,28 @@ internal static class BulkString
     /// <summary>
     /// REP STOS: stores <paramref name="value"/> (its low <paramref name="size"/> bytes) at
     /// <paramref name="destination"/> onwards, for at most <paramref name="count"/> - 1 elements
-    /// (the last is the block's), within the destination's page and while the retired count
+    /// (the last is the block's), page by page while each page's soft-TLB entry takes the write
+    /// (refilled through <paramref name="mmu"/> when it misses), and while the retired count
     /// <paramref name="retired"/> plus the elements plus the block's own iteration stays at or below
     /// <paramref name="budget"/>'s stop. Answers the elements stored (0: none, the block goes on alone).
     /// </summary>
     /// <param name="tlb">The soft TLB's entries for the trace's privilege level (<see cref="TlbFastPath"/>).</param>
-    public static ulong Fill(TraceBudget budget, nint tlb, ulong destination, ulong value, ulong count, ulong retired, int size)
+    public static ulong Fill(TraceBudget budget, Mmu mmu, nint tlb, ulong destination, ulong value, ulong count, ulong retired, int size)
     {
-        ulong n = FillBefore(budget.StopRetired, tlb, destination, value, count, retired, size);
+        ulong n = FillBefore(budget.StopRetired, mmu, tlb, destination, value, count, retired, size);
         budget.BulkIterations += (long)n;
         return n;
     }
 
     /// <summary>
     /// REP MOVS: copies elements from <paramref name="source"/> to <paramref name="destination"/>
-    /// under the limits of <see cref="Fill"/>, within the source's page too; none when the
-    /// destination starts inside the source's bytes (a forward copy then repeats its own output).
+    /// under the limits of <see cref="Fill"/>, page by page of both operands; it stops where the
+    /// destination starts inside the source's bytes still to copy (a forward copy then repeats its
+    /// own output).
     /// </summary>
-    public static ulong Copy(TraceBudget budget, nint tlb, ulong destination, ulong source, ulong count, ulong retired, int size)
+    public static ulong Copy(TraceBudget budget, Mmu mmu, nint tlb, ulong destination, ulong source, ulong count, ulong retired, int size)
     {
-        ulong n = CopyBefore(budget.StopRetired, tlb, destination, source, count, retired, size);
+        ulong n = CopyBefore(budget.StopRetired, mmu, tlb, destination, source, count, retired, size);
         budget.BulkIterations += (long)n;
         return n;
     }
@@ -174,15 +178,15 @@ internal static class BulkString
     /// the dispatch loop: the boot's <c>memset</c> of the page descriptors went some 230,000
     /// elements that way before its trace arrived.
     /// </remarks>
-    public static ulong RunBefore(Fragment fragment, VcpuState state, nint tlb, ulong stop, CounterTable counters)
+    public static ulong RunBefore(Fragment fragment, VcpuState state, Mmu mmu, nint tlb, ulong stop, CounterTable counters)
     {
         var slots = state.Slots;
         ulong count = slots[GuestReg.Rcx];
         if (count < 2 || (slots[GuestReg.FlagsOther] & Rflags.DF) != 0) return 0;
         int size = fragment.BulkSize;
         ulong n = fragment.BulkCopy
-            ? CopyBefore(stop, tlb, slots[GuestReg.Rdi], slots[GuestReg.Rsi], count, state.InstructionsRetired, size)
-            : FillBefore(stop, tlb, slots[GuestReg.Rdi], slots[GuestReg.Rax], count, state.InstructionsRetired, size);
+            ? CopyBefore(stop, mmu, tlb, slots[GuestReg.Rdi], slots[GuestReg.Rsi], count, state.InstructionsRetired, size)
+            : FillBefore(stop, mmu, tlb, slots[GuestReg.Rdi], slots[GuestReg.Rax], count, state.InstructionsRetired, size);
         if (n == 0) return 0;
         slots[GuestReg.Rcx] = count - n;
         slots[GuestReg.Rdi] += n * (ulong)size;
@@ -192,33 +196,63 @@ internal static class BulkString
         return n;
     }
 
-    private static unsafe ulong FillBefore(ulong stop, nint tlb, ulong destination, ulong value, ulong count, ulong retired, int size)
+    private static unsafe ulong FillBefore(ulong stop, Mmu mmu, nint tlb, ulong destination, ulong value, ulong count, ulong retired, int size)
     {
-        ulong n = Room(stop, destination, count, retired, size);
-        if (n == 0) return 0;
-        byte* to = HostAddress(tlb, destination, TlbFastPath.WriteTagOffset);
-        if (to == null) return 0;
-        switch (size)
+        ulong done = 0;
+        while (true)
         {
-            case 1: new Span<byte>(to, (int)n).Fill((byte)value); break;
-            case 2: new Span<ushort>(to, (int)n).Fill((ushort)value); break;
-            case 4: new Span<uint>(to, (int)n).Fill((uint)value); break;
-            default: new Span<ulong>(to, (int)n).Fill(value); break;
+            ulong n = Room(stop, destination, count - done, retired + done, size);
+            if (n == 0) return done;
+            byte* to = HostAddressOrRefill(mmu, tlb, destination, AccessKind.Write);
+            if (to == null) return done;
+            switch (size)
+            {
+                case 1: new Span<byte>(to, (int)n).Fill((byte)value); break;
+                case 2: new Span<ushort>(to, (int)n).Fill((ushort)value); break;
+                case 4: new Span<uint>(to, (int)n).Fill((uint)value); break;
+                default: new Span<ulong>(to, (int)n).Fill(value); break;
+            }
+            done += n;
+            destination += n * (ulong)size;
         }
-        return n;
     }
 
-    private static unsafe ulong CopyBefore(ulong stop, nint tlb, ulong destination, ulong source, ulong count, ulong retired, int size)
+    private static unsafe ulong CopyBefore(ulong stop, Mmu mmu, nint tlb, ulong destination, ulong source, ulong count, ulong retired, int size)
     {
-        ulong n = Math.Min(Room(stop, destination, count, retired, size), InPage(source, size));
-        if (n == 0) return 0;
-        byte* to = HostAddress(tlb, destination, TlbFastPath.WriteTagOffset);
-        byte* from = HostAddress(tlb, source, TlbFastPath.ReadTagOffset);
-        if (to == null || from == null) return 0;
-        ulong bytes = n * (ulong)size;
-        if (to > from && to < from + bytes) return 0;
-        Buffer.MemoryCopy(from, to, bytes, bytes);
-        return n;
+        ulong done = 0;
+        while (true)
+        {
+            ulong n = Math.Min(Room(stop, destination, count - done, retired + done, size), InPage(source, size));
+            if (n == 0) return done;
+            // The destination's entry first: the block's own iteration reads the source first, but
+            // a refill may evict the other operand's entry (both pages can share an index), so both
+            // are looked up again after the last refill.
+            if (HostAddressOrRefill(mmu, tlb, source, AccessKind.Read) == null) return done;
+            byte* to = HostAddressOrRefill(mmu, tlb, destination, AccessKind.Write);
+            byte* from = HostAddress(tlb, source, TlbFastPath.ReadTagOffset);
+            if (to == null || from == null) return done;
+            ulong bytes = n * (ulong)size;
+            if (to > from && to < from + bytes) return done;
+            Buffer.MemoryCopy(from, to, bytes, bytes);
+            done += n;
+            destination += bytes;
+            source += bytes;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="HostAddress"/>, after filling the page's entry through the MMU when it misses:
+    /// the walk (with its accessed and dirty bits) that the block's own access to this element would
+    /// make next, since it is the first element not yet done. A walk that faults, or a page the fast
+    /// path does not take (MMIO, watched code), answers null and leaves the element to the block.
+    /// </summary>
+    private static unsafe byte* HostAddressOrRefill(Mmu mmu, nint tlb, ulong address, AccessKind kind)
+    {
+        int tagOffset = kind == AccessKind.Write ? TlbFastPath.WriteTagOffset : TlbFastPath.ReadTagOffset;
+        byte* host = HostAddress(tlb, address, tagOffset);
+        if (host != null) return host;
+        if (!mmu.Translate(address, kind, out _, out _)) return null;
+        return HostAddress(tlb, address, tagOffset);
     }
 
     /// <summary>Elements that may be done here: fewer than <paramref name="count"/>, before the stop, within the destination's page.</summary>

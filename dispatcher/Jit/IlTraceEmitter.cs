@@ -164,6 +164,8 @@ internal sealed class IlTraceEmitter
         _il.Emit(OpCodes.And);
         _il.Emit(OpCodes.Brtrue, done);
         _il.Emit(OpCodes.Ldloc, _limitsLocal!);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, IlMembers.BlockMmu);
         _il.Emit(OpCodes.Ldloc, tlb);
         _il.Emit(OpCodes.Ldloc, _slotCache.Local(GuestReg.Rdi));
         _il.Emit(OpCodes.Ldloc, _slotCache.Local(copy ? GuestReg.Rsi : GuestReg.Rax));

@@ -10,7 +10,7 @@ using static Iced.Intel.AssemblerRegisters;
 namespace Drk.Dispatcher.Tests.CodeCache;
 
 /// <summary>
-/// REP STOS and REP MOVS done a page at a time (<c>BulkString</c>), inside traces and, with traces
+/// REP STOS and REP MOVS done in bulk, a page at a time (<c>BulkString</c>), inside traces and, with traces
 /// off, by the dispatch loop before the block runs alone: the memory, registers, retired count and
 /// interrupt points of the interpreter, which runs one iteration per block, whatever the element
 /// size, alignment, overlap, direction, page crossings, code pages written and timer interrupts in
@@ -194,6 +194,125 @@ public sealed partial class CodeCacheTests
         // The plain forward moves and the first fill went in bulk; the others element by element.
         Assert.True(jit.BulkIterations > 100_000, $"{jit.BulkIterations} iterations in bulk");
         Assert.True(jit.BulkIterations < 300_000, $"{jit.BulkIterations} iterations in bulk");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Rep_stos_and_movs_over_pages_not_yet_in_the_tlb_walk_them_as_the_interpreter_does_and_stay_in_bulk(bool traces)
+    {
+        // 4 KiB pages whose entries have neither the accessed nor the dirty bit, one of them not
+        // present (the page-fault handler maps it, as demand paging would): each page's first
+        // element misses the soft TLB. The bulk paths walk such a page themselves (the walk the
+        // block's own access would make next) instead of leaving the element to the block, so the
+        // copies stay in bulk; the page tables' accessed and dirty bits, the fault's RCX and CR2
+        // and the memory must be the interpreter's.
+        const ulong linear = 0x4000_0000, frames = 0x30_0000, table = Data + 0x5_0000;
+        const int pages = 96, absent = 20;
+        const ulong faultHandler = TestMachine.CodeBase + 0x3000;
+        void Setup(TestMachine m)
+        {
+            for (int i = 0; i < pages; i++)
+                m.WritePhysical(table + (ulong)i * 8, i == absent ? 0 : frames + (ulong)i * 0x1000 | 3);
+            // The second GiB's first 2 MiB through this table (the loader maps it with a 2 MiB page).
+            m.WritePhysical(m.Cr3 + 0x3000, table | 3);
+            for (ulong at = frames + 40 * 0x1000; at < frames + 60 * 0x1000; at += 8)
+                m.WritePhysical(at, at * 0x9E37_79B9_7F4A_7C15);
+            m.Load(faultHandler, a =>
+            {
+                a.push(rax);
+                a.push(rdx);
+                a.mov(rdx, Data + 0x8000);
+                a.inc(__qword_ptr[rdx + 8]);
+                a.mov(rax, __qword_ptr[rdx + 16]);
+                a.imul(rax, rax, 31);
+                a.add(rax, rcx);
+                a.mov(__qword_ptr[rdx + 16], rax);
+                a.mov(rax, cr2);
+                a.add(__qword_ptr[rdx + 24], rax);
+                // Map the page: its entry gets frame + index * 4 KiB, present and writable.
+                a.sub(rax, (int)linear);
+                a.shr(rax, 12);
+                a.mov(rdx, table);
+                a.lea(rdx, __[rdx + rax * 8]);
+                a.shl(rax, 12);
+                a.add(rax, (int)frames | 3);
+                a.mov(__qword_ptr[rdx], rax);
+                a.mov(rax, cr2);
+                a.invlpg(__[rax]);
+                a.pop(rdx);
+                a.pop(rax);
+                a.add(rsp, 8);
+                a.iretq();
+            });
+            m.SetGate(14, faultHandler);
+            m.Load(TestMachine.CodeBase, a =>
+            {
+                a.xor(ebx, ebx);
+                // STOSB over pages 0-39, through the absent one.
+                a.mov(rdi, linear + 0x123);
+                a.mov(ecx, 40 * 0x1000 - 0x200);
+                a.mov(eax, 0x5A);
+                a.rep.stosb();
+                MixStringRegisters(a);
+                // MOVSQ from pages 40-59 (read only so far by nothing) to pages 64-83, unaligned.
+                a.mov(rsi, linear + 40 * 0x1000 + 0x10);
+                a.mov(rdi, linear + 64 * 0x1000 + 0x7);
+                a.mov(ecx, (20 * 0x1000 - 0x20) / 8);
+                a.rep.movsq();
+                MixStringRegisters(a);
+                StoreResult(a, rbx, 4);
+                // The entries' accessed and dirty bits as the copies left them, then the data
+                // through the new mapping (which reads every page).
+                var entries = a.CreateLabel();
+                a.mov(rsi, table);
+                a.mov(rax, __qword_ptr[m.Cr3 + 0x3000]);
+                a.mov(ecx, pages);
+                a.Label(ref entries);
+                a.rol(rax, 5);
+                a.xor(rax, __qword_ptr[rsi]);
+                a.add(rsi, 8);
+                a.dec(ecx);
+                a.jnz(entries);
+                StoreResult(a, rax, 6);
+                var top = a.CreateLabel();
+                a.xor(eax, eax);
+                a.mov(rsi, linear);
+                a.mov(ecx, pages * 0x1000 / 8);
+                a.Label(ref top);
+                a.rol(rax, 7);
+                a.xor(rax, __qword_ptr[rsi]);
+                a.add(rsi, 8);
+                a.dec(ecx);
+                a.jnz(top);
+                StoreResult(a, rax, 5);
+                TestMachine.Exit(a, 4);
+            });
+        }
+
+        var (interp, jit) = RunBoth(Setup, traces: traces);
+
+        Assert.Equal(1UL, interp.Words[1]);
+        Assert.Equal(linear + absent * 0x1000, interp.Words[3]);
+        const ulong dirty = 0x40, accessed = 0x20;
+        using (var m = new TestMachine())
+        {
+            Setup(m);
+            m.Start();
+            Assert.Equal(MachineStopReason.DebugExit, m.Run().Reason);
+            for (int i = 0; i < pages; i++)
+            {
+                ulong bits = m.ReadPhysical(table + (ulong)i * 8) & (dirty | accessed);
+                ulong expected = i < 40 || (i >= 64 && i < 84) ? dirty | accessed : accessed;
+                Assert.True(bits == expected, $"page {i}: accessed and dirty bits {bits:X} on the default tier, {expected:X} expected");
+            }
+        }
+        // 173,564 iterations in all; the block's own are one after each helper call. Compiled code
+        // resumes in the interpreter at its first access to each page it has not touched yet: 42
+        // times here (code, stack, the fault, the 16 pages the hash loop reads first), 102 when the
+        // bulk paths left each copied page's first element to the block.
+        Assert.True(jit.BulkIterations > 173_000, $"{jit.BulkIterations} iterations in bulk");
+        Assert.True(jit.InterpreterResumes < 60, $"{jit.InterpreterResumes} blocks resumed in the interpreter");
     }
 
     [Theory]

@@ -21,7 +21,7 @@ public sealed partial class CodeCacheTests
 
     /// <summary>What a run left: how it stopped, the retired count, and the first data words.</summary>
     private sealed record Outcome(MachineStopReason Reason, int Status, ulong Retired, ulong[] Words, DispatchStatistics Stats,
-        IndirectBranchTable Ibl, FragmentCache Cache, JitStatistics? Jit, long BulkIterations);
+        IndirectBranchTable Ibl, FragmentCache Cache, JitStatistics? Jit, long BulkIterations, long InterpreterResumes);
 
     private static Outcome Run(ExecutionTier tier, Action<TestMachine> setup, long cacheSize = 0, int words = 8, ulong quantum = MachineRunOptions.DefaultQuantum, bool traces = true)
     {
@@ -32,7 +32,7 @@ public sealed partial class CodeCacheTests
         var w = new ulong[words];
         for (int i = 0; i < words; i++) w[i] = m.ReadPhysical(Data + 0x8000 + (ulong)i * 8);
         var d = m.BspDispatcher;
-        return new Outcome(result.Reason, result.ExitStatus, result.InstructionsRetired, w, d.Statistics, d.Ibl, d.Cache, d.Jit?.Statistics, d.Jit?.Runtime.Budget.BulkIterations ?? 0);
+        return new Outcome(result.Reason, result.ExitStatus, result.InstructionsRetired, w, d.Statistics, d.Ibl, d.Cache, d.Jit?.Statistics, d.Jit?.Runtime.Budget.BulkIterations ?? 0, d.Jit?.Runtime.InterpreterResumes ?? 0);
     }
 
     /// <summary>Runs on the interpreter and on the JIT tier (every block compiled, traces at once unless <paramref name="traces"/> is false); both must agree.</summary>
