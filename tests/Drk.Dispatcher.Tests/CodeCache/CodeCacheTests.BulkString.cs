@@ -33,12 +33,15 @@ public sealed partial class CodeCacheTests
     }
 
     /// <summary>Stores a rotate-xor hash of the qwords from <see cref="Buffers"/> to <see cref="BuffersEnd"/> in word <paramref name="word"/> (clobbers rax, rcx, rsi, rdx).</summary>
-    private static void HashBuffers(Assembler a, int word)
+    private static void HashBuffers(Assembler a, int word) => HashQwords(a, Buffers, (int)((BuffersEnd - Buffers) / 8), word);
+
+    /// <summary>Stores a rotate-xor hash of <paramref name="count"/> qwords from <paramref name="start"/> in word <paramref name="word"/> (clobbers rax, rcx, rsi, rdx).</summary>
+    private static void HashQwords(Assembler a, ulong start, int count, int word)
     {
         var top = a.CreateLabel();
         a.xor(eax, eax);
-        a.mov(rsi, Buffers);
-        a.mov(ecx, (int)((BuffersEnd - Buffers) / 8));
+        a.mov(rsi, start);
+        a.mov(ecx, count);
         a.Label(ref top);
         a.rol(rax, 7);
         a.xor(rax, __qword_ptr[rsi]);
@@ -264,28 +267,10 @@ public sealed partial class CodeCacheTests
                 StoreResult(a, rbx, 4);
                 // The entries' accessed and dirty bits as the copies left them, then the data
                 // through the new mapping (which reads every page).
-                var entries = a.CreateLabel();
-                a.mov(rsi, table);
+                HashQwords(a, table, pages, 6);
                 a.mov(rax, __qword_ptr[m.Cr3 + 0x3000]);
-                a.mov(ecx, pages);
-                a.Label(ref entries);
-                a.rol(rax, 5);
-                a.xor(rax, __qword_ptr[rsi]);
-                a.add(rsi, 8);
-                a.dec(ecx);
-                a.jnz(entries);
-                StoreResult(a, rax, 6);
-                var top = a.CreateLabel();
-                a.xor(eax, eax);
-                a.mov(rsi, linear);
-                a.mov(ecx, pages * 0x1000 / 8);
-                a.Label(ref top);
-                a.rol(rax, 7);
-                a.xor(rax, __qword_ptr[rsi]);
-                a.add(rsi, 8);
-                a.dec(ecx);
-                a.jnz(top);
-                StoreResult(a, rax, 5);
+                StoreResult(a, rax, 7);
+                HashQwords(a, linear, pages * 0x1000 / 8, 5);
                 TestMachine.Exit(a, 4);
             });
         }
