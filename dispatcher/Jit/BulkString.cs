@@ -224,9 +224,9 @@ internal static class BulkString
         {
             ulong n = Math.Min(Room(stop, destination, count - done, retired + done, size), InPage(source, size));
             if (n == 0) return done;
-            // The destination's entry first: the block's own iteration reads the source first, but
-            // a refill may evict the other operand's entry (both pages can share an index), so both
-            // are looked up again after the last refill.
+            // The source's page first, as the block's own iteration reads before it writes; the
+            // destination's refill may evict the source's entry (both pages can share an index), so
+            // the source is looked up again after it.
             if (HostAddressOrRefill(mmu, tlb, source, AccessKind.Read) == null) return done;
             byte* to = HostAddressOrRefill(mmu, tlb, destination, AccessKind.Write);
             byte* from = HostAddress(tlb, source, TlbFastPath.ReadTagOffset);
