@@ -104,6 +104,17 @@ public sealed class ToolContext
         remove => _host.KernelEntered -= value;
     }
 
+    /// <summary>
+    /// The kernel switches threads on a vCPU (its stack switch, <see cref="ToolHostOptions.ContextSwitchFunction"/>,
+    /// begins; the vCPU still runs the outgoing thread). Subscribe in <see cref="ITool.Start"/>: the
+    /// host wraps the switch only when some tool wants it.
+    /// </summary>
+    public event Action<ToolVcpu, ContextSwitch>? ContextSwitched
+    {
+        add => _host.ContextSwitched += value;
+        remove => _host.ContextSwitched -= value;
+    }
+
     /// <summary>The machine stopped; print results here.</summary>
     public event Action<MachineRunResult>? MachineStopped
     {

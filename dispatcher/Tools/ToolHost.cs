@@ -82,6 +82,7 @@ public sealed class ToolHost
     internal event Action<ToolVcpu, ModuleInfo>? ModuleLoaded;
     internal event Action<ToolVcpu, ModuleInfo>? ModuleUnloading;
     internal event Action<ToolVcpu, KernelEntry>? KernelEntered;
+    internal event Action<ToolVcpu, ContextSwitch>? ContextSwitched;
     internal event Action<MachineRunResult>? MachineStopped;
 
     /// <summary>Raised for the host's owner after a module's symbols were added and the tools' own load handlers ran.</summary>
@@ -116,6 +117,9 @@ public sealed class ToolHost
         var module = Options.FindFunction?.Invoke("drk_module_event");
         if (module is { } f) Wrapper.Wrap(f, OnModuleEvent, null);
         foreach (var tool in _tools) tool.Start(new ToolContext(this, tool));
+        // Wrapped only when a tool wants it: a clean call at every switch costs little, none costs nothing.
+        if (ContextSwitched is not null && Options.FindFunction?.Invoke(Options.ContextSwitchFunction) is { } switcher)
+            Wrapper.Wrap(switcher, OnContextSwitch, null);
     }
 
     /// <summary>Ends the run for the tools: they print their results.</summary>
@@ -174,6 +178,9 @@ public sealed class ToolHost
         };
         KernelEntered(_vcpus[vcpu.Index], new KernelEntry(entryKind, vector, vcpu.State.Cpl, rip));
     }
+
+    private void OnContextSwitch(WrappedCall call) =>
+        ContextSwitched?.Invoke(call.Vcpu, new ContextSwitch(call.EntryRsp, call.Argument(1), call.Vcpu.Cr3));
 
     private void OnModuleEvent(WrappedCall call)
     {

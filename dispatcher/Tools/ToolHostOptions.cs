@@ -11,6 +11,13 @@ public sealed class ToolHostOptions
     /// <summary>Finds a guest function by symbol (the kernel's symbol table); null when symbols are not available.</summary>
     public Func<string, GuestFunction?>? FindFunction { get; init; }
 
+    /// <summary>
+    /// The kernel function that switches a vCPU from one thread's stack to another's, called as
+    /// <c>f(u64 *save_rsp, u64 new_rsp)</c>: its entry raises <see cref="ToolContext.ContextSwitched"/>
+    /// (the guest kernel's <c>switch_stacks</c>, docs/guest-abi.md).
+    /// </summary>
+    public string ContextSwitchFunction { get; init; } = "switch_stacks";
+
     /// <summary>Turns guest addresses into module, function and line, for tools' reports.</summary>
     public IAddressSymbolizer? Symbolizer { get; init; }
 

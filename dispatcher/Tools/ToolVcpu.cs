@@ -52,6 +52,9 @@ public sealed class ToolVcpu
     /// <summary>Guest instructions retired by this vCPU so far (its virtual clock), as of the last block boundary.</summary>
     public ulong InstructionsRetired => _vcpu.State.InstructionsRetired;
 
+    /// <summary>The page-table root (CR3): which address space the vCPU runs in.</summary>
+    public ulong Cr3 => _vcpu.State.Sys.Cr3;
+
     /// <summary>The argument registers of the SysV calling convention, in order.</summary>
     private static readonly int[] ArgumentRegisters = [GuestReg.Rdi, GuestReg.Rsi, GuestReg.Rdx, GuestReg.Rcx, GuestReg.R8, GuestReg.R9];
 

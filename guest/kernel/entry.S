@@ -151,9 +151,12 @@ user_enter:
 /*
  * void switch_stacks(u64 *save_rsp, u64 new_rsp)
  * Saves the callee-saved registers on the current stack, stores RSP, and
- * resumes whatever was saved on the other stack the same way.
+ * resumes whatever was saved on the other stack the same way. A function
+ * symbol with its size: debuggers and drk's tools find the context switch by
+ * it (docs/guest-abi.md).
  */
     .globl switch_stacks
+    .type switch_stacks, @function
 switch_stacks:
     pushq %rbp
     pushq %rbx
@@ -170,6 +173,7 @@ switch_stacks:
     popq %rbx
     popq %rbp
     ret
+    .size switch_stacks, . - switch_stacks
 
 /*
  * A new thread's first switch "returns" here with the function in R12 and its

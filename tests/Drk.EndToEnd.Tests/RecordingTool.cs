@@ -4,7 +4,7 @@ namespace Drk.EndToEnd.Tests;
 
 /// <summary>
 /// A tool that records what the tool API hands it on the real guest: module events, kernel
-/// entries, the blocks its pass sees, and the calls of a wrapped <c>kmalloc</c>.
+/// entries, context switches, the blocks its pass sees, and the calls of a wrapped <c>kmalloc</c>.
 /// </summary>
 public sealed class RecordingTool : ITool
 {
@@ -16,6 +16,7 @@ public sealed class RecordingTool : ITool
 
     public List<ModuleEvent> ModuleEvents { get; } = new();
     public List<KernelEntry> KernelEntries { get; } = new();
+    public List<ContextSwitch> ContextSwitches { get; } = new();
     public List<SeenBlock> Blocks { get; } = new();
     public List<(ulong Size, ulong Result)> KmallocCalls { get; } = new();
     public int KmallocEntries { get; private set; }
@@ -31,6 +32,7 @@ public sealed class RecordingTool : ITool
         context.ModuleLoaded += (_, m) => ModuleEvents.Add(new ModuleEvent(true, m, Registered(context, m), context.Symbols.Symbolize(m.Text.Start).Module));
         context.ModuleUnloading += (_, m) => ModuleEvents.Add(new ModuleEvent(false, m, Registered(context, m), context.Symbols.Symbolize(m.Text.Start).Module));
         context.KernelEntered += (_, e) => KernelEntries.Add(e);
+        context.ContextSwitched += (_, s) => ContextSwitches.Add(s);
         context.AddBlockPass(b => Blocks.Add(new SeenBlock(b.StartRip, b.Region, b.Module?.Name, b.Cpl, b.Module?.Text.Contains(b.StartRip) ?? false)));
         KmallocWrapped = context.WrapFunction("kmalloc", _ => KmallocEntries++, call => KmallocCalls.Add((call.Argument(0), call.ReturnValue)));
         context.MachineStopped += _ => { foreach (var m in context.Modules.Loaded) LoadedAtStop.Add(m.Name); };

@@ -19,6 +19,8 @@ public sealed class ToolEventTests(RecordedSelftestRuns fixture) : IClassFixture
 
     private const ulong UserTop = 0x0000_8000_0000_0000;
 
+    private const ulong KernelHalf = 0xffff_8000_0000_0000;
+
     [SkippableFact]
     public void The_runs_pass_their_selftest()
     {
@@ -149,9 +151,35 @@ public sealed class ToolEventTests(RecordedSelftestRuns fixture) : IClassFixture
             Assert.True(first.KernelEntries.SequenceEqual(tool.KernelEntries),
                 $"{run.Description}: {tool.KernelEntries.Count} kernel entries, {reference.Description}: {first.KernelEntries.Count}");
             Assert.Equal(first.KmallocCalls, tool.KmallocCalls);
+            Assert.True(first.ContextSwitches.SequenceEqual(tool.ContextSwitches),
+                $"{run.Description}: {tool.ContextSwitches.Count} context switches, {reference.Description}: {first.ContextSwitches.Count}");
         }
 
         static List<string> Modules(RecordingTool t) => t.ModuleEvents.Select(e => $"{(e.Load ? "load" : "unload")} {e.Module.Name} {e.Module.Text}").ToList();
+    }
+
+    [SkippableFact]
+    public void Context_switches_leave_and_resume_kernel_stacks_and_change_address_spaces()
+    {
+        // The guest's switch_stacks pushes six callee-saved registers below the return address and
+        // saves RSP there, so a thread switched out at FromRsp is later switched in with ToRsp =
+        // FromRsp - 48; a thread that never ran is switched in on the frame thread_create built.
+        var (_, tool) = fixture.Get().Both;
+        var switches = tool.ContextSwitches;
+        Assert.True(switches.Count > 20, $"{switches.Count} context switches");
+        var saved = new List<ulong>();
+        int resumed = 0;
+        foreach (var s in switches)
+        {
+            Assert.True(s.FromRsp >= KernelHalf && s.ToRsp >= KernelHalf && s.FromRsp != s.ToRsp, $"{s}");
+            saved.Add(s.FromRsp - 48);
+            if (saved.Remove(s.ToRsp)) resumed++;
+        }
+        // Most switches go back to a thread switched out before; the rest start new threads.
+        Assert.True(resumed * 2 > switches.Count, $"{resumed} of {switches.Count} switches resumed a saved stack");
+        Assert.True(resumed < switches.Count, "no switch started a new thread");
+        // Kernel threads and user processes: more than one address space.
+        Assert.True(switches.Select(s => s.AddressSpace).Distinct().Count() > 1, "one address space in every switch");
     }
 
     [SkippableFact]

@@ -53,12 +53,12 @@ public sealed partial class ToolInvariantTests(ToolMatrixRuns runs) : IClassFixt
         }
     }
 
-    [GeneratedRegex(@"^null: blocks-translated=\d+ instructions-translated=\d+ kernel-entries=(?<entries>\d+) modules-loaded=(?<modules>\d+)$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^null: blocks-translated=\d+ instructions-translated=\d+ kernel-entries=(?<entries>\d+) modules-loaded=(?<modules>\d+) context-switches=(?<switches>\d+)$", RegexOptions.Multiline)]
     private static partial Regex NullLine();
 
     [SkippableTheory]
     [MemberData(nameof(Rows))]
-    public void The_null_tool_sees_the_same_kernel_entries_and_module_loads_on_every_tier_and_scope(string commandLine, int cpus)
+    public void The_null_tool_sees_the_same_kernel_entries_module_loads_and_context_switches_on_every_tier_and_scope(string commandLine, int cpus)
     {
         string? first = null;
         string firstRun = "";
@@ -67,8 +67,8 @@ public sealed partial class ToolInvariantTests(ToolMatrixRuns runs) : IClassFixt
             if (!outcome.Description.Contains("null", StringComparison.Ordinal)) continue;
             var line = NullLine().Match(outcome.ToolOutput);
             Assert.True(line.Success, $"{outcome.Description}: no null line in\n{outcome.ToolOutput}");
-            string events = $"kernel-entries={line.Groups["entries"].Value} modules-loaded={line.Groups["modules"].Value}";
-            Assert.True(line.Groups["entries"].Value != "0" && line.Groups["modules"].Value != "0", $"{outcome.Description}: {events}");
+            string events = $"kernel-entries={line.Groups["entries"].Value} modules-loaded={line.Groups["modules"].Value} context-switches={line.Groups["switches"].Value}";
+            Assert.True(line.Groups["entries"].Value != "0" && line.Groups["modules"].Value != "0" && line.Groups["switches"].Value != "0", $"{outcome.Description}: {events}");
             first ??= events;
             if (firstRun.Length == 0) firstRun = outcome.Description;
             Assert.True(first == events, $"{outcome.Description}: {events}; {firstRun}: {first}");

@@ -13,6 +13,7 @@ public sealed class NullTool : ITool, IBlockPass
     private long _blocks;
     private long _instructions;
     private long _kernelEntries;
+    private long _contextSwitches;
     private int _modules;
 
     /// <inheritdoc />
@@ -28,6 +29,7 @@ public sealed class NullTool : ITool, IBlockPass
         context.ModuleLoaded += (_, _) => _modules++;
         context.ModuleUnloading += (_, _) => { };
         context.KernelEntered += (_, _) => _kernelEntries++;
+        context.ContextSwitched += (_, _) => _contextSwitches++;
         context.MachineStopped += result => Report(context.Output, result);
     }
 
@@ -38,5 +40,5 @@ public sealed class NullTool : ITool, IBlockPass
     public void Insert(InstrumentedBlock block) => _instructions += block.Instructions.Count;
 
     private void Report(TextWriter output, MachineRunResult result) =>
-        output.WriteLine($"null: blocks-translated={_blocks} instructions-translated={_instructions} kernel-entries={_kernelEntries} modules-loaded={_modules}");
+        output.WriteLine($"null: blocks-translated={_blocks} instructions-translated={_instructions} kernel-entries={_kernelEntries} modules-loaded={_modules} context-switches={_contextSwitches}");
 }

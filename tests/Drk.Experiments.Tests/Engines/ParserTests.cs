@@ -59,7 +59,7 @@ public sealed class ParserTests
         [
             "inscount: scope=kernel+modules total=10095115 kernel=10020973 modules=74142",
             "inscount: module=chardev count=74142",
-            "null: blocks-translated=1339 instructions-translated=5950 kernel-entries=1003 modules-loaded=0",
+            "null: blocks-translated=1339 instructions-translated=5950 kernel-entries=1003 modules-loaded=0 context-switches=12",
             "tools: inscount,null scope=kernel+modules",
             "links: 63652115 hits, 5404 misses (100.0% hit rate)",
         ]);
@@ -70,8 +70,9 @@ public sealed class ParserTests
         Assert.Equal(74_142, stats["inscount.module.chardev.count"]);
         Assert.Equal(1003, stats["null.kernel-entries"]);
         Assert.Equal(0, stats["null.modules-loaded"]);
+        Assert.Equal(12, stats["null.context-switches"]);
         // The scope is the run's setting, not a count; the tools line and the prose line are not statistics.
         Assert.DoesNotContain(stats.Keys, k => k.Contains("scope", StringComparison.Ordinal) || k.StartsWith("tools", StringComparison.Ordinal) || k.StartsWith("links", StringComparison.Ordinal));
-        Assert.Equal(8, stats.Count);
+        Assert.Equal(9, stats.Count);
     }
 }
