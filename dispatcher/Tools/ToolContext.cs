@@ -107,7 +107,7 @@ public sealed class ToolContext
     /// <summary>
     /// The kernel switches threads on a vCPU (its stack switch, <see cref="ToolHostOptions.ContextSwitchFunction"/>,
     /// begins; the vCPU still runs the outgoing thread). Subscribe in <see cref="ITool.Start"/>: the
-    /// host wraps the switch only when some tool wants it.
+    /// host puts a clean call at the switch's entry only when some tool wants it.
     /// </summary>
     public event Action<ToolVcpu, ContextSwitch>? ContextSwitched
     {

@@ -39,6 +39,10 @@ public sealed class ToolHost
 
     private readonly FramePointerUnwinder _unwinder;
 
+    // The kernel's stack switch (0: no tool wants context switches) and the clean call at its entry.
+    private ulong _contextSwitchEntry;
+    private ulong _contextSwitchCall;
+
     /// <summary>The options the host was made with.</summary>
     public ToolHostOptions Options { get; }
 
@@ -117,9 +121,13 @@ public sealed class ToolHost
         var module = Options.FindFunction?.Invoke("drk_module_event");
         if (module is { } f) Wrapper.Wrap(f, OnModuleEvent, null);
         foreach (var tool in _tools) tool.Start(new ToolContext(this, tool));
-        // Wrapped only when a tool wants it: a clean call at every switch costs little, none costs nothing.
+        // Hooked only when a tool wants it: a clean call at every switch costs little, none costs nothing.
         if (ContextSwitched is not null && Options.FindFunction?.Invoke(Options.ContextSwitchFunction) is { } switcher)
-            Wrapper.Wrap(switcher, OnContextSwitch, null);
+        {
+            _contextSwitchEntry = switcher.Address;
+            _contextSwitchCall = CleanCalls.Register((fromRsp, toRsp, _, _) =>
+                ContextSwitched?.Invoke(Current!, new ContextSwitch(fromRsp, toRsp, Current!.Cr3)));
+        }
     }
 
     /// <summary>Ends the run for the tools: they print their results.</summary>
@@ -141,9 +149,10 @@ public sealed class ToolHost
         var module = Modules.ModuleOfCode(block.StartRip);
         var region = module is null ? CodeRegion.Kernel : CodeRegion.Module;
         bool inScope = _passes.Count > 0 && InstrumentationScopeNames.Covers(Options.Scope, region);
-        if (!inScope && !Wrapper.Any) return block;
+        if (!inScope && !Wrapper.Any && _contextSwitchEntry == 0) return block;
         var view = new InstrumentedBlock(block, cpl, region, module);
         if (Wrapper.Any) Wrapper.Instrument(view);
+        if (_contextSwitchEntry != 0) InsertContextSwitchHook(view);
         if (inScope)
         {
             foreach (var pass in _passes) pass.Analyze(view);
@@ -179,8 +188,20 @@ public sealed class ToolHost
         KernelEntered(_vcpus[vcpu.Index], new KernelEntry(entryKind, vector, vcpu.State.Cpl, rip));
     }
 
-    private void OnContextSwitch(WrappedCall call) =>
-        ContextSwitched?.Invoke(call.Vcpu, new ContextSwitch(call.EntryRsp, call.Argument(1), call.Vcpu.Cr3));
+    /// <summary>
+    /// A clean call at the context switch's entry with RSP and the second argument (RSI) as they
+    /// are there. Not a function wrap: a wrap records each call (an object, the return address
+    /// read from the stack) to pair it with its RET, and a stack switch returns on another stack.
+    /// </summary>
+    private void InsertContextSwitchHook(InstrumentedBlock view)
+    {
+        foreach (var insn in view.Instructions)
+        {
+            if (insn.Rip != _contextSwitchEntry) continue;
+            var ir = view.InsertBefore(insn);
+            ir.CleanCall(_contextSwitchCall, ir.GetReg(GuestReg.Rsp), ir.GetReg(GuestReg.Rsi), IrValue.None, IrValue.None);
+        }
+    }
 
     private void OnModuleEvent(WrappedCall call)
     {
